@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Creates .venv in the checkout and installs inferd into it; `--dev` adds the test dependencies.
+# torch is installed first and pinned: an unpinned requirement can pull a multi-GB CUDA build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+extras="import"
+[ "${1:-}" = "--dev" ] && extras="import,dev"
+[ -x .venv/bin/python ] || python3.11 -m venv .venv 2>/dev/null || python3 -m venv .venv
+.venv/bin/python -m pip install --quiet --disable-pip-version-check torch==2.13.0
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[${extras}]"

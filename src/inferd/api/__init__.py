@@ -1,0 +1,1 @@
+"""HTTP surface: routes, Elasticsearch conventions, rendering. Turns HTTP into calls on control/."""

@@ -1,0 +1,71 @@
+"""The composition root: builds the FastAPI app, its middleware, routes and, on start-up, the store and registry."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI
+from fastapi.routing import APIRoute
+
+from inferd.api.errors import install_error_handlers
+from inferd.api.middleware import BodyLimitMiddleware, ProductHeaderMiddleware, ResponseFormatMiddleware
+from inferd.api.params import reject_unknown_parameters
+from inferd.api.routes import health, model_aliases, root, trained_models
+from inferd.api.state import ServerState
+from inferd.clock import Clock, SystemClock
+from inferd.control import ModelRegistry
+from inferd.settings import Settings
+from inferd.store import DataDirLock, ModelStore, open_store
+from inferd.store.cluster import ensure_cluster_uuid
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
+    clock = clock or SystemClock()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        lock = DataDirLock(settings.data_dir)
+        lock.acquire()
+        engine = open_store(settings.resolved_store_url)
+        try:
+            scratch_dir = settings.data_dir / "tmp"
+            shutil.rmtree(scratch_dir, ignore_errors=True)  # leftovers of a process that was killed
+            registry = ModelRegistry(ModelStore(engine), clock, scratch_dir, settings.definition_check_timeout_s)
+            state = ServerState(
+                settings=settings,
+                clock=clock,
+                cluster_uuid=ensure_cluster_uuid(engine),
+                node_name=settings.node_name or socket.gethostname(),
+                registry=registry,
+            )
+            app.state.inferd = state
+            state.ready = True  # the store is open; no deployments exist yet to wait for
+            logger.info("inferd ready: data dir %s, cluster %s", settings.data_dir, state.cluster_uuid)
+            yield
+        finally:
+            engine.dispose()
+            lock.release()
+
+    app = FastAPI(
+        title="inferd",
+        lifespan=lifespan,
+        dependencies=[Depends(reject_unknown_parameters)],
+        docs_url="/_inferd/docs",
+        openapi_url="/_inferd/openapi.json",
+        redoc_url=None,
+    )
+    install_error_handlers(app)
+    routers = [module.router for module in (root, health, trained_models, model_aliases)]
+    for router in routers:
+        app.include_router(router)
+    app.state.api_routes = [route for router in routers for route in router.routes if isinstance(route, APIRoute)]
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_content_length_bytes)
+    app.add_middleware(ResponseFormatMiddleware)
+    app.add_middleware(ProductHeaderMiddleware)
+    return app

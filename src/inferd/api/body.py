@@ -1,0 +1,99 @@
+"""Reading request bodies: JSON media types (including `compatible-with=8|9`), parse errors, strict schemas."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from fastapi import Request
+from pydantic import BaseModel, ValidationError
+
+from inferd.api.suggestions import did_you_mean
+from inferd.errors import (
+    BodyUnreadable,
+    IllegalArgument,
+    InferdError,
+    MediaTypeNotSupported,
+    ParseError,
+)
+
+Model = TypeVar("Model", bound=BaseModel)
+
+JSON_MEDIA_TYPES = frozenset({"application/json", "application/vnd.elasticsearch+json"})
+COMPATIBLE_VERSIONS = ("9", "8")
+
+
+class MediaTypeHeaderError(BodyUnreadable):
+    error_type = "media_type_header_exception"
+
+
+def _compatible_version(header: str, value: str | None) -> None:
+    """Elasticsearch 9 serves `compatible-with` 9 and 8 only; anything else is refused naming the header."""
+    for parameter in (value or "").split(";")[1:]:
+        name, _, version = parameter.partition("=")
+        version = version.strip()
+        if name.strip().lower() == "compatible-with" and version not in COMPATIBLE_VERSIONS:
+            cause = InferdError(
+                f"{header} version must be either version {' or '.join(COMPATIBLE_VERSIONS)}, but found {version}. "
+                f"{header}={value}"
+            )
+            raise MediaTypeHeaderError("Invalid media-type value on headers [Accept, Content-Type]", caused_by=cause)
+
+
+def check_media_types(request: Request, has_body: bool) -> None:
+    _compatible_version("Accept", request.headers.get("accept"))
+    if not has_body:
+        return
+    content_type = request.headers.get("content-type")
+    if content_type is None:
+        raise MediaTypeNotSupported("Content-Type header is missing")
+    if content_type.split(";")[0].strip().lower() not in JSON_MEDIA_TYPES:
+        raise MediaTypeNotSupported(f"Content-Type header [{content_type}] is not supported")
+    _compatible_version("Content-Type", content_type)
+
+
+async def read_json(request: Request) -> Any | None:
+    """The parsed body, or None when there is none."""
+    raw = await request.body()
+    check_media_types(request, has_body=bool(raw))
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except UnicodeDecodeError:
+        raise ParseError("[1:1] Invalid UTF-8 in the request body") from None
+    except json.JSONDecodeError as error:
+        raise ParseError(f"[{error.lineno}:{error.colno}] {error.msg}") from None
+
+
+def parse_body(model: type[Model], data: Any | None, parser: str) -> Model:
+    """Validate `data` against a strict schema, answering as Elasticsearch's ObjectParser named `parser` does."""
+    if data is None:
+        raise BodyUnreadable("request body is required")
+    if not isinstance(data, dict):
+        raise ParseError(f"[{parser}] Expected START_OBJECT but found [{type(data).__name__}]")
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise describe_validation_error(error, model, parser) from None
+
+
+def describe_validation_error(error: ValidationError, model: type[BaseModel], parser: str) -> InferdError:
+    first = error.errors()[0]
+    path = [str(part) for part in first["loc"] if not isinstance(part, int)]
+    field = path[-1] if path else parser
+    owner = path[-2] if len(path) > 1 else parser
+    kind = first["type"]
+    if kind == "extra_forbidden":
+        hint = did_you_mean(field, model.model_fields) if len(path) == 1 else ""
+        return ParseError(f"[{owner}] unknown field [{field}]" + (f" {hint}" if hint else ""))
+    if kind == "missing":
+        return ParseError(f"[{owner}] Required [{field}]")
+    top = path[0] if path else parser
+    if kind == "value_error":
+        cause: InferdError = IllegalArgument(str(first["ctx"]["error"]))
+    else:
+        cause = ParseError(f"[{owner}] failed to parse field [{field}]: {first['msg']}")
+    if len(path) <= 1:
+        return cause
+    return ParseError(f"[{parser}] failed to parse field [{top}]", caused_by=cause)

@@ -1,0 +1,23 @@
+"""Liveness and readiness for orchestrators and load balancers; anonymous by design."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+
+from inferd.api.privileges import Privilege, require_privilege
+from inferd.api.state import ServerState, server_state
+
+router = APIRouter(prefix="/_inferd", dependencies=[Depends(require_privilege(Privilege.ANONYMOUS))])
+
+
+@router.get("/health")
+def health() -> dict[str, str]:
+    """The process answers HTTP."""
+    return {"status": "ok"}
+
+
+@router.get("/ready")
+def ready(state: ServerState = Depends(server_state)) -> JSONResponse:
+    """True once the store is open and every deployment that should run is serving."""
+    return JSONResponse({"ready": state.ready}, status_code=200 if state.ready else 503)

@@ -1,0 +1,31 @@
+"""Model aliases: stable names that can move from one model to another."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from inferd.api.params import EsBool
+from inferd.api.privileges import Privilege, require_privilege
+from inferd.api.state import registry
+from inferd.control import ModelRegistry
+
+router = APIRouter(
+    prefix="/_ml/trained_models/{model_id}/model_aliases",
+    dependencies=[Depends(require_privilege(Privilege.MANAGE_ML))],
+)
+
+
+@router.put("/{model_alias}")
+def put_trained_model_alias(
+    model_id: str, model_alias: str, models: ModelRegistry = Depends(registry), reassign: EsBool = False
+) -> dict[str, bool]:
+    models.put_alias(model_id, model_alias, reassign=reassign)
+    return {"acknowledged": True}
+
+
+@router.delete("/{model_alias}")
+def delete_trained_model_alias(
+    model_id: str, model_alias: str, models: ModelRegistry = Depends(registry)
+) -> dict[str, bool]:
+    models.delete_alias(model_id, model_alias)
+    return {"acknowledged": True}

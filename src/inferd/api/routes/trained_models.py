@@ -1,0 +1,136 @@
+"""The trained-model APIs: config, definition parts, vocabulary, listing, stats and deletion."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from inferd.api.body import parse_body, read_json
+from inferd.api.params import EsBool
+from inferd.api.privileges import Privilege, require_privilege
+from inferd.api.schemas.requests import DefinitionPartBody, VocabularyBody
+from inferd.api.schemas.trained_model import render_model_config, render_model_stats
+from inferd.api.state import ServerState, registry, server_state
+from inferd.control import ModelRegistry, TrainedModelConfigBody
+from inferd.errors import BadRequest, IllegalArgument
+from inferd.store import ModelRecord, VocabularyRecord
+
+router = APIRouter(prefix="/_ml/trained_models")
+manage = [Depends(require_privilege(Privilege.MANAGE_ML))]
+monitor = [Depends(require_privilege(Privilege.MONITOR_ML))]
+
+INCLUDE_OPTIONS = (
+    "definition",
+    "feature_importance_baseline",
+    "hyperparameters",
+    "total_feature_importance",
+    "definition_status",
+)
+MAX_RESULT_WINDOW = 10_000
+
+From = Annotated[int, Query(alias="from")]
+
+
+def page(models: list[ModelRecord], start: int, size: int) -> list[ModelRecord]:
+    """Elasticsearch's PageParams checks, then the slice."""
+    if start < 0:
+        raise IllegalArgument("Parameter [from] cannot be < 0")
+    if size < 0:
+        raise IllegalArgument("Parameter [size] cannot be < 0")
+    if start + size > MAX_RESULT_WINDOW:
+        raise IllegalArgument(f"The sum of parameters [from] and [size] cannot be higher than {MAX_RESULT_WINDOW}.")
+    return models[start : start + size]
+
+
+@router.put("/{model_id}", dependencies=manage)
+def put_trained_model(
+    model_id: str,
+    body: Any = Depends(read_json),
+    models: ModelRegistry = Depends(registry),
+    defer_definition_decompression: EsBool = False,
+    wait_for_completion: EsBool = False,
+) -> dict[str, Any]:
+    config = parse_body(TrainedModelConfigBody, body, "trained_model_config")
+    return render_model_config(models.put_model(model_id, config))
+
+
+@router.put("/{model_id}/definition/{part}", dependencies=manage)
+def put_trained_model_definition_part(
+    model_id: str, part: int, body: Any = Depends(read_json), models: ModelRegistry = Depends(registry)
+) -> dict[str, bool]:
+    request = parse_body(DefinitionPartBody, body, "put_trained_model_part_action")
+    models.put_definition_part(
+        model_id, part, request.definition, request.total_definition_length, request.total_parts
+    )
+    return {"acknowledged": True}
+
+
+@router.put("/{model_id}/vocabulary", dependencies=manage)
+def put_trained_model_vocabulary(
+    model_id: str, body: Any = Depends(read_json), models: ModelRegistry = Depends(registry)
+) -> dict[str, bool]:
+    request = parse_body(VocabularyBody, body, "put_trained_model_vocabulary")
+    models.put_vocabulary(model_id, VocabularyRecord(request.vocabulary, request.merges, request.scores))
+    return {"acknowledged": True}
+
+
+@router.get("/_stats", dependencies=monitor)
+@router.get("/{model_id}/_stats", dependencies=monitor)
+def get_trained_models_stats(
+    model_id: str | None = None,
+    models: ModelRegistry = Depends(registry),
+    state: ServerState = Depends(server_state),
+    allow_no_match: EsBool = True,
+    start: From = 0,
+    size: int = 100,
+    human: EsBool = False,
+) -> dict[str, Any]:
+    found = models.find_models(model_id, allow_no_match=allow_no_match)
+    now_ms = state.clock.now_ms()
+    return {
+        "count": len(found),
+        "trained_model_stats": [render_model_stats(model, now_ms, human=human) for model in page(found, start, size)],
+    }
+
+
+@router.get("", dependencies=monitor)
+@router.get("/{model_id}", dependencies=monitor)
+def get_trained_models(
+    model_id: str | None = None,
+    models: ModelRegistry = Depends(registry),
+    allow_no_match: EsBool = True,
+    decompress_definition: EsBool = True,
+    exclude_generated: EsBool = False,
+    start: From = 0,
+    size: int = 100,
+    include: str | None = None,
+    tags: str | None = None,
+    human: EsBool = False,
+) -> dict[str, Any]:
+    if include is not None and include not in INCLUDE_OPTIONS:
+        raise IllegalArgument(f"[include] must be one of [{', '.join(INCLUDE_OPTIONS)}]; got [{include}]")
+    found = models.find_models(model_id, allow_no_match=allow_no_match)
+    if tags:
+        wanted = {tag.strip() for tag in tags.split(",") if tag.strip()}
+        found = [model for model in found if wanted <= set(model.build.config.get("tags", ()))]
+    if include == "definition":
+        if len(found) > 1:
+            raise BadRequest("Getting model definition is not supported when getting more than one model")
+        if found:
+            raise BadRequest(f"[{found[0].model_id}] is type [pytorch] and does not support retrieving the definition")
+    configs = [
+        render_model_config(
+            model, human=human, definition_status=include == "definition_status", exclude_generated=exclude_generated
+        )
+        for model in page(found, start, size)
+    ]
+    return {"count": len(found), "trained_model_configs": configs}
+
+
+@router.delete("/{model_id}", dependencies=manage)
+def delete_trained_model(
+    model_id: str, models: ModelRegistry = Depends(registry), force: EsBool = False, timeout: str = "30s"
+) -> dict[str, bool]:
+    models.delete_model(model_id, force=force)
+    return {"acknowledged": True}

@@ -1,0 +1,1 @@
+"""Request bodies and response renderings, in Elasticsearch's field names."""

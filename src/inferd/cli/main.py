@@ -1,0 +1,17 @@
+"""The `inferd` console command."""
+
+from __future__ import annotations
+
+import typer
+
+from inferd.cli.demo import demo
+from inferd.cli.serve import serve
+
+app = typer.Typer(help="inferd: deploy PyTorch models behind Elasticsearch's trained-model API.", no_args_is_help=True)
+app.command()(serve)
+app.command()(demo)
+
+
+@app.callback()
+def main() -> None:
+    """inferd: deploy PyTorch models behind Elasticsearch's trained-model API."""

@@ -1,0 +1,33 @@
+"""`inferd serve`: run the HTTP server on uvicorn."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on [default: 127.0.0.1].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on [default: 9200].")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Where the store lives [default: ./data].")] = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Start the inferd server (options override INFERD_* environment variables)."""
+    import uvicorn
+
+    from inferd.api.app import create_app
+    from inferd.settings import Settings
+
+    overrides: dict[str, Any] = {"host": host, "port": port, "data_dir": data_dir}
+    settings = Settings(**{name: value for name, value in overrides.items() if value is not None})
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level,
+        timeout_graceful_shutdown=30,
+    )

@@ -1,0 +1,236 @@
+"""The model registry: creating, reading, deleting models, their vocabularies and aliases.
+
+Writes to one model are serialised by a per-model lock (the store only guarantees atomicity), so two
+concurrent requests for the same model cannot interleave their checks and writes.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import defaultdict
+from pathlib import Path
+
+import sqlalchemy.exc
+
+from inferd.clock import Clock
+from inferd.control.definitions import DefinitionAssembler, decode_definition, validate_part_request
+from inferd.control.ids import id_problems
+from inferd.control.inference_config import GENERATED_AT_CREATION, TREE_TASKS, TrainedModelConfigBody
+from inferd.control.matching import expand_ids, is_wildcard
+from inferd.errors import (
+    BadRequest,
+    InferdError,
+    IllegalArgument,
+    ResourceAlreadyExists,
+    ResourceNotFound,
+    StatusConflict,
+    ValidationFailed,
+)
+from inferd.store import ModelRecord, ModelStore, VocabularyRecord
+
+
+# Aliases may not end with a digit, so they never look like a versioned model id.
+VALID_ALIAS = re.compile(r"^[a-z0-9](?:[a-z0-9_\-.]*[a-z])?$")
+
+# What a stored config keeps of the PUT body (the rest is refused, derived, or rendered on GET).
+STORED_FIELDS = {
+    "model_type", "input", "description", "tags", "metadata", "model_size_bytes",
+    "platform_architecture", "prefix_strings", "default_field_map",
+}
+
+
+def missing_model(model_id: str) -> ResourceNotFound:
+    return ResourceNotFound(f"Could not find trained model [{model_id}]")
+
+
+class ModelRegistry:
+    def __init__(self, store: ModelStore, clock: Clock, scratch_dir: Path, definition_check_timeout_s: float) -> None:
+        self._store = store
+        self._clock = clock
+        self._definitions = DefinitionAssembler(store, scratch_dir, definition_check_timeout_s)
+        self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._locks_guard = threading.Lock()
+
+    def _lock(self, model_id: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks[model_id]
+
+    # --- models ----------------------------------------------------------------------------------
+
+    def put_model(self, model_id: str, body: TrainedModelConfigBody) -> ModelRecord:
+        config = self._stored_config(model_id, body)
+        with self._lock(model_id):
+            if self._store.get_model(model_id) is not None:
+                raise ResourceAlreadyExists(f"Trained machine learning model [{model_id}] already exists")
+            if self._store.get_alias(model_id) is not None:
+                raise BadRequest(
+                    f"requested model_id [{model_id}] is the same as an existing model_alias. "
+                    "Model model_aliases and ids must be unique"
+                )
+            self._check_tags(model_id, body.tags)
+            try:
+                self._store.create_model(model_id, config, self._clock.now_ms())
+            except sqlalchemy.exc.IntegrityError:
+                raise ResourceAlreadyExists(f"Trained machine learning model [{model_id}] already exists") from None
+        return self.get_model(model_id)
+
+    @staticmethod
+    def _stored_config(model_id: str, body: TrainedModelConfigBody) -> dict[str, object]:
+        """Check the config as Elasticsearch does, in its order, and return it with defaults filled in."""
+        if body.model_id is not None and body.model_id != model_id:
+            raise IllegalArgument(
+                f"Inconsistent model_id; '{body.model_id}' specified in the body differs from '{model_id}' "
+                "specified as a URL argument"
+            )
+        problems = []
+        if body.model_type is None and body.definition is None and body.compressed_definition is None:
+            problems.append("[model_type] must be set if [definition] is not defined.")
+        if body.inference_config is None:
+            problems.append("[inference_config] must not be null.")
+        problems += id_problems("model_id", model_id)
+        bad_tags = [tag for tag in body.tags if id_problems("tag", tag)]
+        if bad_tags:
+            problems.append(
+                f"Invalid tags [{', '.join(bad_tags)}]; must only can contain lowercase alphanumeric (a-z and 0-9), "
+                "hyphens or underscores, must start and end with alphanumeric, and must be less than 64 characters."
+            )
+        if model_id in body.tags:
+            problems.append("none of the tags must equal the model_id")
+        problems += [
+            f"illegal to set [{name}] at inference model creation"
+            for name in GENERATED_AT_CREATION
+            if getattr(body, name) is not None
+        ]
+        if body.metadata and "model_aliases" in body.metadata:
+            problems.append("illegal to set [metadata.model_aliases] at inference model creation")
+        if problems:
+            raise ValidationFailed(problems)
+        assert body.inference_config is not None
+        task = body.inference_config.task_type
+        if body.definition is not None or body.compressed_definition is not None:
+            raise IllegalArgument(
+                "inferd serves pytorch models, whose definition is uploaded in parts with PUT "
+                f"_ml/trained_models/{model_id}/definition/{{part}}; [definition] and [compressed_definition] "
+                "belong to tree models"
+            )
+        if task in TREE_TASKS or body.model_type != "pytorch":
+            raise IllegalArgument(
+                f"inferd serves [pytorch] NLP models; model_type [{body.model_type}] with inference_config "
+                f"[{task}] is not supported"
+            )
+        config = body.model_dump(exclude_none=True, include=STORED_FIELDS)
+        config["inference_config"] = body.inference_config.render()
+        return config
+
+    def _check_tags(self, model_id: str, tags: list[str]) -> None:
+        models = self._store.list_models()
+        clashing = sorted(set(tags) & {model.model_id for model in models})
+        if clashing:
+            raise BadRequest(f"The provided tags [{', '.join(clashing)}] must not match existing model_ids.")
+        if any(model_id in model.build.config.get("tags", ()) for model in models):
+            raise BadRequest(f"The provided model_id {model_id} must not match existing tags.")
+
+    def get_model(self, model_id: str) -> ModelRecord:
+        model = self._store.get_model(model_id)
+        if model is None:
+            raise missing_model(model_id)
+        return model
+
+    def find_models(self, expression: str | None, *, allow_no_match: bool) -> list[ModelRecord]:
+        """The models an id expression names (ids, aliases, wildcards, `_all`), sorted by id."""
+        models = {model.model_id: model for model in self._store.list_models()}
+        expansion = expand_ids(expression, models, self._store.list_aliases(), allow_no_match=allow_no_match)
+        if expansion.unmatched:
+            explicit = [token for token in expansion.unmatched if not is_wildcard(token)]
+            if explicit:
+                raise missing_model(",".join(explicit))
+            raise ResourceNotFound(f"No known trained model with model_id [{','.join(expansion.unmatched)}]")
+        return [models[model_id] for model_id in expansion.matched]
+
+    def delete_model(self, model_id: str, *, force: bool) -> None:
+        """Delete the model with its builds and aliases (deployments, once they exist, need `force`)."""
+        with self._lock(model_id):
+            self.get_model(model_id)
+            self._store.delete_model(model_id)
+
+    # --- definition and vocabulary ---------------------------------------------------------------
+
+    def put_definition_part(
+        self, model_id: str, part: int, definition: str | None, total_definition_length: int, total_parts: int
+    ) -> None:
+        data = decode_definition(definition)
+        validate_part_request(part, total_definition_length, total_parts)
+        with self._lock(model_id):
+            build = self.get_model(model_id).build
+            self._definitions.add_part(build, part, data, total_definition_length, total_parts)
+
+    def put_vocabulary(self, model_id: str, vocabulary: VocabularyRecord) -> None:
+        if vocabulary.vocabulary is None:
+            raise IllegalArgument("[vocabulary] must not be null.")
+        if not vocabulary.vocabulary:
+            raise ValidationFailed(["[vocabulary] must not be empty"])
+        with self._lock(model_id):
+            build = self.get_model(model_id).build
+            if build.fully_defined and build.has_vocabulary:
+                if self._store.get_vocabulary(model_id, build.build_number) == vocabulary:
+                    return
+                raise BadRequest(
+                    f"the vocabulary of model [{model_id}] cannot change: build [{build.build_number}] is complete "
+                    "and builds are immutable"
+                )
+            self._store.put_vocabulary(model_id, build.build_number, vocabulary)
+
+    # --- aliases ---------------------------------------------------------------------------------
+
+    def put_alias(self, model_id: str, alias: str, *, reassign: bool) -> None:
+        problems = []
+        if alias == model_id:
+            problems.append(f"model_alias [{alias}] cannot equal model_id [{model_id}]")
+        if not VALID_ALIAS.match(alias):
+            problems.append(
+                f"Invalid model_alias; '{alias}' can contain lowercase alphanumeric (a-z and 0-9), hyphens or "
+                "underscores; must start with alphanumeric and cannot end with numbers"
+            )
+        if problems:
+            raise ValidationFailed(problems)
+        with self._lock(f"alias:{alias}"):
+            current = self._store.get_alias(alias)
+            if current is not None and current != model_id and not reassign:
+                raise BadRequest(
+                    f"cannot assign model_alias [{alias}] to model_id [{model_id}] as model_alias already "
+                    f"refers to [{current}]. Set parameter [reassign] to [true] if model_alias should be "
+                    "reassigned."
+                )
+            if self._store.get_model(alias) is not None:
+                raise BadRequest("model_alias cannot be the same as an existing trained model_id")
+            model = self._store.get_model(model_id)
+            if model is None:
+                raise ResourceNotFound(f"No known trained model with model_id [{model_id}]")
+            previous = self._store.get_model(current) if current not in (None, model_id) else None
+            if previous is not None:
+                self._check_same_task(alias, model, previous)
+            self._store.set_alias(alias, model_id)
+
+    @staticmethod
+    def _check_same_task(alias: str, new: ModelRecord, old: ModelRecord) -> None:
+        new_task = next(iter(new.build.config["inference_config"]))
+        old_task = next(iter(old.build.config["inference_config"]))
+        if new_task != old_task:
+            raise BadRequest(
+                f"cannot reassign model_alias [{alias}] to model [{new.model_id}] with inference config type "
+                f"[{new_task}] from model [{old.model_id}] with type [{old_task}]"
+            )
+
+    def delete_alias(self, model_id: str, alias: str) -> None:
+        with self._lock(f"alias:{alias}"):
+            current = self._store.get_alias(alias)
+            if current is None:
+                raise AliasNotFound(f"model_alias [{alias}] could not be found")
+            if current != model_id:
+                raise StatusConflict(f"model_alias [{alias}] does not refer to provided model_id [{model_id}]")
+            self._store.delete_alias(alias)
+
+
+class AliasNotFound(InferdError):
+    status = 404

@@ -1,0 +1,93 @@
+"""The errors inferd raises, each carrying Elasticsearch's error `type` and HTTP status.
+
+Only `api/errors.py` turns them into HTTP responses; everything below the API raises these.
+
+    InferdError                      500 status_exception (the base)
+    ├── BadRequest                   400 status_exception
+    │   ├── IllegalArgument          400 illegal_argument_exception
+    │   ├── ValidationFailed         400 action_request_validation_exception ("Validation Failed: 1: ...;")
+    │   ├── ParseError               400 x_content_parse_exception
+    │   ├── BodyUnreadable           400 parse_exception (missing body, media type)
+    │   └── ResourceAlreadyExists    400 resource_already_exists_exception
+    ├── ResourceNotFound             404 resource_not_found_exception
+    ├── MediaTypeNotSupported        406 media_type_header_exception
+    ├── StatusConflict               409 status_exception
+    ├── RequestTooLarge              413 content_too_long_exception
+    └── StoreBusy                    503 status_exception (the data dir is held by another server)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class InferdError(Exception):
+    """An error with the Elasticsearch `type` and status it is answered with."""
+
+    status: int = 500
+    error_type: str = "status_exception"
+
+    def __init__(self, reason: str, *, caused_by: InferdError | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.caused_by = caused_by
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.status}, {self.error_type}: {self.reason!r})"
+
+
+class BadRequest(InferdError):
+    status = 400
+    error_type = "status_exception"
+
+
+class IllegalArgument(BadRequest):
+    error_type = "illegal_argument_exception"
+
+
+class ValidationFailed(BadRequest):
+    """Elasticsearch's ActionRequestValidationException: every failed check, numbered."""
+
+    error_type = "action_request_validation_exception"
+
+    def __init__(self, messages: Sequence[str]) -> None:
+        self.messages = list(messages)
+        numbered = "".join(f"{i}: {message};" for i, message in enumerate(self.messages, 1))
+        super().__init__(f"Validation Failed: {numbered}")
+
+
+class ParseError(BadRequest):
+    error_type = "x_content_parse_exception"
+
+
+class BodyUnreadable(BadRequest):
+    error_type = "parse_exception"
+
+
+class ResourceAlreadyExists(BadRequest):
+    error_type = "resource_already_exists_exception"
+
+
+class ResourceNotFound(InferdError):
+    status = 404
+    error_type = "resource_not_found_exception"
+
+
+class MediaTypeNotSupported(InferdError):
+    status = 406
+    error_type = "media_type_header_exception"
+
+
+class StatusConflict(InferdError):
+    status = 409
+    error_type = "status_exception"
+
+
+class RequestTooLarge(InferdError):
+    status = 413
+    error_type = "content_too_long_exception"
+
+
+class StoreBusy(InferdError):
+    status = 503
+    error_type = "status_exception"

@@ -1,0 +1,32 @@
+"""Server settings: built once (by `inferd serve` or a test) and passed down; nothing else reads the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the server. Environment variables use the `INFERD_` prefix (`INFERD_PORT=9201`)."""
+
+    model_config = SettingsConfigDict(env_prefix="INFERD_", env_nested_delimiter="__", extra="forbid")
+
+    host: str = Field("127.0.0.1", description="Address to listen on; loopback by default, like Elasticsearch.")
+    port: int = Field(9200, ge=0, le=65535, description="Port to listen on (9200, Elasticsearch's).")
+    data_dir: Path = Field(Path("data"), description="Holds the SQLite store, the lock file and caches.")
+    store_url: str | None = Field(
+        None, description="SQLAlchemy URL of the store (e.g. postgresql+psycopg://...); default: SQLite in data_dir."
+    )
+    node_name: str | None = Field(None, description="The node's name in `GET /`; default: the host name.")
+    max_content_length_bytes: int = Field(
+        100 * 1024 * 1024, gt=0, description="Largest request body accepted (Elasticsearch's http.max_content_length)."
+    )
+    definition_check_timeout_s: float = Field(
+        120.0, gt=0, description="How long the throwaway process that checks a TorchScript archive may run."
+    )
+
+    @property
+    def resolved_store_url(self) -> str:
+        return self.store_url or f"sqlite:///{(self.data_dir / 'inferd.db').resolve()}"

@@ -1,0 +1,17 @@
+"""Persistence: the only package that speaks SQL. Repositories return frozen records, never ORM rows."""
+
+from inferd.store.database import open_store
+from inferd.store.lock import DataDirLock
+from inferd.store.models import ModelStore
+from inferd.store.records import AliasRecord, BuildRecord, ModelRecord, PartRecord, VocabularyRecord
+
+__all__ = [
+    "AliasRecord",
+    "BuildRecord",
+    "DataDirLock",
+    "ModelRecord",
+    "ModelStore",
+    "PartRecord",
+    "VocabularyRecord",
+    "open_store",
+]

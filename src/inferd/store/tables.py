@@ -1,0 +1,76 @@
+"""The schema, as SQLAlchemy Core tables. Alembic revisions in `migrations/versions` create and change it."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+cluster_info = sa.Table(
+    "cluster_info",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.String(256), nullable=False),
+)
+
+models = sa.Table(
+    "models",
+    metadata,
+    sa.Column("model_id", sa.String(64), primary_key=True),
+    sa.Column("create_time_ms", sa.BigInteger, nullable=False),
+)
+
+# A build is one immutable version of a model: its config, vocabulary and definition together.
+builds = sa.Table(
+    "builds",
+    metadata,
+    sa.Column("model_id", sa.String(64), sa.ForeignKey("models.model_id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("build_number", sa.Integer, primary_key=True),
+    sa.Column("config", sa.JSON, nullable=False),
+    sa.Column("create_time_ms", sa.BigInteger, nullable=False),
+    sa.Column("total_definition_length", sa.BigInteger, nullable=True),
+    sa.Column("total_parts", sa.Integer, nullable=True),
+    sa.Column("definition_sha256", sa.String(64), nullable=True),
+)
+
+definition_parts = sa.Table(
+    "definition_parts",
+    metadata,
+    sa.Column("model_id", sa.String(64), primary_key=True),
+    sa.Column("build_number", sa.Integer, primary_key=True),
+    sa.Column("part", sa.Integer, primary_key=True),
+    sa.Column("length", sa.BigInteger, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.ForeignKeyConstraint(
+        ["model_id", "build_number"], ["builds.model_id", "builds.build_number"], ondelete="CASCADE"
+    ),
+)
+
+vocabularies = sa.Table(
+    "vocabularies",
+    metadata,
+    sa.Column("model_id", sa.String(64), primary_key=True),
+    sa.Column("build_number", sa.Integer, primary_key=True),
+    sa.Column("vocabulary", sa.JSON, nullable=False),
+    sa.Column("merges", sa.JSON, nullable=True),
+    sa.Column("scores", sa.JSON, nullable=True),
+    sa.ForeignKeyConstraint(
+        ["model_id", "build_number"], ["builds.model_id", "builds.build_number"], ondelete="CASCADE"
+    ),
+)
+
+model_aliases = sa.Table(
+    "model_aliases",
+    metadata,
+    sa.Column("alias", sa.String(64), primary_key=True),
+    sa.Column("model_id", sa.String(64), sa.ForeignKey("models.model_id", ondelete="CASCADE"), nullable=False),
+)

@@ -1,0 +1,46 @@
+"""Fixtures shared by the whole suite: one real server process per run, and the clients that reach it."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from elasticsearch import Elasticsearch
+
+from tests.support.server import ServerProcess, client_for, http_for
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """The shared inferd server; tests keep to their own model ids so they can share it."""
+    process = ServerProcess(tmp_path_factory.mktemp("shared") / "data").start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def es(server: ServerProcess) -> Elasticsearch:
+    return client_for(server.url)
+
+
+@pytest.fixture(scope="session")
+def http(server: ServerProcess) -> Iterator[httpx.Client]:
+    with http_for(server.url) as client:
+        yield client
+
+
+@pytest.fixture
+def model_id(request: pytest.FixtureRequest) -> str:
+    """A model id unique to the test, valid under Elasticsearch's id rules."""
+    name = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:36].strip("-")
+    digest = hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:8]
+    return f"t-{name}-{digest}"
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("models")

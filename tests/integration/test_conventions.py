@@ -1,0 +1,180 @@
+"""Elasticsearch's HTTP conventions, checked over real HTTP against the shared server."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from elasticsearch import Elasticsearch
+
+from tests.support.server import ServerProcess
+
+COMPAT_9 = "application/vnd.elasticsearch+json; compatible-with=9"
+
+
+def error_of(response: httpx.Response) -> tuple[int, str, str]:
+    body = response.json()
+    assert body["status"] == response.status_code
+    assert body["error"]["root_cause"][0]["type"] == body["error"]["type"]
+    return response.status_code, body["error"]["type"], body["error"]["reason"]
+
+
+def test_root_info_satisfies_elasticsearch_py_and_eland(es: Elasticsearch, http: httpx.Client) -> None:
+    info = es.info()
+    major = int(info["version"]["number"].split(".")[0])
+    assert major == 9
+    assert info["version"]["build_flavor"] == "default"
+    assert info["tagline"] == "You Know, for Search"
+    assert info["cluster_uuid"] == http.get("/").json()["cluster_uuid"]
+    assert es.ping()
+
+
+def test_cluster_uuid_is_stable_across_restarts(tmp_path) -> None:
+    server = ServerProcess(tmp_path / "data").start()
+    try:
+        first = httpx.get(server.url).json()["cluster_uuid"]
+        server.restart()
+        assert httpx.get(server.url).json()["cluster_uuid"] == first
+    finally:
+        server.stop()
+    other = ServerProcess(tmp_path / "other").start()
+    try:
+        assert httpx.get(other.url).json()["cluster_uuid"] != first
+    finally:
+        other.stop()
+
+
+def test_second_server_on_the_same_data_dir_refuses_to_start(server: ServerProcess) -> None:
+    intruder = ServerProcess(server.data_dir)
+    with pytest.raises(RuntimeError, match="in use by another inferd server"):
+        intruder.start(timeout_s=30)
+    assert httpx.get(f"{server.url}/_inferd/health").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [("GET", "/"), ("GET", "/nope"), ("POST", "/"), ("PUT", "/_ml/trained_models/x"), ("GET", "/_inferd/health")],
+)
+def test_every_response_carries_the_product_header(http: httpx.Client, method: str, path: str) -> None:
+    response = http.request(method, path, content=b"{" if method == "PUT" else None,
+                            headers={"content-type": "application/json"})
+    assert response.headers["x-elastic-product"] == "Elasticsearch"
+
+
+def test_unknown_route_is_400_naming_uri_and_method(http: httpx.Client) -> None:
+    status, kind, reason = error_of(http.get("/_ml/nothing_here?x=1"))
+    assert (status, kind) == (400, "illegal_argument_exception")
+    assert reason == "no handler found for uri [/_ml/nothing_here?x=1] and method [GET]"
+
+
+def test_wrong_method_is_405_listing_allowed_methods(http: httpx.Client) -> None:
+    response = http.post("/_ml/trained_models/some-model")
+    status, _, reason = error_of(response)
+    assert status == 405
+    assert reason == (
+        "Incorrect HTTP method for uri [/_ml/trained_models/some-model] and method [POST], "
+        "allowed: [GET, PUT, DELETE]"
+    )
+    assert response.headers["allow"] == "GET,PUT,DELETE"
+
+
+def test_unknown_query_parameters_are_named_with_suggestions(http: httpx.Client) -> None:
+    status, kind, reason = error_of(http.get("/_ml/trained_models", params={"zzz": "1", "alow_no_match": "true"}))
+    assert (status, kind) == (400, "illegal_argument_exception")
+    assert reason == (
+        "request [/_ml/trained_models] contains unrecognized parameters: "
+        "[alow_no_match] -> did you mean [allow_no_match]?, [zzz]"
+    )
+
+
+def test_boolean_parameters_are_strict(http: httpx.Client) -> None:
+    status, _, reason = error_of(http.get("/_ml/trained_models", params={"allow_no_match": "yes"}))
+    assert status == 400
+    assert reason == "Failed to parse value [yes] as only [true] or [false] are allowed."
+    status, _, reason = error_of(http.get("/_ml/trained_models", params={"size": "ten"}))
+    assert (status, reason) == (400, "Failed to parse int parameter [size] with value [ten]")
+
+
+def test_malformed_json_is_a_parse_error_with_position(http: httpx.Client) -> None:
+    response = http.put("/_ml/trained_models/bad-json", content=b'{"model_type": "pytorch",\n "x": }',
+                        headers={"content-type": "application/json"})
+    status, kind, reason = error_of(response)
+    assert (status, kind) == (400, "x_content_parse_exception")
+    assert reason.startswith("[2:7] ")
+
+
+def test_missing_body_is_a_parse_exception(http: httpx.Client) -> None:
+    status, kind, reason = error_of(http.put("/_ml/trained_models/no-body"))
+    assert (status, kind, reason) == (400, "parse_exception", "request body is required")
+
+
+def test_unknown_body_field_is_named(http: httpx.Client) -> None:
+    body = {"model_type": "pytorch", "inference_config": {"pass_through": {}}, "modle_size_bytes": 3}
+    status, kind, reason = error_of(http.put("/_ml/trained_models/unknown-field", json=body))
+    assert (status, kind) == (400, "x_content_parse_exception")
+    assert reason == "[trained_model_config] unknown field [modle_size_bytes] did you mean [model_size_bytes]?"
+
+
+@pytest.mark.parametrize(
+    "content_type, status, reason",
+    [
+        ("text/plain", 406, "Content-Type header [text/plain] is not supported"),
+        ("application/vnd.elasticsearch+json; compatible-with=7", 400,
+         "Invalid media-type value on headers [Accept, Content-Type]"),
+    ],
+)
+def test_unsupported_media_types_are_refused(http: httpx.Client, content_type: str, status: int, reason: str) -> None:
+    response = http.put("/_ml/trained_models/media", content=b"{}", headers={"content-type": content_type})
+    assert error_of(response)[0::2] == (status, reason)
+
+
+@pytest.mark.parametrize("content_type", ["application/json", COMPAT_9,
+                                          "application/vnd.elasticsearch+json;compatible-with=8"])
+def test_json_media_types_are_accepted(http: httpx.Client, content_type: str, model_id: str) -> None:
+    suffix = str(abs(hash(content_type)) % 10_000)
+    body = json.dumps({"model_type": "pytorch", "inference_config": {"pass_through": {}}})
+    response = http.put(f"/_ml/trained_models/{model_id}-{suffix}", content=body,
+                        headers={"content-type": content_type, "accept": content_type})
+    assert response.status_code == 200, response.text
+
+
+def test_bodies_over_the_limit_are_413(tmp_path) -> None:
+    server = ServerProcess(tmp_path / "data", extra_env={"INFERD_MAX_CONTENT_LENGTH_BYTES": "1000"}).start()
+    try:
+        response = httpx.put(f"{server.url}/_ml/trained_models/big", content=b"x" * 2000,
+                             headers={"content-type": "application/json"})
+        assert error_of(response)[0] == 413
+
+        def chunks():  # no Content-Length: counted as it streams
+            for _ in range(10):
+                yield b" " * 500
+
+        response = httpx.put(f"{server.url}/_ml/trained_models/big", content=chunks(),
+                             headers={"content-type": "application/json"})
+        assert error_of(response)[0] == 413
+        assert httpx.get(f"{server.url}/_inferd/health").status_code == 200
+    finally:
+        server.stop()
+
+
+def test_pretty_and_filter_path(http: httpx.Client) -> None:
+    pretty = http.get("/", params={"pretty": ""}).text
+    assert pretty.startswith('{\n  "name" : ')
+    filtered = http.get("/", params={"filter_path": "version.number,tag*"}).json()
+    assert set(filtered) == {"version", "tagline"} and list(filtered["version"]) == ["number"]
+    deep = http.get("/", params={"filter_path": "**.build_*,-**.build_date"}).json()
+    assert set(deep["version"]) == {"build_flavor", "build_type", "build_hash", "build_snapshot"}
+    error = http.get("/nope", params={"filter_path": "status"}).json()
+    assert error == {"status": 400}
+
+
+def test_error_trace_adds_a_stack_trace(http: httpx.Client) -> None:
+    body = http.get("/_ml/trained_models/does-not-exist", params={"error_trace": "true"}).json()
+    assert "ResourceNotFound" in body["error"]["stack_trace"]
+    assert "stack_trace" not in http.get("/_ml/trained_models/does-not-exist").json()["error"]
+
+
+def test_health_and_ready(http: httpx.Client) -> None:
+    assert http.get("/_inferd/health").json() == {"status": "ok"}
+    assert http.get("/_inferd/ready").json() == {"ready": True}

@@ -1,0 +1,98 @@
+"""Starting the real `inferd serve` as a process on a free loopback port, and the clients that talk to it.
+
+Every test reaches a server through `client_for`/`http_for`, so credentials (the security issue) are added here once.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from elasticsearch import Elasticsearch
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def client_for(url: str, **options: object) -> Elasticsearch:
+    """The official client as a user would configure it, with retries off so every failure is seen."""
+    return Elasticsearch(url, max_retries=0, retry_on_status=(), request_timeout=120, **options)  # type: ignore[arg-type]
+
+
+def http_for(url: str) -> httpx.Client:
+    """A raw HTTP client for what elasticsearch-py cannot send (bad JSON, odd headers, unknown routes)."""
+    return httpx.Client(base_url=url, timeout=120)
+
+
+@dataclass
+class ServerProcess:
+    """One `inferd serve` process; restartable on the same data dir."""
+
+    data_dir: Path
+    port: int = field(default_factory=free_port)
+    extra_env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir.parent / f"{self.data_dir.name}-server.log"
+
+    def start(self, timeout_s: float = 60) -> ServerProcess:
+        env = {**os.environ, **self.extra_env}
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "inferd", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir),
+             "--log-level", "warning"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        log.close()
+        self.wait_ready(timeout_s)
+        return self
+
+    def wait_ready(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(f"inferd exited with {self.process.returncode}:\n{self.log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/_inferd/ready", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise TimeoutError(f"inferd not ready after {timeout_s}s:\n{self.log_path.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL: no clean-up, as after a crash or the OOM killer."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def restart(self) -> ServerProcess:
+        self.kill()
+        return self.start()
