@@ -11,6 +11,7 @@ import httpx
 import pytest
 from elasticsearch import Elasticsearch
 
+from tests.support.models import TestModel, make_test_model
 from tests.support.server import ServerProcess, client_for, http_for
 
 
@@ -44,3 +45,9 @@ def model_id(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def echo_model(models_dir: Path) -> TestModel:
+    """The small pass-through test model, padded so that 64 KiB chunks make several parts."""
+    return make_test_model("echo", models_dir, extra_bytes=300_000)

@@ -13,7 +13,7 @@ import re
 import tempfile
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from elastic_transport import TransportError
@@ -150,6 +150,6 @@ def _reason(error: ApiError) -> str:
     return str(error.message)
 
 
-def _fail(console: Console, error: Exception | str) -> None:
+def _fail(console: Console, error: Exception | str) -> NoReturn:
     console.print(f"[red]error:[/] {escape(str(error))}")
     raise typer.Exit(1)

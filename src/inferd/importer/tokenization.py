@@ -99,8 +99,8 @@ def tokenization_config(
     options["with_special_tokens"] = True
     options["max_sequence_length"] = int(max_sequence_length)
     options["truncate"] = spec.truncate
-    if spec.span is not None:
-        options["span"] = spec.span
+    if spec.span is not None:  # windows overlap by `span` tokens; keep it well inside a short window
+        options["span"] = min(spec.span, int(max_sequence_length) // 2)
     return {kind.value: options}
 
 

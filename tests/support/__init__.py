@@ -1,0 +1,1 @@
+"""Helpers the test suite shares: test models built locally, with no network."""
