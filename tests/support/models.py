@@ -5,12 +5,15 @@
     make_minilm_model(directory)               the real all-MiniLM-L6-v2, traced as text_embedding
 
 Everything uses the same small WordPiece vocabulary (`VOCABULARY`). Builds are cached under the
-given directory (per kind, stamped with a build version) and guarded by a file lock, so parallel
-or repeated test runs trace each model once.
+given directory, per kind, stamped with a fingerprint of the code that makes them (this module, the
+importer, torch and transformers versions) and guarded by a file lock, so parallel or repeated test
+runs trace each model once and a code change rebuilds it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import json
 import warnings
 from collections.abc import Callable
@@ -23,6 +26,7 @@ from elasticsearch import Elasticsearch
 from filelock import FileLock
 from torch import Tensor, nn
 
+import inferd.importer
 from inferd.importer import (
     DEFAULT_CHUNK_SIZE,
     TaskType,
@@ -33,9 +37,6 @@ from inferd.importer import (
     trace_model,
     upload_model,
 )
-
-# Bump when anything below changes what a build produces, so stale caches are rebuilt.
-BUILD_VERSION = "1"
 
 _SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 _WORDS = """
@@ -58,8 +59,9 @@ NER_LABELS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC
 TEXT_CLASSIFICATION_LABELS = ("negative", "positive")
 ZERO_SHOT_LABELS = ("contradiction", "neutral", "entailment")
 ROBERTA_MERGES: tuple[tuple[str, str], ...] = (
-    ("Ġ", "t"), ("h", "e"), ("Ġt", "he"), ("Ġ", "c"), ("a", "t"), ("Ġc", "at"), ("Ġ", "d"), ("o", "g"), ("Ġd", "og"),
-)
+    ("Ġ", "t"), ("h", "e"), ("Ġt", "he"), ("Ġ", "c"), ("a", "t"), ("Ġc", "at"),
+    ("Ġ", "d"), ("o", "g"), ("Ġd", "og"),
+)  # fmt: skip
 
 # Which transformers class makes each task's tiny model, and its labels (None: the class default).
 _TINY_MODELS: dict[TaskType, tuple[str, tuple[str, ...] | None]] = {
@@ -124,7 +126,8 @@ def make_minilm_model(directory: Path) -> TestModel:
     root = Path(directory) / "all-minilm-l6-v2"
 
     def build(traced_dir: Path) -> TracedModel:
-        return trace_model(source, TaskType.TEXT_EMBEDDING, traced_dir, description="sentence-transformers/all-MiniLM-L6-v2")
+        description = "sentence-transformers/all-MiniLM-L6-v2"
+        return trace_model(source, TaskType.TEXT_EMBEDDING, traced_dir, description=description)
 
     return _cached("all-minilm-l6-v2", root, build, source)
 
@@ -139,7 +142,13 @@ def upload_test_model(
 ) -> None:
     """Upload as eland does (config, definition parts, vocabulary), through the importer's own upload."""
     upload_model(
-        client, model_id, model.definition_path, model.config, model.vocabulary, clear_previous=clear_previous, chunk_size=chunk_size
+        client,
+        model_id,
+        model.definition_path,
+        model.config,
+        model.vocabulary,
+        clear_previous=clear_previous,
+        chunk_size=chunk_size,
     )
 
 
@@ -223,7 +232,9 @@ class EchoModel(nn.Module):
         generator = torch.Generator().manual_seed(extra_bytes)
         self.register_buffer("ballast", torch.randint(0, 256, (extra_bytes,), dtype=torch.uint8, generator=generator))
 
-    def forward(self, input_ids: Tensor, attention_mask: Tensor, token_type_ids: Tensor, position_ids: Tensor) -> Tensor:
+    def forward(
+        self, input_ids: Tensor, attention_mask: Tensor, token_type_ids: Tensor, position_ids: Tensor
+    ) -> Tensor:
         return torch.stack([input_ids, attention_mask, token_type_ids, position_ids], dim=-1).to(torch.float32)
 
 
@@ -267,20 +278,38 @@ def _write_sentence_transformer_files(directory: Path, hidden_size: int) -> None
     ]
     (directory / "modules.json").write_text(json.dumps(modules))
     (directory / "1_Pooling").mkdir(exist_ok=True)
-    pooling = {"word_embedding_dimension": hidden_size, "pooling_mode_cls_token": False, "pooling_mode_mean_tokens": True}
+    pooling = {
+        "word_embedding_dimension": hidden_size,
+        "pooling_mode_cls_token": False,
+        "pooling_mode_mean_tokens": True,
+    }
     (directory / "1_Pooling" / "config.json").write_text(json.dumps(pooling))
 
 
 def _cached(kind: str, root: Path, build: Callable[[Path], TracedModel], hf_dir: Path | None) -> TestModel:
-    """Reuse `root/traced` when its stamp matches this build; else build it, under a lock shared by processes."""
+    """Reuse `root/traced` when its stamp matches the code; else build it, under a lock shared by processes."""
     traced_dir = root / "traced"
     stamp_path = root / "STAMP"
-    stamp = f"{BUILD_VERSION} torch={torch.__version__}"
+    stamp = _build_fingerprint()
     root.mkdir(parents=True, exist_ok=True)
     with FileLock(str(root / ".lock")):
         if stamp_path.is_file() and stamp_path.read_text() == stamp:
             traced = load_traced_model(traced_dir)
         else:
+            stamp_path.unlink(missing_ok=True)
             traced = build(traced_dir)
             stamp_path.write_text(stamp)
     return TestModel(kind, traced.definition_path, traced.config, traced.vocabulary, traced.size_bytes, hf_dir)
+
+
+def _build_fingerprint() -> str:
+    """What a cached build depends on: this module and the importer's sources, torch's and transformers' versions."""
+    digest = hashlib.sha256()
+    sources = [Path(__file__), *sorted(Path(inferd.importer.__file__).parent.glob("*.py"))]
+    for source in sources:
+        digest.update(source.read_bytes())
+    try:
+        transformers_version = importlib.metadata.version("transformers")
+    except importlib.metadata.PackageNotFoundError:
+        transformers_version = "none"
+    return f"{digest.hexdigest()} torch={torch.__version__} transformers={transformers_version}"

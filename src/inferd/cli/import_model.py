@@ -13,7 +13,7 @@ import re
 import tempfile
 import time
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from elastic_transport import TransportError
@@ -27,7 +27,6 @@ from inferd.importer import (
     ModelExists,
     ModelImportError,
     TaskType,
-    TracedModel,
     TransformersMissing,
     clear_model,
     connect,
@@ -36,9 +35,10 @@ from inferd.importer import (
     put_config,
     put_definition,
     put_vocabulary,
-    trace_model,
-    transformers_available,
 )
+
+if TYPE_CHECKING:
+    from inferd.importer import TracedModel
 
 # Elasticsearch's rule for trained model ids (MlStrings.isValidId), with its 64-character limit.
 _MODEL_ID = re.compile(r"[a-z0-9](?:[a-z0-9_\-.]*[a-z0-9])?")
@@ -65,7 +65,9 @@ def import_model(
             resolve_path=True,
         ),
     ],
-    task_type: Annotated[TaskType, typer.Option("--task-type", help="The NLP task the model performs.", case_sensitive=False)],
+    task_type: Annotated[
+        TaskType, typer.Option("--task-type", help="The NLP task the model performs.", case_sensitive=False)
+    ],
     model_id: Annotated[
         str, typer.Option("--model-id", help="The id to create, e.g. 'my-minilm'.", callback=_check_model_id)
     ],
@@ -79,6 +81,8 @@ def import_model(
     api_key: Annotated[str | None, typer.Option("--api-key", help="An encoded API key for the server.")] = None,
 ) -> None:
     """Trace a Hugging Face model to TorchScript and upload it: config, definition parts, vocabulary."""
+    from inferd.importer import transformers_available  # loads torch: only when a model is imported
+
     console = Console(highlight=False)
     if not transformers_available():
         _fail(console, TransformersMissing())
@@ -107,10 +111,16 @@ def import_model(
 
 
 def _trace(console: Console, path: Path, task: TaskType, scratch: Path, max_sequence_length: int | None) -> TracedModel:
+    from inferd.importer import trace_model
+
     started = time.monotonic()
     with console.status(f"Tracing {escape(str(path))} for {task.value}..."):
         traced = trace_model(
-            path, task, scratch, max_sequence_length=max_sequence_length, description=f"Model {path.name} for task type '{task.value}'"
+            path,
+            task,
+            scratch,
+            max_sequence_length=max_sequence_length,
+            description=f"Model {path.name} for task type '{task.value}'",
         )
     options = traced.config["inference_config"][task.value]
     [(kind, tokenization)] = options["tokenization"].items()

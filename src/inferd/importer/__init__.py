@@ -1,15 +1,17 @@
 """Import Hugging Face models into inferd, as eland does into Elasticsearch: trace, describe, upload.
 
-`transformers` (the `import` extra) is imported only when a model is traced, so importing this
-package never needs it.
+`transformers` (the `import` extra) is imported only when a model is traced, and torch only when
+a name that needs it is first used (PEP 562 `__getattr__` below): the `inferd` command, the server
+included, starts without loading either.
 """
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 from inferd.importer.config import classification_labels, model_config
 from inferd.importer.errors import ModelExists, ModelImportError, TransformersMissing, UnsupportedModel
-from inferd.importer.hf import import_transformers, transformers_available
 from inferd.importer.tasks import TASKS, TaskSpec, TaskType, parse_task_type
 from inferd.importer.tokenization import TokenizerKind, tokenization_config, tokenizer_kind, vocabulary_payload
-from inferd.importer.tracing import TracedModel, load_traced_model, save_traced_model, trace_model
 from inferd.importer.upload import (
     DEFAULT_CHUNK_SIZE,
     DefinitionPart,
@@ -23,6 +25,27 @@ from inferd.importer.upload import (
     put_vocabulary,
     upload_model,
 )
+
+# Names whose modules import torch, loaded on first use.
+_LAZY = {
+    "import_transformers": "inferd.importer.hf",
+    "transformers_available": "inferd.importer.hf",
+    "TracedModel": "inferd.importer.tracing",
+    "load_traced_model": "inferd.importer.tracing",
+    "save_traced_model": "inferd.importer.tracing",
+    "trace_model": "inferd.importer.tracing",
+}
+
+if TYPE_CHECKING:
+    from inferd.importer.hf import import_transformers, transformers_available
+    from inferd.importer.tracing import TracedModel, load_traced_model, save_traced_model, trace_model
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",

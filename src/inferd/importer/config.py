@@ -24,7 +24,8 @@ def classification_labels(id2label: Mapping[Any, str], task_type: TaskType) -> l
     labels = [label.replace("-", "_") for label in labels]
     if task_type is TaskType.ZERO_SHOT_CLASSIFICATION and {label.lower() for label in labels} != ZERO_SHOT_LABELS:
         raise UnsupportedModel(
-            f"A zero_shot_classification model must be an NLI model labelled {sorted(ZERO_SHOT_LABELS)}; this one has {labels}"
+            f"A zero_shot_classification model must be an NLI model labelled {sorted(ZERO_SHOT_LABELS)}; "
+            f"this one has {labels}"
         )
     return labels
 

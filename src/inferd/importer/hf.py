@@ -61,7 +61,7 @@ def load_tokenizer(model_dir: Path) -> Any:
     with quiet_transformers() as transformers:
         try:
             return transformers.AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, KeyError) as error:
             raise UnsupportedModel(f"Cannot load a tokenizer from [{model_dir}]: {error}") from error
 
 

@@ -23,15 +23,18 @@ def per_deployment_memory_bytes(model: nn.Module) -> int:
     return sum(tensor.nelement() * tensor.element_size() for tensor in tensors)
 
 
-def per_allocation_memory_bytes(model: nn.Module, *, input_count: int, sequence_length: int, vocabulary_size: int) -> int:
+def per_allocation_memory_bytes(
+    model: nn.Module, *, input_count: int, sequence_length: int, vocabulary_size: int
+) -> int:
     """Bytes one inference of `sequence_length` tokens allocates, as the CPU profiler counts them."""
     generator = torch.Generator().manual_seed(0)
     input_ids = torch.randint(0, max(vocabulary_size, 1), (1, sequence_length), generator=generator)
     inputs = [input_ids, torch.ones_like(input_ids)]
     if input_count == 4:
         inputs += [torch.zeros_like(input_ids), torch.arange(sequence_length).unsqueeze(0)]
-    with _native_stderr_silenced(), torch.no_grad(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        model(*inputs)
+    with _native_stderr_silenced(), torch.no_grad():
+        with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+            model(*inputs)
     return max(int(prof.key_averages().total_average().cpu_memory_usage), 0)
 
 

@@ -46,7 +46,7 @@ class SentenceTransformerLayout:
 
 
 def read_layout(model_dir: Path) -> SentenceTransformerLayout:
-    """The model's post-encoder layers; a plain Hugging Face model gets mean pooling, as sentence-transformers gives it."""
+    """The model's post-encoder layers; a plain Hugging Face model gets mean pooling, as sentence-transformers does."""
     modules_file = model_dir / "modules.json"
     if not modules_file.is_file():
         return SentenceTransformerLayout(model_dir, (Pooling(("mean",)),))

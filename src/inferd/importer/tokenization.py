@@ -43,7 +43,9 @@ _KIND_BY_CLASS: dict[str, TokenizerKind] = {
 }
 
 # Elasticsearch feeds these kinds only (input_ids, attention_mask); eland traces them with two inputs.
-TWO_INPUT_KINDS = frozenset({TokenizerKind.MPNET, TokenizerKind.ROBERTA, TokenizerKind.XLM_ROBERTA, TokenizerKind.DEBERTA_V2})
+TWO_INPUT_KINDS = frozenset(
+    {TokenizerKind.MPNET, TokenizerKind.ROBERTA, TokenizerKind.XLM_ROBERTA, TokenizerKind.DEBERTA_V2}
+)
 
 # Tokenizers sometimes report a huge sentinel (1e30) as their maximum length; eland's cut-off.
 _REASONABLE_MAX_LENGTH = 8192
@@ -57,9 +59,11 @@ def tokenizer_kind(tokenizer: Any) -> TokenizerKind:
             return TokenizerKind.BERT
         if kind is not None:
             return kind
+    if _backend_model(tokenizer).get("type") == "WordPiece" and getattr(tokenizer, "cls_token", None) == "[CLS]":
+        return TokenizerKind.BERT  # a generic tokenizer class around a BERT WordPiece vocabulary
     raise UnsupportedModel(
         f"Tokenizer {type(tokenizer).__name__} is not supported; Elasticsearch can rebuild only "
-        f"these kinds: {', '.join(kind.value for kind in TokenizerKind)}"
+        f"these kinds: {', '.join(known.value for known in TokenizerKind)}"
     )
 
 

@@ -24,7 +24,14 @@ from inferd.importer.errors import UnsupportedModel
 from inferd.importer.pooling import read_layout
 from inferd.importer.tasks import TASKS, TaskType, parse_task_type
 from inferd.importer.tokenization import TWO_INPUT_KINDS, tokenization_config, tokenizer_kind, vocabulary_payload
-from inferd.importer.wrappers import FirstOutput, FourInputModel, SentenceEmbedding, SparseExpansion, StackedLogits, TwoInputModel
+from inferd.importer.wrappers import (
+    FirstOutput,
+    FourInputModel,
+    SentenceEmbedding,
+    SparseExpansion,
+    StackedLogits,
+    TwoInputModel,
+)
 
 DEFINITION_FILE = "traced_pytorch_model.pt"
 CONFIG_FILE = "config.json"
@@ -162,7 +169,9 @@ def _sample_texts(tokenizer: Any, task: TaskType) -> list[tuple[str, ...]]:
     return [sample, short]
 
 
-def _encode(tokenizer: Any, texts: list[tuple[str, ...]], input_count: int, *, pad_to: int | None) -> tuple[Tensor, ...]:
+def _encode(
+    tokenizer: Any, texts: list[tuple[str, ...]], input_count: int, *, pad_to: int | None
+) -> tuple[Tensor, ...]:
     """Tokenize to the model's positional inputs; positions count from 0 as Elasticsearch sends them."""
     columns = list(zip(*texts, strict=True))
     encoded = tokenizer(
@@ -198,5 +207,5 @@ def _trace(
         expected = wrapper(*check)
         actual = traced(*check)
     if expected.shape != actual.shape or not torch.allclose(expected, actual, rtol=1e-4, atol=1e-4):
-        raise UnsupportedModel("The traced model disagrees with the original on a different input shape; it cannot be traced")
+        raise UnsupportedModel("The traced graph disagrees with the model on another input shape; it cannot be traced")
     return traced, expected

@@ -65,7 +65,7 @@ def _parts_of(file: BinaryIO, size: int, total_parts: int, chunk_size: int) -> I
     for part in range(total_parts):
         chunk = file.read(chunk_size)
         if not chunk:
-            raise ModelImportError(f"The definition file shrank while uploading: part {part} of {total_parts} is missing")
+            raise ModelImportError(f"The definition file shrank while uploading: part {part} of {total_parts} is gone")
         yield DefinitionPart(part, total_parts, size, base64.b64encode(chunk).decode("ascii"))
 
 

@@ -65,7 +65,9 @@ class FourInputModel(nn.Module):
         self.head = head
         self.accepted = accepted_inputs(model)
 
-    def forward(self, input_ids: Tensor, attention_mask: Tensor, token_type_ids: Tensor, position_ids: Tensor) -> Tensor:
+    def forward(
+        self, input_ids: Tensor, attention_mask: Tensor, token_type_ids: Tensor, position_ids: Tensor
+    ) -> Tensor:
         inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
         if "token_type_ids" in self.accepted:
             inputs["token_type_ids"] = token_type_ids
@@ -84,7 +86,8 @@ class TwoInputModel(nn.Module):
         self.head = head
 
     def forward(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
-        result: Tensor = self.head(_as_tuple(self.model(input_ids=input_ids, attention_mask=attention_mask)), attention_mask)
+        outputs = self.model(input_ids=input_ids, attention_mask=attention_mask)
+        result: Tensor = self.head(_as_tuple(outputs), attention_mask)
         return result
 
 

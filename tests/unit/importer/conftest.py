@@ -87,7 +87,8 @@ def fake_es() -> Iterator[FakeElasticsearch]:
                     body = {"count": 1, "trained_model_configs": [{"model_id": model_id}]}
                 else:
                     status = 404
-                    body = {"error": {"type": "resource_not_found_exception", "reason": f"No known trained model with model_id [{model_id}]"}, "status": 404}
+                    reason = f"No known trained model with model_id [{model_id}]"
+                    body = {"error": {"type": "resource_not_found_exception", "reason": reason}, "status": 404}
             elif path.endswith("/deployment/_stop") and state.stop_status != 200:
                 status = state.stop_status
                 body = {"error": {"type": "status_exception", "reason": "no deployment"}, "status": status}

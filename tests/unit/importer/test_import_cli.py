@@ -39,7 +39,7 @@ def test_import_traces_and_uploads_in_eland_order(
     assert calls[2:-1] == ["PUT /_ml/trained_models/tiny-ner/definition/0"]
     assert calls[-1] == "PUT /_ml/trained_models/tiny-ner/vocabulary"
     config, definition, vocabulary = (request.body for request in fake_es.requests[1:])
-    assert config["inference_config"]["ner"]["classification_labels"] == source.config["inference_config"]["ner"]["classification_labels"]
+    assert config["inference_config"] == source.config["inference_config"]
     assert config["description"] == "Model hf for task type 'ner'"
     assert len(base64.b64decode(definition["definition"])) == definition["total_definition_length"] > 100_000
     assert vocabulary == source.vocabulary
@@ -47,7 +47,9 @@ def test_import_traces_and_uploads_in_eland_order(
     assert "Uploaded the definition in 1 part" in output and "Imported model tiny-ner" in output
 
 
-def test_max_sequence_length_and_api_key_are_passed_on(fake_es: FakeElasticsearch, model_of: Callable[[str], TestModel]) -> None:
+def test_max_sequence_length_and_api_key_are_passed_on(
+    fake_es: FakeElasticsearch, model_of: Callable[[str], TestModel]
+) -> None:
     source = model_of("text_embedding")
     assert source.hf_dir is not None
     code, output = invoke(
@@ -61,7 +63,9 @@ def test_max_sequence_length_and_api_key_are_passed_on(fake_es: FakeElasticsearc
     assert {request.authorization for request in fake_es.requests} == {"ApiKey a2V5"}
 
 
-def test_an_existing_model_is_refused_before_tracing(fake_es: FakeElasticsearch, model_of: Callable[[str], TestModel]) -> None:
+def test_an_existing_model_is_refused_before_tracing(
+    fake_es: FakeElasticsearch, model_of: Callable[[str], TestModel]
+) -> None:
     fake_es.existing.add("taken")
     source = model_of("ner")
     assert source.hf_dir is not None
@@ -77,7 +81,9 @@ def test_clear_previous_deletes_the_old_model_after_tracing(
     fake_es.existing.add("again")
     source = model_of("ner")
     assert source.hf_dir is not None
-    code, output = invoke(str(source.hf_dir), "--task-type", "ner", "--model-id", "again", "--url", fake_es.url, "--clear-previous")
+    code, output = invoke(
+        str(source.hf_dir), "--task-type", "ner", "--model-id", "again", "--url", fake_es.url, "--clear-previous"
+    )
     assert code == 0, output
     assert fake_es.calls()[:4] == [
         "GET /_ml/trained_models/again",
@@ -91,7 +97,7 @@ def test_clear_previous_deletes_the_old_model_after_tracing(
 def test_missing_transformers_says_which_extra_to_install(
     fake_es: FakeElasticsearch, tmp_path: os.PathLike[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(command, "transformers_available", lambda: False)
+    monkeypatch.setattr("inferd.importer.hf.transformers_available", lambda: False)
     code, output = invoke(str(tmp_path), "--task-type", "ner", "--model-id", "x", "--url", fake_es.url)
     assert code == 1
     assert "inferd[import]" in output

@@ -11,7 +11,8 @@ import torch
 
 from inferd.importer import TaskType, UnsupportedModel, classification_labels, load_traced_model, parse_task_type
 from inferd.importer.pooling import Dense, Normalize, Pooling, read_layout
-from tests.support.models import KINDS, NER_LABELS, VOCABULARY, TestModel
+from tests.support import models as support_models
+from tests.support.models import KINDS, NER_LABELS, VOCABULARY, TestModel, make_test_model
 
 # kind -> the task options besides tokenization.
 EXPECTED_OPTIONS: dict[str, dict[str, object]] = {
@@ -106,7 +107,7 @@ def test_sentence_transformer_layout_with_dense_and_normalize(tmp_path: Path) ->
     (tmp_path / "1_Pooling").mkdir()
     (tmp_path / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode": "max"}))
     (tmp_path / "2_Dense").mkdir()
-    dense = {"in_features": 2, "out_features": 3, "bias": True, "activation_function": "torch.nn.modules.activation.Tanh"}
+    dense = {"in_features": 2, "out_features": 3, "activation_function": "torch.nn.modules.activation.Tanh"}
     (tmp_path / "2_Dense" / "config.json").write_text(json.dumps(dense))
     weight, bias = torch.arange(6.0).reshape(3, 2) / 10, torch.tensor([0.1, -0.1, 0.0])
     save_file({"linear.weight": weight, "linear.bias": bias}, str(tmp_path / "2_Dense" / "model.safetensors"))
@@ -126,3 +127,15 @@ def test_plain_models_get_mean_pooling_and_unknown_modules_are_refused(tmp_path:
     (tmp_path / "modules.json").write_text(json.dumps(modules))
     with pytest.raises(UnsupportedModel, match="LSTM is not supported"):
         read_layout(tmp_path)
+
+
+def test_test_models_are_cached_until_their_stamp_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    builds: list[Path] = []
+    build_echo = support_models._build_echo
+    monkeypatch.setattr(support_models, "_build_echo", lambda path, size: builds.append(path) or build_echo(path, size))
+    first = make_test_model("echo", tmp_path)
+    assert make_test_model("echo", tmp_path) == first
+    assert len(builds) == 1
+    (tmp_path / "echo" / "STAMP").write_text("built by older code")
+    assert make_test_model("echo", tmp_path) == first
+    assert len(builds) == 2

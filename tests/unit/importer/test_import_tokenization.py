@@ -12,8 +12,10 @@ from tests.support.models import ROBERTA_MERGES, VOCABULARY
 
 transformers = pytest.importorskip("transformers")
 
-UNIGRAM = [("<s>", 0.0), ("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁the", -1.5), ("▁cat", -2.5), ("▁", -3.0),
-           ("t", -4.0), ("h", -4.1), ("e", -4.2), ("c", -4.3), ("a", -4.4), ("<mask>", 0.0)]  # fmt: skip
+UNIGRAM = [
+    ("<s>", 0.0), ("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁the", -1.5), ("▁cat", -2.5), ("▁", -3.0),
+    ("t", -4.0), ("h", -4.1), ("e", -4.2), ("c", -4.3), ("a", -4.4), ("<mask>", 0.0),
+]  # fmt: skip
 
 
 def bert(*, lower: bool = True, max_length: int | None = 512) -> Any:
@@ -35,9 +37,8 @@ def test_bert_vocabulary_is_the_tokens_in_id_order_without_merges_or_scores() ->
     tokenizer = bert()
     payload = vocabulary_payload(tokenizer)
     assert payload == {"vocabulary": list(VOCABULARY)}
-    assert [payload["vocabulary"].index(token) for token in ("[PAD]", "[CLS]", "cat")] == tokenizer.convert_tokens_to_ids(
-        ["[PAD]", "[CLS]", "cat"]
-    )
+    tokens = ["[PAD]", "[CLS]", "cat"]
+    assert [payload["vocabulary"].index(token) for token in tokens] == tokenizer.convert_tokens_to_ids(tokens)
 
 
 @pytest.mark.parametrize("lower", [True, False])
@@ -60,7 +61,9 @@ def test_roberta_vocabulary_carries_its_merges_as_space_separated_pairs() -> Non
 def test_roberta_tokenization_has_add_prefix_space_and_its_max_length_skips_the_padding_offset() -> None:
     config = tokenization_config(roberta(), TaskType.TEXT_CLASSIFICATION, max_position_embeddings=514)
     assert config == {
-        "roberta": {"add_prefix_space": True, "with_special_tokens": True, "max_sequence_length": 512, "truncate": "first"}
+        "roberta": {
+            "add_prefix_space": True, "with_special_tokens": True, "max_sequence_length": 512, "truncate": "first"
+        }  # fmt: skip
     }
 
 
@@ -74,21 +77,29 @@ def test_xlm_roberta_vocabulary_carries_unigram_scores_aligned_with_ids() -> Non
 
 
 def test_deberta_v2_and_mpnet_kinds() -> None:
-    deberta = transformers.DebertaV2Tokenizer(vocab=[("[PAD]", 0.0), ("[UNK]", 0.0), ("▁the", -1.0)], do_lower_case=True)
+    pieces = [("[PAD]", 0.0), ("[UNK]", 0.0), ("▁the", -1.0)]
+    deberta = transformers.DebertaV2Tokenizer(vocab=pieces, do_lower_case=True)
     assert tokenization_config(deberta, TaskType.NER, max_sequence_length=128) == {
-        "deberta_v2": {"do_lower_case": True, "with_special_tokens": True, "max_sequence_length": 128, "truncate": "first"}
+        "deberta_v2": {
+            "do_lower_case": True, "with_special_tokens": True, "max_sequence_length": 128, "truncate": "first"
+        }  # fmt: skip
     }
     payload = vocabulary_payload(deberta)
     assert payload["vocabulary"][:3] == ["[PAD]", "[UNK]", "▁the"]
     assert payload["scores"] == [0.0, 0.0, -1.0] + [0.0] * (len(payload["vocabulary"]) - 3)  # added specials score 0
-    mpnet = transformers.MPNetTokenizer(vocab={"<s>": 0, "<pad>": 1, "</s>": 2, "[UNK]": 3, "<mask>": 4}, do_lower_case=False)
+    specials = ["<s>", "<pad>", "</s>", "[UNK]", "<mask>"]
+    mpnet = transformers.MPNetTokenizer(vocab={t: i for i, t in enumerate(specials)}, do_lower_case=False)
     assert tokenizer_kind(mpnet) is TokenizerKind.MPNET
-    assert tokenization_config(mpnet, TaskType.TEXT_EMBEDDING, max_position_embeddings=514)["mpnet"]["do_lower_case"] is False
+    config = tokenization_config(mpnet, TaskType.TEXT_EMBEDDING, max_position_embeddings=514)
+    assert config["mpnet"]["do_lower_case"] is False
 
 
 def test_question_answering_uses_squad_windows_clamped_to_the_model() -> None:
     assert tokenization_config(bert(), TaskType.QUESTION_ANSWERING) == {
-        "bert": {"do_lower_case": True, "with_special_tokens": True, "max_sequence_length": 386, "truncate": "none", "span": 128}
+        "bert": {
+            "do_lower_case": True, "with_special_tokens": True, "max_sequence_length": 386,
+            "truncate": "none", "span": 128,
+        }  # fmt: skip
     }
     short = tokenization_config(bert(max_length=128), TaskType.QUESTION_ANSWERING)["bert"]
     assert (short["max_sequence_length"], short["span"]) == (128, 64)
@@ -105,6 +116,13 @@ def test_max_sequence_length_override_wins_and_unknown_lengths_fall_back() -> No
     assert find_max_sequence_length(no_limit, TokenizerKind.BERT, 256) == 256
     with pytest.raises(UnsupportedModel, match="max-sequence-length"):
         find_max_sequence_length(transformers.XLMRobertaTokenizer(vocab=UNIGRAM), TokenizerKind.XLM_ROBERTA, None)
+
+
+def test_a_generic_tokenizer_around_a_bert_wordpiece_vocabulary_is_bert() -> None:
+    generic = transformers.PreTrainedTokenizerFast(tokenizer_object=bert().backend_tokenizer, cls_token="[CLS]")
+    assert type(generic).__name__ != "BertTokenizer"
+    assert tokenizer_kind(generic) is TokenizerKind.BERT
+    assert vocabulary_payload(generic) == {"vocabulary": list(VOCABULARY)}
 
 
 def test_unknown_tokenizers_and_gappy_vocabularies_are_refused() -> None:

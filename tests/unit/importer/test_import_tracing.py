@@ -78,7 +78,8 @@ def test_output_has_the_task_shape_and_padding_does_not_change_it(
     alone, alone_inputs = run(model, tokenizer, [SHORT])
     length = alone_inputs[0].shape[1]
     assert length < inputs[0].shape[1]  # SHORT was padded in the batch
-    torch.testing.assert_close(real_part(kind, batch, 0, length), real_part(kind, alone, 0, length), rtol=1e-4, atol=1e-5)
+    in_batch, on_its_own = real_part(kind, batch, 0, length), real_part(kind, alone, 0, length)
+    torch.testing.assert_close(in_batch, on_its_own, rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -115,7 +116,9 @@ def test_text_embedding_is_mean_pooled_and_normalised_like_sentence_transformers
     torch.testing.assert_close(traced.norm(dim=-1), torch.ones(2))
 
 
-def test_text_expansion_is_the_max_of_log_relu_masked_lm_logits(model_of: Callable[[str], TestModel], tokenizer: Any) -> None:
+def test_text_expansion_is_the_max_of_log_relu_masked_lm_logits(
+    model_of: Callable[[str], TestModel], tokenizer: Any
+) -> None:
     model = model_of("text_expansion")
     traced, inputs = run(model, tokenizer, [SHORT, LONG])
     logits = _hf(model, "AutoModelForMaskedLM")(*inputs)[0]
@@ -144,7 +147,9 @@ def test_roberta_traces_with_two_inputs_and_uploads_merges(tmp_path: Path) -> No
     )[0]
     torch.testing.assert_close(output, expected, rtol=1e-4, atol=1e-5)
     assert traced.config["inference_config"]["text_classification"]["tokenization"] == {
-        "roberta": {"add_prefix_space": False, "with_special_tokens": True, "max_sequence_length": 128, "truncate": "first"}
+        "roberta": {
+            "add_prefix_space": False, "with_special_tokens": True, "max_sequence_length": 128, "truncate": "first"
+        }  # fmt: skip
     }
     assert traced.vocabulary["merges"][:3] == ["Ġ t", "h e", "Ġt he"]
     assert traced.vocabulary["vocabulary"][:4] == ["<s>", "<pad>", "</s>", "<unk>"]

@@ -96,7 +96,8 @@ def test_upload_is_config_then_parts_then_vocabulary(
     config, *definition, vocabulary = [request.body for request in fake_es.requests[1:]]
     assert config == model.config
     assert vocabulary == model.vocabulary
-    assert {(body["total_parts"], body["total_definition_length"]) for body in definition} == {(parts, model.size_bytes)}
+    totals = {(body["total_parts"], body["total_definition_length"]) for body in definition}
+    assert totals == {(parts, model.size_bytes)}
     assert b"".join(base64.b64decode(body["definition"]) for body in definition) == model.definition_path.read_bytes()
 
 
@@ -108,7 +109,9 @@ def test_default_chunks_are_one_mebibyte(tmp_path: Path, fake_es: FakeElasticsea
     assert len(definition) == 3 and definition[0]["total_parts"] == 3
 
 
-def test_an_existing_model_is_refused_without_clear_previous(fake_es: FakeElasticsearch, model_of: Callable[[str], TestModel]) -> None:
+def test_an_existing_model_is_refused_without_clear_previous(
+    fake_es: FakeElasticsearch, model_of: Callable[[str], TestModel]
+) -> None:
     fake_es.existing.add("taken")
     with pytest.raises(ModelExists, match=r"\[taken\] already exists"):
         upload_test_model(connect(fake_es.url), "taken", model_of("echo"))
@@ -122,7 +125,8 @@ def test_clear_previous_stops_ignoring_errors_then_deletes(
     fake_es.existing.add("again")
     fake_es.stop_status = stop_status
     model = model_of("echo")
-    upload_model(connect(fake_es.url), "again", model.definition_path, model.config, model.vocabulary, clear_previous=True)
+    client = connect(fake_es.url)
+    upload_model(client, "again", model.definition_path, model.config, model.vocabulary, clear_previous=True)
     calls = fake_es.calls()
     assert calls[:4] == [
         "GET /_ml/trained_models/again",
