@@ -66,7 +66,7 @@ def _allowed_methods(app: FastAPI, request: Request) -> list[str]:
     return [method for method in METHOD_ORDER if method in methods]
 
 
-def _validation_reason(request: Request, error: RequestValidationError) -> str:
+def _validation_reason(error: RequestValidationError) -> str:
     """Describe FastAPI's parameter errors the way Elasticsearch's parameter parsing does."""
     first = error.errors()[0]
     location, name = first["loc"][0], first["loc"][-1]
@@ -86,7 +86,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _parameter_error(request: Request, error: RequestValidationError) -> JSONResponse:
-        return error_response(request, IllegalArgument(_validation_reason(request, error)))
+        return error_response(request, IllegalArgument(_validation_reason(error)))
 
     @app.exception_handler(StarletteHTTPException)
     async def _routing_error(request: Request, error: StarletteHTTPException) -> JSONResponse:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import defaultdict
+import zlib
 from pathlib import Path
 
 import sqlalchemy.exc
@@ -30,6 +30,8 @@ from inferd.errors import (
 from inferd.store import ModelRecord, ModelStore, VocabularyRecord
 
 
+LOCK_STRIPES = 64
+
 # Aliases may not end with a digit, so they never look like a versioned model id.
 VALID_ALIAS = re.compile(r"^[a-z0-9](?:[a-z0-9_\-.]*[a-z])?$")
 
@@ -49,12 +51,11 @@ class ModelRegistry:
         self._store = store
         self._clock = clock
         self._definitions = DefinitionAssembler(store, scratch_dir, definition_check_timeout_s)
-        self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
-        self._locks_guard = threading.Lock()
+        self._locks = [threading.Lock() for _ in range(LOCK_STRIPES)]
 
-    def _lock(self, model_id: str) -> threading.Lock:
-        with self._locks_guard:
-            return self._locks[model_id]
+    def _lock(self, key: str) -> threading.Lock:
+        """A lock per model id, from a fixed set: ids chosen by clients cannot grow it."""
+        return self._locks[zlib.crc32(key.encode()) % LOCK_STRIPES]
 
     # --- models ----------------------------------------------------------------------------------
 

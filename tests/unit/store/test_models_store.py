@@ -1,0 +1,59 @@
+"""The repository against a real migrated SQLite file."""
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+import sqlalchemy.exc
+
+from inferd.store import ModelStore, PartRecord, VocabularyRecord, open_store
+from inferd.store.cluster import ensure_cluster_uuid
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> ModelStore:
+    return ModelStore(open_store(f"sqlite:///{tmp_path / 'inferd.db'}"))
+
+
+def test_migrations_are_idempotent_and_the_cluster_uuid_is_stable(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'inferd.db'}"
+    first = ensure_cluster_uuid(open_store(url))
+    engine = open_store(url)
+    assert ensure_cluster_uuid(engine) == first and len(first) == 22
+    with engine.connect() as connection:
+        assert connection.scalar(sa.text("SELECT version_num FROM alembic_version")) == "0001"
+
+
+def test_a_model_is_created_with_build_one(store: ModelStore) -> None:
+    store.create_model("m", {"model_type": "pytorch"}, now_ms=5)
+    model = store.get_model("m")
+    assert model is not None and model.build.build_number == 1 and model.create_time_ms == 5
+    assert not model.build.fully_defined and model.build.stored_parts == 0
+    with pytest.raises(sqlalchemy.exc.IntegrityError):
+        store.create_model("m", {}, now_ms=6)
+
+
+def test_parts_totals_and_hash_are_written_together(store: ModelStore) -> None:
+    store.create_model("m", {}, now_ms=1)
+    store.add_part("m", 1, PartRecord(0, 3, "a" * 64), b"abc", total_definition_length=6, total_parts=2,
+                   definition_sha256=None)
+    store.add_part("m", 1, PartRecord(1, 3, "b" * 64), b"def", total_definition_length=6, total_parts=2,
+                   definition_sha256="c" * 64)
+    build = store.get_model("m").build  # type: ignore[union-attr]
+    assert (build.stored_parts, build.stored_bytes, build.total_parts, build.fully_defined) == (2, 6, 2, True)
+    assert list(store.iter_part_data("m", 1, [1, 0])) == [(1, b"def"), (0, b"abc")]
+    with pytest.raises(sqlalchemy.exc.IntegrityError):  # the part exists: nothing of this write lands
+        store.add_part("m", 1, PartRecord(1, 3, "d" * 64), b"xyz", total_definition_length=9, total_parts=3,
+                       definition_sha256=None)
+    assert store.get_model("m").build.total_parts == 2  # type: ignore[union-attr]
+
+
+def test_delete_removes_everything_of_the_model(store: ModelStore) -> None:
+    store.create_model("m", {}, now_ms=1)
+    store.add_part("m", 1, PartRecord(0, 1, "a" * 64), b"a", total_definition_length=1, total_parts=1,
+                   definition_sha256=None)
+    store.put_vocabulary("m", 1, VocabularyRecord(["a"], None, None))
+    store.set_alias("al", "m")
+    assert store.delete_model("m") is True
+    assert store.get_model("m") is None and store.get_alias("al") is None and store.list_parts("m", 1) == {}
+    assert store.delete_model("m") is False
