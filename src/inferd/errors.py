@@ -7,11 +7,15 @@ Only `api/errors.py` turns them into HTTP responses; everything below the API ra
     │   ├── IllegalArgument          400 illegal_argument_exception
     │   ├── ValidationFailed         400 action_request_validation_exception ("Validation Failed: 1: ...;")
     │   ├── ParseError               400 x_content_parse_exception
-    │   ├── BodyUnreadable           400 parse_exception (missing body, media type)
+    │   ├── BodyUnreadable           400 parse_exception (missing body)
+    │   ├── MediaTypeHeaderInvalid   400 media_type_header_exception
     │   └── ResourceAlreadyExists    400 resource_already_exists_exception
     ├── ResourceNotFound             404 resource_not_found_exception
+    ├── NotFound                     404 status_exception (e.g. an unknown model alias)
+    ├── MethodNotAllowed             405 illegal_argument_exception
     ├── MediaTypeNotSupported        406 media_type_header_exception
     ├── StatusConflict               409 status_exception
+    ├── TooManyRequests              429 status_exception
     ├── RequestTooLarge              413 content_too_long_exception
     └── StoreBusy                    503 status_exception (the data dir is held by another server)
 """
@@ -64,6 +68,10 @@ class BodyUnreadable(BadRequest):
     error_type = "parse_exception"
 
 
+class MediaTypeHeaderInvalid(BadRequest):
+    error_type = "media_type_header_exception"
+
+
 class ResourceAlreadyExists(BadRequest):
     error_type = "resource_already_exists_exception"
 
@@ -78,9 +86,22 @@ class MediaTypeNotSupported(InferdError):
     error_type = "media_type_header_exception"
 
 
+class NotFound(InferdError):
+    status = 404
+
+
+class MethodNotAllowed(InferdError):
+    status = 405
+    error_type = "illegal_argument_exception"
+
+
 class StatusConflict(InferdError):
     status = 409
     error_type = "status_exception"
+
+
+class TooManyRequests(InferdError):
+    status = 429
 
 
 class RequestTooLarge(InferdError):

@@ -178,3 +178,25 @@ def test_error_trace_adds_a_stack_trace(http: httpx.Client) -> None:
 def test_health_and_ready(http: httpx.Client) -> None:
     assert http.get("/_inferd/health").json() == {"status": "ok"}
     assert http.get("/_inferd/ready").json() == {"ready": True}
+
+
+def test_a_compatible_with_accept_header_is_checked_on_every_route(http: httpx.Client) -> None:
+    response = http.get("/", headers={"accept": "application/vnd.elasticsearch+json; compatible-with=7"})
+    status, kind, reason = error_of(response)
+    assert (status, kind, reason) == (400, "media_type_header_exception",
+                                      "Invalid media-type value on headers [Accept, Content-Type]")
+    assert response.json()["error"]["caused_by"]["reason"].startswith("Accept version must be either version 9 or 8")
+
+
+@pytest.mark.parametrize("content", [b'{"metadata": {"x": NaN}}', b"[" * 100_000 + b"]" * 100_000])
+def test_hostile_json_is_a_parse_error(http: httpx.Client, content: bytes) -> None:
+    response = http.put("/_ml/trained_models/hostile-json", content=content, headers={"content-type": "application/json"})
+    assert error_of(response)[:2] == (400, "x_content_parse_exception")
+
+
+def test_huge_numbers_are_refused_not_overflowed(http: httpx.Client) -> None:
+    body = {"definition": "AAAA", "total_definition_length": 2**64, "total_parts": 1}
+    response = http.put("/_ml/trained_models/whatever/definition/0", json=body)
+    assert error_of(response)[:2] == (400, "x_content_parse_exception")
+    response = http.put(f"/_ml/trained_models/whatever/definition/{2**70}", json=body)
+    assert error_of(response)[0] == 400

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import os
 import pickle
 from pathlib import Path
 
@@ -71,4 +70,10 @@ def test_a_zip_that_only_looks_like_torchscript_fails_to_load(
         upload_in_two_parts(es, model_id, path.read_bytes(), echo_model.config)
     assert "torch.jit.load failed" in refused.value.body["error"]["reason"]
     assert not (tmp_path / "pwned").exists()
-    assert os.path.exists(path)
+
+
+def test_a_damaged_zip_is_refused_not_a_server_error(es: Elasticsearch, model_id: str, echo_model: TestModel) -> None:
+    end_of_central_directory_only = b"PK\x05\x06" + b"\x00" * 6 + b"\x01\x00" + b"\xff" * 8 + b"\x00\x00"
+    with pytest.raises(BadRequestError) as refused:
+        upload_in_two_parts(es, model_id, end_of_central_directory_only, echo_model.config)
+    assert "damaged zip file" in refused.value.body["error"]["reason"]

@@ -103,6 +103,9 @@ def test_invalid_ids_are_refused_with_every_reason(es: Elasticsearch) -> None:
     "body, reason",
     [
         ({"inference_config": {"pass_through": {}}}, "[model_type] must be set if [definition] is not defined."),
+        (pytorch("pass_through", input={"field_names": []}), "[input.field_names] must not be empty"),
+        (pytorch("pass_through", metadata={"per_deployment_memory_bytes": "lots"}),
+         "[metadata.per_deployment_memory_bytes] must be a non-negative integer"),
         ({"model_type": "pytorch"}, "[inference_config] must not be null."),
         (pytorch("pass_through", create_time=1), "illegal to set [create_time] at inference model creation"),
         (pytorch("pass_through", tags=["Bad Tag"]), "Invalid tags [Bad Tag]"),
@@ -155,3 +158,34 @@ def test_tags_may_not_name_models(es: Elasticsearch, model_id: str) -> None:
     with pytest.raises(BadRequestError) as refused:
         es.ml.put_trained_model(model_id="shared-tag", body=pytorch("pass_through"))
     assert error(refused)[2] == "The provided model_id shared-tag must not match existing tags."
+
+
+@pytest.mark.parametrize(
+    "body, outer, inner",
+    [
+        ({"model_type": "pytorch", "inference_config": {"ner": None}}, "[trained_model_config] failed to parse field "
+         "[inference_config]", "[inference_config] must contain exactly one task"),
+        (pytorch("ner", {"tokenization": {"bert": {"spam": 1}}}), "[trained_model_config] failed to parse field "
+         "[inference_config]", "[bert] unknown field [spam]"),
+    ],
+)
+def test_nested_errors_are_wrapped_by_the_top_level_parser(
+    es: Elasticsearch, model_id: str, body: dict, outer: str, inner: str
+) -> None:
+    with pytest.raises(BadRequestError) as refused:
+        es.ml.put_trained_model(model_id=model_id, body=body)
+    assert error(refused)[2] == outer
+    assert refused.value.body["error"]["caused_by"]["reason"] == inner
+
+
+def test_a_vocabulary_in_the_config_is_refused(es: Elasticsearch, model_id: str) -> None:
+    with pytest.raises(BadRequestError) as refused:
+        es.ml.put_trained_model(model_id=model_id, body=pytorch("ner", {"vocabulary": {"index": "x"}}))
+    assert error(refused)[2] == "illegal setting [vocabulary] on inference model creation"
+
+
+@pytest.mark.parametrize("model_id_in_path", ["abc%0A", "ab%20c"])
+def test_ids_are_matched_whole(http, model_id_in_path: str) -> None:
+    response = http.put(f"/_ml/trained_models/{model_id_in_path}", json=pytorch("pass_through"))
+    assert response.status_code == 400
+    assert response.json()["error"]["type"] == "action_request_validation_exception"

@@ -120,6 +120,9 @@ def test_alias_rules(catalogue: Elasticsearch) -> None:
         catalogue.ml.put_trained_model_alias(model_id="bert-a", model_alias="alias1")
     assert error(refused)[1] == "action_request_validation_exception"
     assert "cannot end with numbers" in error(refused)[2]
+    with pytest.raises(BadRequestError) as refused:
+        catalogue.ml.put_trained_model_alias(model_id="bert-a", model_alias="a" * 65)
+    assert "cannot contain more than 64 characters" in error(refused)[2]
     with pytest.raises(NotFoundError) as missing:
         catalogue.ml.put_trained_model_alias(model_id="ghost", model_alias="spooky")
     assert error(missing)[2] == "No known trained model with model_id [ghost]"

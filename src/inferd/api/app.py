@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 
 from inferd.api.errors import install_error_handlers
 from inferd.api.middleware import BodyLimitMiddleware, ProductHeaderMiddleware, ResponseFormatMiddleware
+from inferd.api.body import check_accept_header
 from inferd.api.params import reject_unknown_parameters
 from inferd.api.routes import health, model_aliases, root, trained_models
 from inferd.api.state import ServerState
@@ -32,8 +33,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         lock = DataDirLock(settings.data_dir)
         lock.acquire()
-        engine = open_store(settings.resolved_store_url)
+        engine = None
         try:
+            engine = open_store(settings.resolved_store_url)
             scratch_dir = settings.data_dir / "tmp"
             shutil.rmtree(scratch_dir, ignore_errors=True)  # leftovers of a process that was killed
             registry = ModelRegistry(ModelStore(engine), clock, scratch_dir, settings.definition_check_timeout_s)
@@ -49,13 +51,14 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             logger.info("inferd ready: data dir %s, cluster %s", settings.data_dir, state.cluster_uuid)
             yield
         finally:
-            engine.dispose()
+            if engine is not None:
+                engine.dispose()
             lock.release()
 
     app = FastAPI(
         title="inferd",
         lifespan=lifespan,
-        dependencies=[Depends(reject_unknown_parameters)],
+        dependencies=[Depends(check_accept_header), Depends(reject_unknown_parameters)],
         docs_url="/_inferd/docs",
         openapi_url="/_inferd/openapi.json",
         redoc_url=None,

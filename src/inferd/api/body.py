@@ -6,6 +6,7 @@ import json
 from typing import Any, TypeVar
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 from pydantic import BaseModel, ValidationError
 
 from inferd.api.suggestions import did_you_mean
@@ -13,6 +14,7 @@ from inferd.errors import (
     BodyUnreadable,
     IllegalArgument,
     InferdError,
+    MediaTypeHeaderInvalid,
     MediaTypeNotSupported,
     ParseError,
 )
@@ -21,10 +23,6 @@ Model = TypeVar("Model", bound=BaseModel)
 
 JSON_MEDIA_TYPES = frozenset({"application/json", "application/vnd.elasticsearch+json"})
 COMPATIBLE_VERSIONS = ("9", "8")
-
-
-class MediaTypeHeaderError(BodyUnreadable):
-    error_type = "media_type_header_exception"
 
 
 def _compatible_version(header: str, value: str | None) -> None:
@@ -37,13 +35,15 @@ def _compatible_version(header: str, value: str | None) -> None:
                 f"{header} version must be either version {' or '.join(COMPATIBLE_VERSIONS)}, but found {version}. "
                 f"{header}={value}"
             )
-            raise MediaTypeHeaderError("Invalid media-type value on headers [Accept, Content-Type]", caused_by=cause)
+            raise MediaTypeHeaderInvalid("Invalid media-type value on headers [Accept, Content-Type]", caused_by=cause)
 
 
-def check_media_types(request: Request, has_body: bool) -> None:
+def check_accept_header(request: Request) -> None:
+    """Every route: a `compatible-with` Accept header must name a version this server speaks."""
     _compatible_version("Accept", request.headers.get("accept"))
-    if not has_body:
-        return
+
+
+def check_content_type(request: Request) -> None:
     content_type = request.headers.get("content-type")
     if content_type is None:
         raise MediaTypeNotSupported("Content-Type header is missing")
@@ -55,15 +55,27 @@ def check_media_types(request: Request, has_body: bool) -> None:
 async def read_json(request: Request) -> Any | None:
     """The parsed body, or None when there is none."""
     raw = await request.body()
-    check_media_types(request, has_body=bool(raw))
+    if raw:
+        check_content_type(request)
     if not raw.strip():
         return None
+    return await run_in_threadpool(parse_json, raw)  # a large body must not stall the event loop
+
+
+def _refuse_constant(name: str) -> None:
+    raise ParseError(f"[{name}] is not a number JSON allows")
+
+
+def parse_json(raw: bytes) -> Any:
+    """Strict JSON: no NaN or Infinity, and bounded nesting."""
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_refuse_constant)
     except UnicodeDecodeError:
         raise ParseError("[1:1] Invalid UTF-8 in the request body") from None
     except json.JSONDecodeError as error:
         raise ParseError(f"[{error.lineno}:{error.colno}] {error.msg}") from None
+    except RecursionError:
+        raise ParseError("the request body is nested too deeply") from None
 
 
 def parse_body(model: type[Model], data: Any | None, parser: str) -> Model:
@@ -84,16 +96,17 @@ def describe_validation_error(error: ValidationError, model: type[BaseModel], pa
     field = path[-1] if path else parser
     owner = path[-2] if len(path) > 1 else parser
     kind = first["type"]
+    cause: InferdError
     if kind == "extra_forbidden":
         hint = did_you_mean(field, model.model_fields) if len(path) == 1 else ""
-        return ParseError(f"[{owner}] unknown field [{field}]" + (f" {hint}" if hint else ""))
-    if kind == "missing":
-        return ParseError(f"[{owner}] Required [{field}]")
-    top = path[0] if path else parser
-    if kind == "value_error":
-        cause: InferdError = IllegalArgument(str(first["ctx"]["error"]))
+        cause = ParseError(f"[{owner}] unknown field [{field}]" + (f" {hint}" if hint else ""))
+    elif kind == "missing":
+        cause = ParseError(f"[{owner}] Required [{field}]")
+    elif kind == "value_error":
+        cause = IllegalArgument(str(first["ctx"]["error"]))
     else:
         cause = ParseError(f"[{owner}] failed to parse field [{field}]: {first['msg']}")
-    if len(path) <= 1:
+    if not path or (len(path) == 1 and kind in ("extra_forbidden", "missing")):
         return cause
-    return ParseError(f"[{parser}] failed to parse field [{top}]", caused_by=cause)
+    # Errors in a field's value are wrapped by the top-level parser, as Elasticsearch's ObjectParser does.
+    return ParseError(f"[{parser}] failed to parse field [{path[0]}]", caused_by=cause)

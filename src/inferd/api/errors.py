@@ -14,7 +14,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from inferd.errors import IllegalArgument, InferdError
+from inferd.errors import IllegalArgument, InferdError, MethodNotAllowed
 
 logger = logging.getLogger(__name__)
 
@@ -91,13 +91,13 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _routing_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         uri, method = request.url.path, request.method
+        if request.url.query:
+            uri = f"{uri}?{request.url.query}"
         if error.status_code == 405:
             allowed = _allowed_methods(app, request)
             reason = f"Incorrect HTTP method for uri [{uri}] and method [{method}], allowed: [{', '.join(allowed)}]"
-            return error_response(request, _MethodNotAllowed(reason), {"Allow": ",".join(allowed)})
+            return error_response(request, MethodNotAllowed(reason), {"Allow": ",".join(allowed)})
         if error.status_code == 404:
-            if request.url.query:
-                uri = f"{uri}?{request.url.query}"
             return error_response(request, IllegalArgument(f"no handler found for uri [{uri}] and method [{method}]"))
         failure = InferdError(str(error.detail))
         failure.status = error.status_code
@@ -109,7 +109,3 @@ def install_error_handlers(app: FastAPI) -> None:
         failure = InferdError(f"{type(error).__name__}: {error}")
         failure.error_type = _snake_case(type(error).__name__)
         return error_response(request, failure)
-
-
-class _MethodNotAllowed(IllegalArgument):
-    status = 405

@@ -6,21 +6,35 @@ transparent. Objects and arrays left empty by filtering disappear, as in Elastic
 
 from __future__ import annotations
 
-import re
-from functools import lru_cache
 from typing import Any
 
 _MISSING = object()
 Pattern = tuple[str, ...]
 
 
-@lru_cache(maxsize=256)
-def _segment_regex(segment: str) -> re.Pattern[str]:
-    return re.compile("^" + ".*".join(re.escape(piece) for piece in segment.split("*")) + "$")
+def glob_matches(pattern: str, name: str) -> bool:
+    """`*` matches any run of characters; linear time, unlike a backtracking regex (Elasticsearch's simpleMatch)."""
+    pieces = pattern.split("*")
+    if len(pieces) == 1:
+        return pattern == name
+    head, *middle, tail = pieces
+    if not name.startswith(head) or not name[len(head) :].endswith(tail) or len(name) < len(head) + len(tail):
+        return False
+    position, end = len(head), len(name) - len(tail)
+    for piece in middle:
+        found = name.find(piece, position, end)
+        if found < 0:
+            return False
+        position = found + len(piece)
+    return True
 
 
 def _advance(patterns: list[Pattern], key: str) -> list[Pattern]:
     """The patterns still to match below `key`; an empty tuple means `key` is matched completely."""
+    return list(dict.fromkeys(_advance_each(patterns, key)))
+
+
+def _advance_each(patterns: list[Pattern], key: str) -> list[Pattern]:
     remaining: list[Pattern] = []
     for pattern in patterns:
         head, rest = pattern[0], pattern[1:]
@@ -30,7 +44,7 @@ def _advance(patterns: list[Pattern], key: str) -> list[Pattern]:
                 remaining.extend(_advance([rest], key))  # or matches no level at all
             else:
                 remaining.append(())
-        elif _segment_regex(head).match(key):
+        elif glob_matches(head, key):
             remaining.append(rest)
     return remaining
 
@@ -75,8 +89,12 @@ def parse_filter_path(filter_path: str) -> tuple[list[Pattern], list[Pattern]]:
         if not raw:
             continue
         target = excludes if raw.startswith("-") else includes
-        target.append(tuple(raw.lstrip("-").split(".")))
-    return includes, excludes
+        segments: list[str] = []
+        for segment in raw.lstrip("-").split("."):
+            if not (segment == "**" and segments and segments[-1] == "**"):  # `**.**` is `**`
+                segments.append(segment)
+        target.append(tuple(segments))
+    return list(dict.fromkeys(includes)), list(dict.fromkeys(excludes))
 
 
 def apply_filter_path(document: Any, filter_path: str) -> Any:

@@ -22,8 +22,11 @@ def _archive_problem(path: Path) -> str | None:
     """Refuse anything that is not a zip holding TorchScript code (a torch.save or pickle file has none)."""
     if not zipfile.is_zipfile(path):
         return "it is not a TorchScript archive (a zip file written by torch.jit.save); pickle files are refused"
-    with zipfile.ZipFile(path) as archive:
-        names = archive.namelist()
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError) as error:
+        return f"it is a damaged zip file ({error})"
     if not any("/code/" in name for name in names) or not any(name.endswith("/constants.pkl") for name in names):
         return "it is a zip file without TorchScript code (torch.save files are refused; use torch.jit.save)"
     return None

@@ -10,14 +10,23 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import threading
 import uuid
 from pathlib import Path
 
 from inferd.control.definition_check import DefinitionRejected, check_definition
-from inferd.errors import BadRequest, IllegalArgument, ParseError, ResourceAlreadyExists, ValidationFailed
+from inferd.errors import (
+    BadRequest,
+    IllegalArgument,
+    ParseError,
+    ResourceAlreadyExists,
+    TooManyRequests,
+    ValidationFailed,
+)
 from inferd.store import BuildRecord, ModelStore, PartRecord
 
 MAX_PARTS = 10_000
+MAX_CONCURRENT_CHECKS = 2
 
 
 def validate_part_request(part: int, total_definition_length: int, total_parts: int) -> None:
@@ -54,6 +63,8 @@ class DefinitionAssembler:
         self._store = store
         self._scratch_dir = scratch_dir
         self._check_timeout_s = check_timeout_s
+        # Each check is a child process importing torch: a few at a time, the rest told to retry.
+        self._checks = threading.BoundedSemaphore(MAX_CONCURRENT_CHECKS)
 
     def add_part(
         self, build: BuildRecord, part: int, data: bytes, total_definition_length: int, total_parts: int
@@ -107,6 +118,17 @@ class DefinitionAssembler:
 
     def _assemble_and_check(self, build: BuildRecord, total_parts: int, new_part: int, new_data: bytes) -> str:
         """Write the whole definition to a scratch file part by part, hash it, and check it as TorchScript."""
+        if not self._checks.acquire(blocking=False):
+            raise TooManyRequests(
+                f"[{MAX_CONCURRENT_CHECKS}] model definitions are being checked already; retry the last part of "
+                f"model [{build.model_id}] shortly"
+            )
+        try:
+            return self._assemble_and_check_now(build, total_parts, new_part, new_data)
+        finally:
+            self._checks.release()
+
+    def _assemble_and_check_now(self, build: BuildRecord, total_parts: int, new_part: int, new_data: bytes) -> str:
         self._scratch_dir.mkdir(parents=True, exist_ok=True)
         path = self._scratch_dir / f"check-{uuid.uuid4().hex}.pt"
         digest = hashlib.sha256()

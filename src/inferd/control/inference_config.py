@@ -37,6 +37,11 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def present(container: BaseModel) -> list[str]:
+    """The members of a one-key container that were given a value (`{"ner": null}` names no task)."""
+    return [name for name in container.model_fields_set if getattr(container, name) is not None]
+
+
 class TokenizationOptions(Strict):
     do_lower_case: bool = False
     with_special_tokens: bool = True
@@ -75,13 +80,13 @@ class Tokenization(Strict):
 
     @model_validator(mode="after")
     def _one_kind(self) -> Tokenization:
-        if len(self.model_fields_set) != 1:
+        if len(present(self)) != 1:
             raise ValueError("[tokenization] must contain exactly one tokenizer")
         return self
 
     @property
     def kind(self) -> str:
-        return next(iter(self.model_fields_set))
+        return present(self)[0]
 
 
 def _default_tokenization() -> Tokenization:
@@ -173,13 +178,13 @@ class InferenceConfig(Strict):
 
     @model_validator(mode="after")
     def _one_task(self) -> InferenceConfig:
-        if len(self.model_fields_set) != 1:
+        if len(present(self)) != 1:
             raise ValueError("[inference_config] must contain exactly one task")
         return self
 
     @property
     def task_type(self) -> str:
-        return next(iter(self.model_fields_set))
+        return present(self)[0]
 
     def render(self) -> dict[str, Any]:
         """The stored and answered form: the task container with every default filled in."""
@@ -189,7 +194,7 @@ class InferenceConfig(Strict):
 
 
 class InputConfig(Strict):
-    field_names: list[str] = Field(min_length=1)
+    field_names: list[str]
 
 
 class PrefixStrings(Strict):

@@ -46,5 +46,5 @@ def expand_ids(
                 unmatched.append(token)
         matched.update(hits)
     if not allow_no_match and not matched and not unmatched:
-        unmatched.append(expression or "_all")
+        unmatched.append("*")
     return Expansion(sorted(matched), unmatched)

@@ -6,7 +6,6 @@ concurrent requests for the same model cannot interleave their checks and writes
 
 from __future__ import annotations
 
-import re
 import threading
 import zlib
 from pathlib import Path
@@ -15,12 +14,12 @@ import sqlalchemy.exc
 
 from inferd.clock import Clock
 from inferd.control.definitions import DefinitionAssembler, decode_definition, validate_part_request
-from inferd.control.ids import id_problems
+from inferd.control.ids import alias_problems, id_problems
 from inferd.control.inference_config import GENERATED_AT_CREATION, TREE_TASKS, TrainedModelConfigBody
 from inferd.control.matching import expand_ids, is_wildcard
 from inferd.errors import (
     BadRequest,
-    InferdError,
+    NotFound,
     IllegalArgument,
     ResourceAlreadyExists,
     ResourceNotFound,
@@ -32,8 +31,8 @@ from inferd.store import ModelRecord, ModelStore, VocabularyRecord
 
 LOCK_STRIPES = 64
 
-# Aliases may not end with a digit, so they never look like a versioned model id.
-VALID_ALIAS = re.compile(r"^[a-z0-9](?:[a-z0-9_\-.]*[a-z])?$")
+# eland's profiled memory figures, used by the memory estimate.
+MEMORY_METADATA = ("per_deployment_memory_bytes", "per_allocation_memory_bytes")
 
 # What a stored config keeps of the PUT body (the rest is refused, derived, or rendered on GET).
 STORED_FIELDS = {
@@ -52,6 +51,8 @@ class ModelRegistry:
         self._clock = clock
         self._definitions = DefinitionAssembler(store, scratch_dir, definition_check_timeout_s)
         self._locks = [threading.Lock() for _ in range(LOCK_STRIPES)]
+        # Model ids, aliases and tags share one name space: creating or deleting any of them is serialised.
+        self._names = threading.Lock()
 
     def _lock(self, key: str) -> threading.Lock:
         """A lock per model id, from a fixed set: ids chosen by clients cannot grow it."""
@@ -61,7 +62,7 @@ class ModelRegistry:
 
     def put_model(self, model_id: str, body: TrainedModelConfigBody) -> ModelRecord:
         config = self._stored_config(model_id, body)
-        with self._lock(model_id):
+        with self._names:
             if self._store.get_model(model_id) is not None:
                 raise ResourceAlreadyExists(f"Trained machine learning model [{model_id}] already exists")
             if self._store.get_alias(model_id) is not None:
@@ -98,6 +99,8 @@ class ModelRegistry:
             )
         if model_id in body.tags:
             problems.append("none of the tags must equal the model_id")
+        if not body.input.field_names:
+            problems.append("[input.field_names] must not be empty")
         problems += [
             f"illegal to set [{name}] at inference model creation"
             for name in GENERATED_AT_CREATION
@@ -105,10 +108,16 @@ class ModelRegistry:
         ]
         if body.metadata and "model_aliases" in body.metadata:
             problems.append("illegal to set [metadata.model_aliases] at inference model creation")
+        for name in MEMORY_METADATA:
+            value = (body.metadata or {}).get(name, 0)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                problems.append(f"[metadata.{name}] must be a non-negative integer")
         if problems:
             raise ValidationFailed(problems)
         assert body.inference_config is not None
         task = body.inference_config.task_type
+        if getattr(getattr(body.inference_config, task), "vocabulary", None) is not None:
+            raise IllegalArgument("illegal setting [vocabulary] on inference model creation")
         if body.definition is not None or body.compressed_definition is not None:
             raise IllegalArgument(
                 "inferd serves pytorch models, whose definition is uploaded in parts with PUT "
@@ -151,7 +160,7 @@ class ModelRegistry:
 
     def delete_model(self, model_id: str, *, force: bool) -> None:
         """Delete the model with its builds and aliases (deployments, once they exist, need `force`)."""
-        with self._lock(model_id):
+        with self._names, self._lock(model_id):
             self.get_model(model_id)
             self._store.delete_model(model_id)
 
@@ -185,17 +194,10 @@ class ModelRegistry:
     # --- aliases ---------------------------------------------------------------------------------
 
     def put_alias(self, model_id: str, alias: str, *, reassign: bool) -> None:
-        problems = []
-        if alias == model_id:
-            problems.append(f"model_alias [{alias}] cannot equal model_id [{model_id}]")
-        if not VALID_ALIAS.match(alias):
-            problems.append(
-                f"Invalid model_alias; '{alias}' can contain lowercase alphanumeric (a-z and 0-9), hyphens or "
-                "underscores; must start with alphanumeric and cannot end with numbers"
-            )
+        problems = alias_problems(model_id, alias)
         if problems:
             raise ValidationFailed(problems)
-        with self._lock(f"alias:{alias}"):
+        with self._names:
             current = self._store.get_alias(alias)
             if current is not None and current != model_id and not reassign:
                 raise BadRequest(
@@ -224,14 +226,10 @@ class ModelRegistry:
             )
 
     def delete_alias(self, model_id: str, alias: str) -> None:
-        with self._lock(f"alias:{alias}"):
+        with self._names:
             current = self._store.get_alias(alias)
             if current is None:
-                raise AliasNotFound(f"model_alias [{alias}] could not be found")
+                raise NotFound(f"model_alias [{alias}] could not be found")
             if current != model_id:
                 raise StatusConflict(f"model_alias [{alias}] does not refer to provided model_id [{model_id}]")
             self._store.delete_alias(alias)
-
-
-class AliasNotFound(InferdError):
-    status = 404

@@ -3,10 +3,9 @@
 from inferd.store.database import open_store
 from inferd.store.lock import DataDirLock
 from inferd.store.models import ModelStore
-from inferd.store.records import AliasRecord, BuildRecord, ModelRecord, PartRecord, VocabularyRecord
+from inferd.store.records import BuildRecord, ModelRecord, PartRecord, VocabularyRecord
 
 __all__ = [
-    "AliasRecord",
     "BuildRecord",
     "DataDirLock",
     "ModelRecord",

@@ -45,9 +45,3 @@ class VocabularyRecord:
     vocabulary: list[str]
     merges: list[str] | None
     scores: list[float] | None
-
-
-@dataclass(frozen=True)
-class AliasRecord:
-    alias: str
-    model_id: str

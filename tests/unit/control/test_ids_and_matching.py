@@ -38,5 +38,5 @@ def test_everything(expression: str | None) -> None:
 def test_explicit_ids_are_always_required_wildcards_only_without_allow_no_match() -> None:
     assert expand_ids("nope,gpt-*", IDS, {}, allow_no_match=True).unmatched == ["nope"]
     assert expand_ids("nope,gpt-*", IDS, {}, allow_no_match=False).unmatched == ["nope", "gpt-*"]
-    assert expand_ids("_all", [], {}, allow_no_match=False).unmatched == ["_all"]
+    assert expand_ids("_all", [], {}, allow_no_match=False).unmatched == ["*"]
     assert expand_ids("_all", [], {}, allow_no_match=True).unmatched == []

@@ -11,13 +11,14 @@ from inferd.api.state import ServerState, server_state
 router = APIRouter(prefix="/_inferd", dependencies=[Depends(require_privilege(Privilege.ANONYMOUS))])
 
 
+# Both are `async` so they answer from the event loop even when every worker thread is busy.
 @router.get("/health")
-def health() -> dict[str, str]:
+async def health() -> dict[str, str]:
     """The process answers HTTP."""
     return {"status": "ok"}
 
 
 @router.get("/ready")
-def ready(state: ServerState = Depends(server_state)) -> JSONResponse:
+async def ready(state: ServerState = Depends(server_state)) -> JSONResponse:
     """True once the store is open and every deployment that should run is serving."""
     return JSONResponse({"ready": state.ready}, status_code=200 if state.ready else 503)

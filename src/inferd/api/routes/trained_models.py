@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from inferd.api.body import parse_body, read_json
 from inferd.api.params import EsBool
 from inferd.api.privileges import Privilege, require_privilege
-from inferd.api.schemas.requests import DefinitionPartBody, VocabularyBody
+from inferd.api.schemas.requests import MAX_DEFINITION_LENGTH, DefinitionPartBody, VocabularyBody
 from inferd.api.schemas.trained_model import render_model_config, render_model_stats
 from inferd.api.state import ServerState, registry, server_state
 from inferd.control import ModelRegistry, TrainedModelConfigBody
@@ -57,7 +57,7 @@ def put_trained_model(
 
 @router.put("/{model_id}/definition/{part}", dependencies=manage)
 def put_trained_model_definition_part(
-    model_id: str, part: int, body: Any = Depends(read_json), models: ModelRegistry = Depends(registry)
+    model_id: str, part: Annotated[int, Path(le=MAX_DEFINITION_LENGTH)], body: Any = Depends(read_json), models: ModelRegistry = Depends(registry)
 ) -> dict[str, bool]:
     request = parse_body(DefinitionPartBody, body, "put_trained_model_part_action")
     models.put_definition_part(
