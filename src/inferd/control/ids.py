@@ -11,16 +11,8 @@ _VALID_ALIAS = re.compile(r"[a-z0-9](?:[a-z0-9_\-.]*[a-z])?")
 
 
 def id_problems(field: str, value: str) -> list[str]:
-    """Every rule `value` breaks as the `field` (model_id, model_alias, ...); empty when it is valid."""
-    problems = []
-    if not _VALID_ID.fullmatch(value):
-        problems.append(
-            f"Invalid {field}; '{value}' can contain lowercase alphanumeric (a-z and 0-9), hyphens or "
-            "underscores; must start and end with alphanumeric"
-        )
-    if len(value) > ID_MAX_LENGTH:
-        problems.append(f"Invalid {field}; '{value}' cannot contain more than {ID_MAX_LENGTH} characters.")
-    return problems
+    """Every rule `value` breaks as the `field` (model_id, tag, ...); empty when it is valid."""
+    return _name_problems(field, value, _VALID_ID, "must start and end with alphanumeric")
 
 
 def alias_problems(model_id: str, alias: str) -> list[str]:
@@ -28,11 +20,16 @@ def alias_problems(model_id: str, alias: str) -> list[str]:
     problems = []
     if alias == model_id:
         problems.append(f"model_alias [{alias}] cannot equal model_id [{model_id}]")
-    if not _VALID_ALIAS.fullmatch(alias):
+    rule = "must start with alphanumeric and cannot end with numbers"
+    return problems + _name_problems("model_alias", alias, _VALID_ALIAS, rule)
+
+
+def _name_problems(field: str, value: str, pattern: re.Pattern[str], ends: str) -> list[str]:
+    problems = []
+    if not pattern.fullmatch(value):
         problems.append(
-            f"Invalid model_alias; '{alias}' can contain lowercase alphanumeric (a-z and 0-9), hyphens or "
-            "underscores; must start with alphanumeric and cannot end with numbers"
+            f"Invalid {field}; '{value}' can contain lowercase alphanumeric (a-z and 0-9), hyphens or underscores; {ends}"
         )
-    if len(alias) > ID_MAX_LENGTH:
-        problems.append(f"Invalid model_alias; '{alias}' cannot contain more than {ID_MAX_LENGTH} characters.")
+    if len(value) > ID_MAX_LENGTH:
+        problems.append(f"Invalid {field}; '{value}' cannot contain more than {ID_MAX_LENGTH} characters.")
     return problems
