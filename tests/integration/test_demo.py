@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.support.server import client_for, free_port
@@ -35,6 +36,12 @@ def test_demo_serves_the_demo_model(tmp_path: Path) -> None:
         )["trained_model_configs"][0]
         assert config["fully_defined"] is True
         assert config["inference_config"]["text_embedding"]["embedding_size"] == 384
+        busy = subprocess.run([sys.executable, "-m", "inferd", "demo", "--port", str(port)], capture_output=True,
+                              text=True, timeout=60)
+        assert busy.returncode == 1 and "already in use" in busy.stdout
     finally:
-        demo.send_signal(signal.SIGINT)
+        demo.send_signal(signal.SIGTERM)
         assert demo.wait(timeout=60) == 0
+    time.sleep(1)
+    leftovers = [p for p in psutil.process_iter(["cmdline"]) if {"serve", str(port)} <= set(p.info["cmdline"] or ())]
+    assert leftovers == [], "the demo left its server running"

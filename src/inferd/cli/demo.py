@@ -8,6 +8,8 @@ keeps serving until interrupted.
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -20,6 +22,15 @@ from rich.console import Console
 
 DEMO_MODEL_ID = "all-minilm-l6-v2"
 console = Console()
+
+
+def _port_is_free(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def _wait_ready(url: str, server: subprocess.Popen[bytes], timeout_s: float = 120) -> None:
@@ -69,6 +80,12 @@ def demo(
 ) -> None:
     """Run the server with the demo model (all-MiniLM-L6-v2 as text_embedding) loaded."""
     url = f"http://{host}:{port}"
+    if not _port_is_free(host, port):
+        console.print(f"[red]{host}:{port} is already in use[/red] (another inferd or Elasticsearch?); pick one with --port")
+        raise typer.Exit(1)
+    # Stop the server with us however we are stopped: Ctrl-C, or SIGTERM from a supervisor.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     server = subprocess.Popen(
         [sys.executable, "-m", "inferd", "serve", "--host", host, "--port", str(port), "--data-dir", str(data_dir)]
     )
