@@ -8,7 +8,7 @@ import httpx
 import pytest
 from elasticsearch import Elasticsearch
 
-from tests.support.server import ServerProcess
+from tests.support.server import ServerProcess, http_for
 
 COMPAT_9 = "application/vnd.elasticsearch+json; compatible-with=9"
 
@@ -33,14 +33,16 @@ def test_root_info_satisfies_elasticsearch_py_and_eland(es: Elasticsearch, http:
 def test_cluster_uuid_is_stable_across_restarts(tmp_path) -> None:
     server = ServerProcess(tmp_path / "data").start()
     try:
-        first = httpx.get(server.url).json()["cluster_uuid"]
-        server.restart()
-        assert httpx.get(server.url).json()["cluster_uuid"] == first
+        with http_for(server.url) as http:
+            first = http.get("/").json()["cluster_uuid"]
+            server.restart()
+            assert http.get("/").json()["cluster_uuid"] == first
     finally:
         server.stop()
     other = ServerProcess(tmp_path / "other").start()
     try:
-        assert httpx.get(other.url).json()["cluster_uuid"] != first
+        with http_for(other.url) as http:
+            assert http.get("/").json()["cluster_uuid"] != first
     finally:
         other.stop()
 
@@ -49,7 +51,8 @@ def test_second_server_on_the_same_data_dir_refuses_to_start(server: ServerProce
     intruder = ServerProcess(server.data_dir)
     with pytest.raises(RuntimeError, match="in use by another inferd server"):
         intruder.start(timeout_s=30)
-    assert httpx.get(f"{server.url}/_inferd/health").status_code == 200
+    with http_for(server.url) as http:
+        assert http.get("/_inferd/health").status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -142,18 +145,19 @@ def test_json_media_types_are_accepted(http: httpx.Client, content_type: str, mo
 def test_bodies_over_the_limit_are_413(tmp_path) -> None:
     server = ServerProcess(tmp_path / "data", extra_env={"INFERD_MAX_CONTENT_LENGTH_BYTES": "1000"}).start()
     try:
-        response = httpx.put(f"{server.url}/_ml/trained_models/big", content=b"x" * 2000,
-                             headers={"content-type": "application/json"})
-        assert error_of(response)[0] == 413
+        with http_for(server.url) as http:
+            response = http.put("/_ml/trained_models/big", content=b"x" * 2000,
+                                headers={"content-type": "application/json"})
+            assert error_of(response)[0] == 413
 
-        def chunks():  # no Content-Length: counted as it streams
-            for _ in range(10):
-                yield b" " * 500
+            def chunks():  # no Content-Length: counted as it streams
+                for _ in range(10):
+                    yield b" " * 500
 
-        response = httpx.put(f"{server.url}/_ml/trained_models/big", content=chunks(),
-                             headers={"content-type": "application/json"})
-        assert error_of(response)[0] == 413
-        assert httpx.get(f"{server.url}/_inferd/health").status_code == 200
+            response = http.put("/_ml/trained_models/big", content=chunks(),
+                                headers={"content-type": "application/json"})
+            assert error_of(response)[0] == 413
+            assert http.get("/_inferd/health").status_code == 200
     finally:
         server.stop()
 
