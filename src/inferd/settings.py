@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     max_content_length_bytes: int = Field(
         100 * 1024 * 1024, gt=0, description="Largest request body accepted (Elasticsearch's http.max_content_length)."
     )
+    max_in_flight_body_bytes: int = Field(
+        512 * 1024 * 1024, gt=0, description="All request bodies being received at once (429 beyond, as Elasticsearch's "
+        "in-flight requests breaker)."
+    )
     definition_check_timeout_s: float = Field(
         120.0, gt=0, description="How long the throwaway process that checks a TorchScript archive may run."
     )

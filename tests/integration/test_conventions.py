@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import httpx
 import pytest
@@ -159,6 +161,43 @@ def test_bodies_over_the_limit_are_413(tmp_path) -> None:
             assert error_of(response)[0] == 413
             assert http.get("/_inferd/health").status_code == 200
     finally:
+        server.stop()
+
+
+def test_bodies_in_flight_together_are_bounded(tmp_path) -> None:
+    """A slow upload holds its bytes; a second body that would pass the total is refused with 429."""
+    limits = {"INFERD_MAX_CONTENT_LENGTH_BYTES": "1000", "INFERD_MAX_IN_FLIGHT_BODY_BYTES": "1500"}
+    server = ServerProcess(tmp_path / "data", extra_env=limits).start()
+    holding = threading.Event()
+    release = threading.Event()
+
+    def slow_body():
+        yield b" " * 900
+        holding.set()
+        release.wait(30)
+        yield b"{}"
+
+    try:
+        with http_for(server.url) as slow, http_for(server.url) as fast:
+            first: list[httpx.Response] = []
+            uploader = threading.Thread(target=lambda: first.append(slow.put(
+                "/_ml/trained_models/slow", content=slow_body(), headers={"content-type": "application/json"})))
+            uploader.start()
+            assert holding.wait(30)
+            time.sleep(0.5)  # let the server read the first 900 bytes
+            response = fast.put("/_ml/trained_models/fast", content=b" " * 700 + b"{}",
+                                headers={"content-type": "application/json"})
+            status, kind, reason = error_of(response)
+            assert (status, kind) == (429, "circuit_breaking_exception")
+            assert reason.startswith("[in_flight_requests] Data too large")
+            release.set()
+            uploader.join(30)
+            assert first[0].status_code == 400  # the slow body was read whole, then found wanting
+            ok = fast.put("/_ml/trained_models/fast", content=b" " * 700 + b"{}",
+                          headers={"content-type": "application/json"})
+            assert ok.status_code == 400 and ok.json()["error"]["type"] != "circuit_breaking_exception"
+    finally:
+        release.set()
         server.stop()
 
 

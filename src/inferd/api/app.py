@@ -68,7 +68,11 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     for router in routers:
         app.include_router(router)
     app.state.api_routes = [route for router in routers for route in router.routes if isinstance(route, APIRoute)]
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_content_length_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_content_length_bytes,
+        max_in_flight_bytes=settings.max_in_flight_body_bytes,
+    )
     app.add_middleware(ResponseFormatMiddleware)
     app.add_middleware(ProductHeaderMiddleware)
     return app

@@ -1,4 +1,8 @@
-"""Refuse bodies over the configured size with 413, before and while they arrive, so none is buffered whole."""
+"""Bound request bodies: each one (413, before and while it arrives) and all of them together (429).
+
+The second bound is Elasticsearch's in-flight requests breaker: many large uploads at once must not add
+up to more memory than the server may spend on bodies.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +11,27 @@ import json
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from inferd.api.errors import error_body
-from inferd.errors import RequestTooLarge
+from inferd.api.human import human_bytes
+from inferd.errors import CircuitBreaking, RequestTooLarge
 
 
 def _too_large(limit: int) -> RequestTooLarge:
     return RequestTooLarge(f"Request body is too large; the limit is [{limit}] bytes (max_content_length_bytes)")
 
 
+def _breaker_tripped(would_be: int, limit: int) -> CircuitBreaking:
+    return CircuitBreaking(
+        f"[in_flight_requests] Data too large, data for [<http_request>] would be [{would_be}/{human_bytes(would_be)}], "
+        f"which is larger than the limit of [{limit}/{human_bytes(limit)}]"
+    )
+
+
 class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, max_in_flight_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_in_flight_bytes = max_in_flight_bytes
+        self.in_flight_bytes = 0  # bodies received by requests still running; touched only on the event loop
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -33,12 +47,19 @@ class BodyLimitMiddleware:
             nonlocal received
             message = await receive()
             if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                size = len(message.get("body", b""))
+                if received + size > self.max_bytes:
                     raise _too_large(self.max_bytes)  # rendered by the API's error handler
+                if self.in_flight_bytes + size > self.max_in_flight_bytes:
+                    raise _breaker_tripped(self.in_flight_bytes + size, self.max_in_flight_bytes)
+                received += size
+                self.in_flight_bytes += size
             return message
 
-        await self.app(scope, counting_receive, send)
+        try:
+            await self.app(scope, counting_receive, send)
+        finally:
+            self.in_flight_bytes -= received
 
     async def _refuse(self, send: Send) -> None:
         error = _too_large(self.max_bytes)
