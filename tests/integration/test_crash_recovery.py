@@ -13,7 +13,6 @@ import hashlib
 import random
 import sqlite3
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Request
+from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 from pydantic import BaseModel, ValidationError
 
@@ -76,6 +76,9 @@ def parse_json(raw: bytes) -> Any:
         raise ParseError(f"[{error.lineno}:{error.colno}] {error.msg}") from None
     except RecursionError:
         raise ParseError("the request body is nested too deeply") from None
+
+
+JsonBody = Annotated[Any, Depends(read_json)]
 
 
 def parse_body(model: type[Model], data: Any | None, parser: str) -> Model:

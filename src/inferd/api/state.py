@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from fastapi import Request
+from typing import Annotated
+
+from fastapi import Depends, Request
 
 from inferd.clock import Clock
 from inferd.control import ModelRegistry
@@ -28,3 +30,7 @@ def server_state(request: Request) -> ServerState:
 
 def registry(request: Request) -> ModelRegistry:
     return server_state(request).registry
+
+
+State = Annotated[ServerState, Depends(server_state)]
+Registry = Annotated[ModelRegistry, Depends(registry)]

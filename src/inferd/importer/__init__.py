@@ -75,6 +75,7 @@ __all__ = [
     "save_traced_model",
     "tokenization_config",
     "tokenizer_kind",
+    "vocabulary_payload",
     "trace_model",
     "transformers_available",
     "upload_model",

@@ -10,7 +10,6 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from inferd.cli import import_model as command
 from inferd.cli.import_model import import_model
 from tests.support.models import TestModel
 from tests.unit.importer.conftest import FakeElasticsearch

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from inferd.api.privileges import Privilege, require_privilege
-from inferd.api.state import ServerState, server_state
+from inferd.api.state import State
 
 router = APIRouter(prefix="/_inferd", dependencies=[Depends(require_privilege(Privilege.ANONYMOUS))])
 
@@ -19,6 +19,6 @@ async def health() -> dict[str, str]:
 
 
 @router.get("/ready")
-async def ready(state: ServerState = Depends(server_state)) -> JSONResponse:
+async def ready(state: State) -> JSONResponse:
     """True once the store is open and every deployment that should run is serving."""
     return JSONResponse({"ready": state.ready}, status_code=200 if state.ready else 503)

@@ -6,8 +6,7 @@ from fastapi import APIRouter, Depends
 
 from inferd.api.params import EsBool
 from inferd.api.privileges import Privilege, require_privilege
-from inferd.api.state import registry
-from inferd.control import ModelRegistry
+from inferd.api.state import Registry
 
 router = APIRouter(
     prefix="/_ml/trained_models/{model_id}/model_aliases",
@@ -17,7 +16,7 @@ router = APIRouter(
 
 @router.put("/{model_alias}")
 def put_trained_model_alias(
-    model_id: str, model_alias: str, models: ModelRegistry = Depends(registry), reassign: EsBool = False
+    model_id: str, model_alias: str, models: Registry, reassign: EsBool = False
 ) -> dict[str, bool]:
     models.put_alias(model_id, model_alias, reassign=reassign)
     return {"acknowledged": True}
@@ -25,7 +24,7 @@ def put_trained_model_alias(
 
 @router.delete("/{model_alias}")
 def delete_trained_model_alias(
-    model_id: str, model_alias: str, models: ModelRegistry = Depends(registry)
+    model_id: str, model_alias: str, models: Registry
 ) -> dict[str, bool]:
     models.delete_alias(model_id, model_alias)
     return {"acknowledged": True}

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Response
 
 from inferd.api.privileges import Privilege, require_privilege
-from inferd.api.state import ServerState, server_state
+from inferd.api.state import State
 
 router = APIRouter()
 
@@ -26,7 +26,7 @@ ELASTICSEARCH_VERSION = {
 
 
 @router.get("/", dependencies=[Depends(require_privilege(Privilege.MONITOR_ML))])
-def info(state: ServerState = Depends(server_state)) -> dict[str, Any]:
+def info(state: State) -> dict[str, Any]:
     return {
         "name": state.node_name,
         "cluster_name": "inferd",

@@ -6,13 +6,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from inferd.api.body import parse_body, read_json
+from inferd.api.body import JsonBody, parse_body
 from inferd.api.params import EsBool
 from inferd.api.privileges import Privilege, require_privilege
 from inferd.api.schemas.requests import MAX_DEFINITION_LENGTH, DefinitionPartBody, VocabularyBody
 from inferd.api.schemas.trained_model import render_model_config, render_model_stats
-from inferd.api.state import ServerState, registry, server_state
-from inferd.control import ModelRegistry, TrainedModelConfigBody
+from inferd.api.state import Registry, State
+from inferd.control import TrainedModelConfigBody
 from inferd.errors import BadRequest, IllegalArgument
 from inferd.store import ModelRecord, VocabularyRecord
 
@@ -46,8 +46,8 @@ def page(models: list[ModelRecord], start: int, size: int) -> list[ModelRecord]:
 @router.put("/{model_id}", dependencies=manage)
 def put_trained_model(
     model_id: str,
-    body: Any = Depends(read_json),
-    models: ModelRegistry = Depends(registry),
+    body: JsonBody,
+    models: Registry,
     defer_definition_decompression: EsBool = False,
     wait_for_completion: EsBool = False,
 ) -> dict[str, Any]:
@@ -57,7 +57,7 @@ def put_trained_model(
 
 @router.put("/{model_id}/definition/{part}", dependencies=manage)
 def put_trained_model_definition_part(
-    model_id: str, part: Annotated[int, Path(le=MAX_DEFINITION_LENGTH)], body: Any = Depends(read_json), models: ModelRegistry = Depends(registry)
+    model_id: str, part: Annotated[int, Path(le=MAX_DEFINITION_LENGTH)], body: JsonBody, models: Registry
 ) -> dict[str, bool]:
     request = parse_body(DefinitionPartBody, body, "put_trained_model_part_action")
     models.put_definition_part(
@@ -68,7 +68,7 @@ def put_trained_model_definition_part(
 
 @router.put("/{model_id}/vocabulary", dependencies=manage)
 def put_trained_model_vocabulary(
-    model_id: str, body: Any = Depends(read_json), models: ModelRegistry = Depends(registry)
+    model_id: str, body: JsonBody, models: Registry
 ) -> dict[str, bool]:
     request = parse_body(VocabularyBody, body, "put_trained_model_vocabulary")
     models.put_vocabulary(model_id, VocabularyRecord(request.vocabulary, request.merges, request.scores))
@@ -78,9 +78,9 @@ def put_trained_model_vocabulary(
 @router.get("/_stats", dependencies=monitor)
 @router.get("/{model_id}/_stats", dependencies=monitor)
 def get_trained_models_stats(
+    models: Registry,
+    state: State,
     model_id: str | None = None,
-    models: ModelRegistry = Depends(registry),
-    state: ServerState = Depends(server_state),
     allow_no_match: EsBool = True,
     start: From = 0,
     size: int = 100,
@@ -97,8 +97,8 @@ def get_trained_models_stats(
 @router.get("", dependencies=monitor)
 @router.get("/{model_id}", dependencies=monitor)
 def get_trained_models(
+    models: Registry,
     model_id: str | None = None,
-    models: ModelRegistry = Depends(registry),
     allow_no_match: EsBool = True,
     decompress_definition: EsBool = True,
     exclude_generated: EsBool = False,
@@ -130,7 +130,7 @@ def get_trained_models(
 
 @router.delete("/{model_id}", dependencies=manage)
 def delete_trained_model(
-    model_id: str, models: ModelRegistry = Depends(registry), force: EsBool = False, timeout: str = "30s"
+    model_id: str, models: Registry, force: EsBool = False, timeout: str = "30s"
 ) -> dict[str, bool]:
     models.delete_model(model_id, force=force)
     return {"acknowledged": True}
