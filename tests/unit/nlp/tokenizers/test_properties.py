@@ -1,0 +1,92 @@
+"""Seeded random-Unicode properties (Hypothesis is not installed): every kind tokenizes any string,
+offsets lie inside the text, and windows cover the whole input in order."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from inferd.nlp import NlpTokenizer, TokenizerOptions, build_tokenizer
+from tests.unit.nlp.tokenizers.es_bpe_vocab import TEST_CASE_MERGE, TEST_CASED_VOCAB as BPE_VOCAB
+from tests.unit.nlp.tokenizers.strings import random_unicode, varied_strings
+from tests.unit.nlp.tokenizers.test_bert_es_cases import TEST_CASED_VOCAB
+from tests.unit.nlp.tokenizers.test_other_kinds_es_cases import (
+    DEBERTA_SCORES,
+    DEBERTA_VOCAB,
+    MPNET_VOCAB,
+    XLMR_SCORES,
+    XLMR_VOCAB,
+)
+
+BYTES = [f"<0x{b:02X}>" for b in range(256) if f"<0x{b:02X}>" not in DEBERTA_VOCAB]
+
+
+def make(kind: str, options: TokenizerOptions) -> NlpTokenizer:
+    if kind in ("bert", "bert_ja"):
+        return build_tokenizer(kind, TEST_CASED_VOCAB + list("abcdefghijklmnopqrstuvwxyz東京テ"), options=options)
+    if kind == "mpnet":
+        return build_tokenizer(kind, MPNET_VOCAB, options=options)
+    if kind == "roberta":
+        return build_tokenizer(kind, BPE_VOCAB, merges=TEST_CASE_MERGE, options=options)
+    if kind == "xlm_roberta":
+        return build_tokenizer(kind, XLMR_VOCAB, scores=XLMR_SCORES, options=options)
+    return build_tokenizer(kind, DEBERTA_VOCAB + BYTES, scores=DEBERTA_SCORES + [-20.0] * len(BYTES), options=options)
+
+
+KINDS = ["bert", "bert_ja", "mpnet", "roberta", "xlm_roberta", "deberta_v2"]
+
+
+def _texts(seed: int) -> list[str]:
+    rng = random.Random(seed)
+    return [random_unicode(rng) for _ in range(150)] + varied_strings(50, seed)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_any_string_tokenizes_with_offsets_inside_the_text(kind: str) -> None:
+    tok = make(kind, TokenizerOptions(max_sequence_length=64))
+    for text in _texts(seed=7):
+        for enc in tok.encode(text):
+            assert len(enc.token_ids) == len(enc.tokens) == len(enc.offsets) == len(enc.token_map) <= 64
+            for (start, end), seq in zip(enc.offsets, enc.sequence_ids, strict=True):
+                assert 0 <= start <= end <= len(text), (text, start, end)
+                assert seq in (0, None)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_windows_cover_the_whole_input_in_order(kind: str) -> None:
+    whole = make(kind, TokenizerOptions(max_sequence_length=100_000, with_special_tokens=False))
+    for span in (0, 3):
+        tok = make(kind, TokenizerOptions(max_sequence_length=12, truncate="none", span=span))  # type: ignore[arg-type]
+        for text in _texts(seed=11 + span):
+            full = whole.encode(text)[0]
+            windows = tok.encode(text)
+            assert [w.span_index for w in windows] == list(range(len(windows)))
+            rebuilt: list[int] = []
+            for w in windows:
+                body = [t for t, s in zip(w.token_ids, w.sequence_ids, strict=True) if s is not None]
+                assert len(w.token_ids) <= 12
+                overlap = 0 if w.span_prev < 0 else w.span_prev
+                assert body[:overlap] == rebuilt[len(rebuilt) - overlap :]
+                rebuilt.extend(body[overlap:])
+            assert rebuilt == list(full.token_ids), text
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_pairs_keep_the_first_text_whole_in_every_window(kind: str) -> None:
+    tok = make(kind, TokenizerOptions(max_sequence_length=24, truncate="none", span=2))  # type: ignore[arg-type]
+    rng = random.Random(3)
+    for _ in range(100):
+        first, second = random_unicode(rng, 4), random_unicode(rng, 80)
+        try:
+            windows = tok.encode_pair(first, second)
+        except Exception as error:  # only Elasticsearch's documented refusals are allowed
+            assert "Unable to do sequence pair tokenization" in str(error) or "span setting" in str(error)
+            continue
+        heads = {tuple(t for t, s in zip(w.token_ids, w.sequence_ids, strict=True) if s == 0) for w in windows}
+        assert len(heads) == 1
+        for w in windows:
+            assert len(w.token_ids) <= 24
+            for (start, end), seq in zip(w.offsets, w.sequence_ids, strict=True):
+                text = first if seq == 0 else second
+                assert 0 <= start <= end <= len(text)
