@@ -1,5 +1,6 @@
 """Pure NLP code: tokenizers from uploaded vocabularies (and, later, task processing)."""
 
+from inferd.nlp.batching import ModelInputs, Row, bucket_by_length, outputs_per_document, pad, rows_of
 from inferd.nlp.errors import InputTooLarge, InvalidTokenizationInput, NlpError, TokenizerConfigError
 from inferd.nlp.tokenizers import (
     DEFAULT_SPAN,
@@ -13,6 +14,12 @@ from inferd.nlp.tokenizers import (
 )
 
 __all__ = [
+    "ModelInputs",
+    "Row",
+    "bucket_by_length",
+    "outputs_per_document",
+    "pad",
+    "rows_of",
     "DEFAULT_SPAN",
     "NO_SPAN",
     "TOKENIZER_KINDS",

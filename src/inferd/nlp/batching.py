@@ -1,0 +1,86 @@
+"""From encodings to padded model inputs and back: the seam the runtime's batcher calls.
+
+A request's documents become rows (one per encoding, several for a spanned document); rows are
+grouped by length so a batch of mixed lengths wastes little padding, padded into the four arrays
+eland's TorchScript models take, and the model's output rows are handed back per document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from inferd.nlp.tokenizers import Encoding
+
+
+@dataclass(frozen=True)
+class Row:
+    """One model input row: which document it belongs to, and its encoding."""
+
+    document: int
+    encoding: Encoding
+
+
+@dataclass(frozen=True)
+class ModelInputs:
+    """int64 arrays of shape [rows, longest row]: input_ids, attention_mask, token_type_ids, position_ids."""
+
+    input_ids: np.ndarray
+    attention_mask: np.ndarray
+    token_type_ids: np.ndarray
+    position_ids: np.ndarray
+
+    def as_tuple(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        return self.input_ids, self.attention_mask, self.token_type_ids, self.position_ids
+
+
+def rows_of(documents: Sequence[Sequence[Encoding]]) -> list[Row]:
+    """Flatten each document's encodings (its spans) into rows, in order."""
+    return [Row(index, encoding) for index, encodings in enumerate(documents) for encoding in encodings]
+
+
+def bucket_by_length(rows: Sequence[Row], max_rows: int) -> list[list[Row]]:
+    """Groups of at most `max_rows` rows of similar length (longest first), so padding stays small."""
+    if max_rows < 1:
+        raise ValueError("max_rows must be at least 1")
+    ordered = sorted(rows, key=lambda row: len(row.encoding), reverse=True)
+    return [ordered[start : start + max_rows] for start in range(0, len(ordered), max_rows)]
+
+
+def pad(rows: Sequence[Row], pad_token_id: int) -> ModelInputs:
+    """Right-pad every row to the longest; the second text of a pair (and the separator ending it) is type 1."""
+    if not rows:
+        raise ValueError("a batch needs at least one row")
+    width = max(len(row.encoding) for row in rows)
+    input_ids = np.full((len(rows), width), pad_token_id, dtype=np.int64)
+    attention_mask = np.zeros((len(rows), width), dtype=np.int64)
+    token_type_ids = np.zeros((len(rows), width), dtype=np.int64)
+    for index, row in enumerate(rows):
+        length = len(row.encoding)
+        input_ids[index, :length] = row.encoding.token_ids
+        attention_mask[index, :length] = 1
+        token_type_ids[index, :length] = _token_types(row.encoding.sequence_ids)
+    position_ids = np.broadcast_to(np.arange(width, dtype=np.int64), (len(rows), width)).copy()
+    return ModelInputs(input_ids, attention_mask, token_type_ids, position_ids)
+
+
+def _token_types(sequence_ids: Sequence[int | None]) -> list[int]:
+    """BERT's segment ids: 0 up to the end of the first text and its separator, 1 from the second text on."""
+    types, current = [], 0
+    for sequence in sequence_ids:
+        if sequence == 1:
+            current = 1
+        types.append(current)
+    return types
+
+
+def outputs_per_document(rows: Sequence[Row], output: np.ndarray, documents: int) -> list[list[np.ndarray]]:
+    """Split a batch output (first axis = rows, in `rows` order) back into each document's rows, in span order."""
+    if output.shape[0] != len(rows):
+        raise ValueError(f"the model returned {output.shape[0]} rows for {len(rows)} inputs")
+    per_document: list[list[tuple[int, np.ndarray]]] = [[] for _ in range(documents)]
+    for row, values in zip(rows, output, strict=True):
+        per_document[row.document].append((row.encoding.span_index, values))
+    return [[values for _, values in sorted(spans, key=lambda item: item[0])] for spans in per_document]

@@ -1,0 +1,18 @@
+"""Post-processing of the nine NLP task types into Elasticsearch's ``_infer`` result dicts."""
+
+from inferd.nlp.tasks.base import DEFAULT_RESULTS_FIELD, TaskProcessor
+from inferd.nlp.tasks.errors import InvalidModelOutput, InvalidTaskInput, InvalidTaskOptions
+from inferd.nlp.tasks.fill_mask import validate_input as validate_fill_mask_input
+from inferd.nlp.tasks.registry import PROCESSORS
+from inferd.nlp.tasks.zero_shot_classification import hypotheses as zero_shot_hypotheses
+
+__all__ = [
+    "DEFAULT_RESULTS_FIELD",
+    "PROCESSORS",
+    "InvalidModelOutput",
+    "InvalidTaskInput",
+    "InvalidTaskOptions",
+    "TaskProcessor",
+    "validate_fill_mask_input",
+    "zero_shot_hypotheses",
+]
