@@ -11,3 +11,15 @@ def test_the_server_and_cli_import_neither_torch_nor_transformers() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_nlp_is_pure() -> None:
+    """`nlp` imports nothing of inferd outside itself, and no torch, sqlalchemy or fastapi."""
+    code = (
+        "import sys, inferd.nlp, inferd.nlp.tasks\n"
+        "heavy = ('torch', 'transformers', 'sqlalchemy', 'fastapi')\n"
+        "inferd = [m for m in sys.modules if m.startswith('inferd.') and not m.startswith('inferd.nlp')]\n"
+        "print(sorted([name for name in heavy if name in sys.modules] + inferd))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
