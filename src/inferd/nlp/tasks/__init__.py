@@ -3,7 +3,9 @@
 from inferd.nlp.tasks.base import DEFAULT_RESULTS_FIELD, TaskProcessor
 from inferd.nlp.tasks.errors import InvalidModelOutput, InvalidTaskInput, InvalidTaskOptions
 from inferd.nlp.tasks.fill_mask import validate_input as validate_fill_mask_input
+from inferd.nlp.tasks.inputs import encode_document, tokenizer_for
 from inferd.nlp.tasks.registry import PROCESSORS
+from inferd.nlp.tasks.updates import TaskMismatch, apply_update
 from inferd.nlp.tasks.zero_shot_classification import hypotheses as zero_shot_hypotheses
 
 __all__ = [
@@ -12,7 +14,11 @@ __all__ = [
     "InvalidModelOutput",
     "InvalidTaskInput",
     "InvalidTaskOptions",
+    "TaskMismatch",
     "TaskProcessor",
+    "apply_update",
+    "encode_document",
+    "tokenizer_for",
     "validate_fill_mask_input",
     "zero_shot_hypotheses",
 ]

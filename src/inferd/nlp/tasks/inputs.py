@@ -1,0 +1,47 @@
+"""What each task feeds the model for one document (Elasticsearch's per-task request builders).
+
+Most tasks encode the text alone. Zero-shot pairs the text with one hypothesis per label; question
+answering pairs the question with the text (spans run over the text); text similarity pairs the
+configured `text` with the document; fill-mask first checks the document holds exactly one mask.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from inferd.nlp.tasks.errors import InvalidTaskOptions
+from inferd.nlp.tasks.fill_mask import validate_input as validate_fill_mask_input
+from inferd.nlp.tasks.zero_shot_classification import hypotheses
+from inferd.nlp.tokenizers import Encoding, NlpTokenizer
+
+
+def tokenizer_for(tokenizer: NlpTokenizer, task_options: Mapping[str, Any]) -> NlpTokenizer:
+    """The model's tokenizer with the request's `truncate` and `span` applied."""
+    tokenization = task_options.get("tokenization") or {}
+    settings = next(iter(tokenization.values()), {}) if tokenization else {}
+    return tokenizer.with_options(truncate=settings.get("truncate"), span=settings.get("span"))
+
+
+def encode_document(
+    task_type: str, task_options: Mapping[str, Any], tokenizer: NlpTokenizer, text: str
+) -> list[Encoding]:
+    """The encodings of one document for `task_type`, in the order the task's processor expects."""
+    tokenizer = tokenizer_for(tokenizer, task_options)
+    if task_type == "zero_shot_classification":
+        return [encoding for hypothesis in hypotheses(task_options) for encoding in tokenizer.encode_pair(text, hypothesis)]
+    if task_type == "question_answering":
+        return tokenizer.encode_pair(_required(task_options, "question", task_type), text)
+    if task_type == "text_similarity":
+        return tokenizer.encode_pair(_required(task_options, "text", task_type), text)
+    if task_type == "fill_mask":
+        validate_fill_mask_input(task_options, text)
+    return tokenizer.encode(text)
+
+
+def _required(task_options: Mapping[str, Any], name: str, task_type: str) -> str:
+    value = task_options.get(name)
+    if not value:
+        raise InvalidTaskOptions(f"{task_type} requires [{name}] in the inference_config of the request")
+    return str(value)
+
