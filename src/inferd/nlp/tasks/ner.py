@@ -11,8 +11,10 @@ Steps, each as Elasticsearch does them:
    the last word's end in the original text (lower-cased when ``do_lower_case``);
 4. annotate the text: ``[Josh](PER&Josh)``, spaces in the value written as ``+``.
 
-Elasticsearch reads only the first input of a document; so does this (a spanned document
-contributes its first window).
+A spanned document is read whole, going further than Elasticsearch (whose NerProcessor reads only
+the first window): each word is tagged in the window where it sits farthest from an edge, so the
+overlap between windows gives every word its full context, and entities are grouped over the whole
+document.
 """
 
 from __future__ import annotations
@@ -65,6 +67,9 @@ class TaggedToken:
     end: int
     tag: IobTag
     score: float
+    word: int = -1
+    margin: int = 0
+    """Tokens between the word and the nearer edge of its window: more context on both sides."""
 
 
 def iob_map(classification_labels: Sequence[str] | None) -> list[IobTag]:
@@ -103,11 +108,25 @@ def tag_tokens(encoding: Encoding, probabilities: np.ndarray, tags: Sequence[Iob
             end += 1
         scores = probabilities[start : end + 1, : len(tags)].mean(axis=0)
         best = argmax(scores)
+        margin = min(start, len(token_map) - 1 - end)
         tagged.append(
-            TaggedToken(encoding.offsets[start][0], encoding.offsets[end][1], tags[best], float(scores[best]))
+            TaggedToken(
+                encoding.offsets[start][0], encoding.offsets[end][1], tags[best], float(scores[best]), word, margin
+            )
         )
         start = end + 1
     return tagged
+
+
+def merge_windows(windows: Sequence[Sequence[TaggedToken]]) -> list[TaggedToken]:
+    """One tagged word per word of the document, from the window that saw it with the most context."""
+    best: dict[int, TaggedToken] = {}
+    for window in windows:
+        for token in window:
+            current = best.get(token.word)
+            if current is None or token.margin > current.margin:
+                best[token.word] = token
+    return [best[word] for word in sorted(best)]
 
 
 def group_tagged_tokens(tokens: Sequence[TaggedToken], text: str) -> list[dict[str, Any]]:
@@ -165,17 +184,20 @@ def process(
     *,
     vocabulary: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """Entities and annotated text from the first input's ``(tokens, labels)`` logits."""
-    if not encodings or len(encodings[0]) == 0 or not outputs:
+    """Entities and annotated text from every window's ``(tokens, labels)`` logits."""
+    if not encodings or len(encodings[0]) == 0 or not outputs or len(outputs) < len(encodings):
         raise InvalidModelOutput("no valid tokenization to build result")
     tags = iob_map(task_options.get("classification_labels"))
-    logits = np.asarray(outputs[0], dtype=np.float64)
-    logits = logits.reshape(-1, logits.shape[-1])
-    if logits.shape[0] < len(encodings[0]) or logits.shape[1] < len(tags):
-        raise InvalidModelOutput(
-            f"ner result has shape {list(logits.shape)}; expected [{len(encodings[0])}, {len(tags)}]"
-        )
-    tagged = tag_tokens(encodings[0], softmax(logits), tags)
+    windows = []
+    for encoding, output in zip(encodings, outputs, strict=False):
+        logits = np.asarray(output, dtype=np.float64)
+        logits = logits.reshape(-1, logits.shape[-1])
+        if logits.shape[0] < len(encoding) or logits.shape[1] < len(tags):
+            raise InvalidModelOutput(
+                f"ner result has shape {list(logits.shape)}; expected [{len(encoding)}, {len(tags)}]"
+            )
+        windows.append(tag_tokens(encoding, softmax(logits), tags))
+    tagged = merge_windows(windows)
     entity_text = text.lower() if do_lower_case(task_options) else text
     entities = group_tagged_tokens(tagged, entity_text)
     result = {results_field(task_options): annotated_text(text, entities), "entities": entities}
