@@ -2,7 +2,8 @@
 
 Elasticsearch normalizes with the model's precompiled character map, which is not uploaded;
 NFKC is the closest stand-in (sentencepiece's ``nmt_nfkc`` map is NFKC plus control-character
-removal). Whitespace is collapsed and trimmed as sentencepiece's ``remove_extra_whitespaces``.
+removal and a few format characters read as spaces; ``NMT_SPACES``). Whitespace is collapsed and
+trimmed as sentencepiece's ``remove_extra_whitespaces``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ from inferd.nlp.tokenizers.wordpiece import add_never_split
 # Control characters are dropped once tab, newline and carriage return have become spaces
 # (Elasticsearch's ControlCharFilter). Oniguruma reads \x9f as a byte, hence the property.
 CONTROL_CHARS = r"\p{Cc}"
+# Format and separator characters that sentencepiece's nmt_nfkc rule turns into a space (found by
+# comparing its normaliser with this one over every code point): form feed, zero-width space and
+# non-joiner, direction marks, line and paragraph separators, BOM, ogham space, replacement char.
+NMT_SPACES = r"[\x{0C}\x{061C}\x{1680}\x{200B}\x{200C}\x{200E}\x{200F}\x{2028}\x{2029}\x{FEFF}\x{FFFD}]"
 
 
 def unigram_backend(
@@ -39,6 +44,7 @@ def unigram_backend(
         raise TokenizerConfigError(f"invalid unigram vocabulary: {error}") from error
     backend = Tokenizer(model)
     steps: list[normalizers.Normalizer] = [
+        normalizers.Replace(Regex(NMT_SPACES), " "),
         normalizers.Replace(Regex(r"[\t\n\r]"), " "),
         normalizers.Replace(Regex(CONTROL_CHARS), ""),
         normalizers.NFKC(),

@@ -1,11 +1,13 @@
-"""Seeded random-Unicode properties (Hypothesis is not installed): every kind tokenizes any string,
-offsets lie inside the text, and windows cover the whole input in order."""
+"""Properties over any Unicode text (Hypothesis): every kind tokenizes any string, offsets lie inside
+the text, and windows cover the whole input in order."""
 
 from __future__ import annotations
 
 import random
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from inferd.nlp import NlpTokenizer, TokenizerOptions, build_tokenizer
 from tests.unit.nlp.tokenizers.es_bpe_vocab import TEST_CASE_MERGE, TEST_CASED_VOCAB as BPE_VOCAB
@@ -37,39 +39,47 @@ def make(kind: str, options: TokenizerOptions) -> NlpTokenizer:
 KINDS = ["bert", "bert_ja", "mpnet", "roberta", "xlm_roberta", "deberta_v2"]
 
 
-def _texts(seed: int) -> list[str]:
-    rng = random.Random(seed)
-    return [random_unicode(rng) for _ in range(150)] + varied_strings(50, seed)
+TOKENIZERS = {kind: make(kind, TokenizerOptions(max_sequence_length=64)) for kind in KINDS}
+WHOLE = {kind: make(kind, TokenizerOptions(max_sequence_length=100_000, with_special_tokens=False)) for kind in KINDS}
+WINDOWED = {
+    (kind, span): make(kind, TokenizerOptions(max_sequence_length=12, truncate="none", span=span))  # type: ignore[arg-type]
+    for kind in KINDS
+    for span in (0, 3)
+}
+# Any Unicode text, plus runs of the characters tokenizers treat specially.
+TEXTS = st.text(max_size=300) | st.text(alphabet=" \t\n\u00a0\u3000éÉ東京テ🙂a.,-'#", max_size=300) | st.sampled_from(
+    varied_strings(50, 7) + [random_unicode(random.Random(seed)) for seed in range(20)]
+)
+PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_any_string_tokenizes_with_offsets_inside_the_text(kind: str) -> None:
-    tok = make(kind, TokenizerOptions(max_sequence_length=64))
-    for text in _texts(seed=7):
-        for enc in tok.encode(text):
-            assert len(enc.token_ids) == len(enc.tokens) == len(enc.offsets) == len(enc.token_map) <= 64
-            for (start, end), seq in zip(enc.offsets, enc.sequence_ids, strict=True):
-                assert 0 <= start <= end <= len(text), (text, start, end)
-                assert seq in (0, None)
+@PROPERTY
+@given(text=TEXTS)
+def test_any_string_tokenizes_with_offsets_inside_the_text(kind: str, text: str) -> None:
+    for enc in TOKENIZERS[kind].encode(text):
+        assert len(enc.token_ids) == len(enc.tokens) == len(enc.offsets) == len(enc.token_map) <= 64
+        for (start, end), seq in zip(enc.offsets, enc.sequence_ids, strict=True):
+            assert 0 <= start <= end <= len(text), (text, start, end)
+            assert seq in (0, None)
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_windows_cover_the_whole_input_in_order(kind: str) -> None:
-    whole = make(kind, TokenizerOptions(max_sequence_length=100_000, with_special_tokens=False))
-    for span in (0, 3):
-        tok = make(kind, TokenizerOptions(max_sequence_length=12, truncate="none", span=span))  # type: ignore[arg-type]
-        for text in _texts(seed=11 + span):
-            full = whole.encode(text)[0]
-            windows = tok.encode(text)
-            assert [w.span_index for w in windows] == list(range(len(windows)))
-            rebuilt: list[int] = []
-            for w in windows:
-                body = [t for t, s in zip(w.token_ids, w.sequence_ids, strict=True) if s is not None]
-                assert len(w.token_ids) <= 12
-                overlap = 0 if w.span_prev < 0 else w.span_prev
-                assert body[:overlap] == rebuilt[len(rebuilt) - overlap :]
-                rebuilt.extend(body[overlap:])
-            assert rebuilt == list(full.token_ids), text
+@pytest.mark.parametrize("span", [0, 3])
+@PROPERTY
+@given(text=TEXTS)
+def test_windows_cover_the_whole_input_in_order(kind: str, span: int, text: str) -> None:
+    full = WHOLE[kind].encode(text)[0]
+    windows = WINDOWED[(kind, span)].encode(text)
+    assert [w.span_index for w in windows] == list(range(len(windows)))
+    rebuilt: list[int] = []
+    for w in windows:
+        body = [t for t, s in zip(w.token_ids, w.sequence_ids, strict=True) if s is not None]
+        assert len(w.token_ids) <= 12
+        overlap = 0 if w.span_prev < 0 else w.span_prev
+        assert body[:overlap] == rebuilt[len(rebuilt) - overlap :]
+        rebuilt.extend(body[overlap:])
+    assert rebuilt == list(full.token_ids), text
 
 
 @pytest.mark.parametrize("kind", KINDS)
