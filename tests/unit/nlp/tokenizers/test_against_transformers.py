@@ -29,7 +29,8 @@ def _vocabulary() -> list[str]:
 
 
 VOCAB = _vocabulary()
-TEXTS = varied_strings(300, seed=20240611)
+# A few hundred varied strings, and some very long ones (thousands of tokens, never truncated here).
+TEXTS = varied_strings(300, seed=20240611) + [" ".join(varied_strings(120, seed=seed)) for seed in range(4)]
 
 
 def _reference(text: str, lower: bool) -> list[str]:
@@ -47,7 +48,8 @@ def _normalize(text: str, lower: bool) -> str:
 
 @pytest.mark.parametrize("lower", [True, False], ids=["uncased", "cased"])
 def test_ids_match_the_slow_python_tokenizer(lower: bool) -> None:
-    tok = build_tokenizer("bert", VOCAB, options=TokenizerOptions(do_lower_case=lower, with_special_tokens=False))
+    options = TokenizerOptions(do_lower_case=lower, with_special_tokens=False, max_sequence_length=1_000_000)
+    tok = build_tokenizer("bert", VOCAB, options=options)
     index = {t: i for i, t in enumerate(VOCAB)}
     mismatches = []
     for text in TEXTS:
@@ -59,7 +61,9 @@ def test_ids_match_the_slow_python_tokenizer(lower: bool) -> None:
 
 
 def test_offsets_spell_the_tokens() -> None:
-    tok = build_tokenizer("bert", VOCAB, options=TokenizerOptions(do_lower_case=True, with_special_tokens=False))
+    options = TokenizerOptions(do_lower_case=True, with_special_tokens=False, max_sequence_length=1_000_000)
+    tok = build_tokenizer("bert", VOCAB, options=options)
+    assert max(len(tok.encode(text)[0]) for text in TEXTS) > 2_000
     for text in TEXTS:
         enc = tok.encode(text)[0]
         for token, (start, end) in zip(enc.tokens, enc.offsets, strict=True):
