@@ -1,7 +1,8 @@
 """The model registry: creating, reading, deleting models, their vocabularies and aliases.
 
-Writes to one model are serialised by a per-model lock (the store only guarantees atomicity), so two
-concurrent requests for the same model cannot interleave their checks and writes.
+The store only guarantees atomicity, so the registry serialises what must not interleave: writes to
+one model's parts and vocabulary (a striped per-model lock), and creating or deleting names, since
+model ids, aliases and tags share one name space (one lock).
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ import threading
 import zlib
 from pathlib import Path
 
-import sqlalchemy.exc
-
 from inferd.clock import Clock
 from inferd.control.definitions import DefinitionAssembler, decode_definition, validate_part_request
 from inferd.control.ids import alias_problems, id_problems
@@ -19,15 +18,14 @@ from inferd.control.inference_config import GENERATED_AT_CREATION, TREE_TASKS, T
 from inferd.control.matching import expand_ids, is_wildcard
 from inferd.errors import (
     BadRequest,
-    NotFound,
     IllegalArgument,
+    NotFound,
     ResourceAlreadyExists,
     ResourceNotFound,
     StatusConflict,
     ValidationFailed,
 )
-from inferd.store import ModelRecord, ModelStore, VocabularyRecord
-
+from inferd.store import ModelExists, ModelRecord, ModelStore, VocabularyRecord
 
 LOCK_STRIPES = 64
 
@@ -73,7 +71,7 @@ class ModelRegistry:
             self._check_tags(model_id, body.tags)
             try:
                 self._store.create_model(model_id, config, self._clock.now_ms())
-            except sqlalchemy.exc.IntegrityError:
+            except ModelExists:
                 raise ResourceAlreadyExists(f"Trained machine learning model [{model_id}] already exists") from None
         return self.get_model(model_id)
 

@@ -3,11 +3,12 @@
 from inferd.store.database import open_store
 from inferd.store.lock import DataDirLock
 from inferd.store.models import ModelStore
-from inferd.store.records import BuildRecord, ModelRecord, PartRecord, VocabularyRecord
+from inferd.store.records import BuildRecord, ModelExists, ModelRecord, PartRecord, VocabularyRecord
 
 __all__ = [
     "BuildRecord",
     "DataDirLock",
+    "ModelExists",
     "ModelRecord",
     "ModelStore",
     "PartRecord",

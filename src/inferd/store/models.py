@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from inferd.store.records import BuildRecord, ModelRecord, PartRecord, VocabularyRecord
+from inferd.store.records import BuildRecord, ModelExists, ModelRecord, PartRecord, VocabularyRecord
 from inferd.store.tables import builds, definition_parts, model_aliases, models, vocabularies
 
 
@@ -22,12 +22,15 @@ class ModelStore:
     # --- models and builds -------------------------------------------------------------------
 
     def create_model(self, model_id: str, config: dict[str, Any], now_ms: int) -> None:
-        """Insert the model and its build 1 together; raises sqlalchemy's IntegrityError if the id exists."""
-        with self._engine.begin() as connection:
-            connection.execute(sa.insert(models).values(model_id=model_id, create_time_ms=now_ms))
-            connection.execute(
-                sa.insert(builds).values(model_id=model_id, build_number=1, config=config, create_time_ms=now_ms)
-            )
+        """Insert the model and its build 1 together; raises ModelExists if the id is taken."""
+        try:
+            with self._engine.begin() as connection:
+                connection.execute(sa.insert(models).values(model_id=model_id, create_time_ms=now_ms))
+                connection.execute(
+                    sa.insert(builds).values(model_id=model_id, build_number=1, config=config, create_time_ms=now_ms)
+                )
+        except sa.exc.IntegrityError:
+            raise ModelExists(model_id) from None
 
     def get_model(self, model_id: str) -> ModelRecord | None:
         found = self._select_models(models.c.model_id == model_id)

@@ -6,6 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 
+class ModelExists(Exception):
+    """Another writer created the model first (possible with several servers on one PostgreSQL)."""
+
+
 @dataclass(frozen=True)
 class BuildRecord:
     model_id: str

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 import sqlalchemy.exc
 
-from inferd.store import ModelStore, PartRecord, VocabularyRecord, open_store
+from inferd.store import ModelExists, ModelStore, PartRecord, VocabularyRecord, open_store
 from inferd.store.cluster import ensure_cluster_uuid
 
 
@@ -29,7 +29,7 @@ def test_a_model_is_created_with_build_one(store: ModelStore) -> None:
     model = store.get_model("m")
     assert model is not None and model.build.build_number == 1 and model.create_time_ms == 5
     assert not model.build.fully_defined and model.build.stored_parts == 0
-    with pytest.raises(sqlalchemy.exc.IntegrityError):
+    with pytest.raises(ModelExists):
         store.create_model("m", {}, now_ms=6)
 
 
