@@ -129,7 +129,7 @@ def test_config_validation(es: Elasticsearch, model_id: str, body: dict, reason:
          "[classification_labels] must contain exactly the three values [contradiction, entailment, neutral]. "
          "Invalid labels [yes, no, maybe]"),
         (pytorch("ner", {"tokenization": {"bert": {"span": 64}}}), "illegal_argument_exception",
-         "[truncate] must be [none] when [span] is set"),
+         "[span] must not be provided when [truncate] is [first]"),
     ],
 )
 def test_task_options_are_validated(es: Elasticsearch, model_id: str, body: dict, kind: str, reason: str) -> None:

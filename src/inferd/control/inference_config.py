@@ -55,7 +55,7 @@ class TokenizationOptions(Strict):
             if self.span < 0:
                 raise ValueError(f"[span] must be greater than or equal to 0 or -1; provided [{self.span}]")
             if self.truncate != "none":
-                raise ValueError("[truncate] must be [none] when [span] is set")
+                raise ValueError(f"[span] must not be provided when [truncate] is [{self.truncate}]")
             if self.span > self.max_sequence_length:
                 raise ValueError(
                     f"[span] provided [{self.span}] must not be greater than "

@@ -21,6 +21,8 @@ class Row:
 
     document: int
     encoding: Encoding
+    order: int = 0
+    """Position among the document's rows (its spans, or zero-shot's one row per label)."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,11 @@ class ModelInputs:
 
 def rows_of(documents: Sequence[Sequence[Encoding]]) -> list[Row]:
     """Flatten each document's encodings (its spans) into rows, in order."""
-    return [Row(index, encoding) for index, encodings in enumerate(documents) for encoding in encodings]
+    return [
+        Row(index, encoding, order)
+        for index, encodings in enumerate(documents)
+        for order, encoding in enumerate(encodings)
+    ]
 
 
 def bucket_by_length(rows: Sequence[Row], max_rows: int) -> list[list[Row]]:
@@ -77,10 +83,10 @@ def _token_types(sequence_ids: Sequence[int | None]) -> list[int]:
 
 
 def outputs_per_document(rows: Sequence[Row], output: np.ndarray, documents: int) -> list[list[np.ndarray]]:
-    """Split a batch output (first axis = rows, in `rows` order) back into each document's rows, in span order."""
+    """Split a batch output (first axis = rows, in `rows` order) back into each document's rows, in their order."""
     if output.shape[0] != len(rows):
         raise ValueError(f"the model returned {output.shape[0]} rows for {len(rows)} inputs")
     per_document: list[list[tuple[int, np.ndarray]]] = [[] for _ in range(documents)]
     for row, values in zip(rows, output, strict=True):
-        per_document[row.document].append((row.encoding.span_index, values))
+        per_document[row.document].append((row.order, values))
     return [[values for _, values in sorted(spans, key=lambda item: item[0])] for spans in per_document]

@@ -13,7 +13,7 @@ from typing import Any
 from inferd.nlp.tasks.errors import InvalidTaskOptions
 from inferd.nlp.tasks.fill_mask import validate_input as validate_fill_mask_input
 from inferd.nlp.tasks.zero_shot_classification import hypotheses
-from inferd.nlp.tokenizers import Encoding, NlpTokenizer
+from inferd.nlp.tokenizers import NO_SPAN, Encoding, NlpTokenizer
 
 
 def tokenizer_for(tokenizer: NlpTokenizer, task_options: Mapping[str, Any]) -> NlpTokenizer:
@@ -28,7 +28,8 @@ def encode_document(
 ) -> list[Encoding]:
     """The encodings of one document for `task_type`, in the order the task's processor expects."""
     tokenizer = tokenizer_for(tokenizer, task_options)
-    if task_type == "zero_shot_classification":
+    if task_type == "zero_shot_classification":  # never windowed: one pair per label, truncated as needed
+        tokenizer = tokenizer.with_options(span=NO_SPAN)
         return [encoding for hypothesis in hypotheses(task_options) for encoding in tokenizer.encode_pair(text, hypothesis)]
     if task_type == "question_answering":
         return tokenizer.encode_pair(_required(task_options, "question", task_type), text)

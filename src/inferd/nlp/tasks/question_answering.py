@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from inferd.nlp.tasks.base import option_int, results_field, with_truncation
-from inferd.nlp.tasks.errors import InvalidModelOutput
+from inferd.nlp.tasks.errors import InvalidModelOutput, InvalidTaskOptions
 from inferd.nlp.tokenizers.options import Encoding
 
 DEFAULT_MAX_ANSWER_LENGTH = 15
@@ -150,8 +150,14 @@ def process(
             f"question answering result has invalid dimensions; the number of spans [{len(outputs)}] "
             f"does not match batched token size [{len(encodings)}]"
         )
-    num_top_classes = option_int(task_options, "num_top_classes", 0)
+    longest = max(len(encoding) for encoding in encodings)
     max_answer_length = option_int(task_options, "max_answer_length", DEFAULT_MAX_ANSWER_LENGTH)
+    if max_answer_length < 1:
+        raise InvalidTaskOptions(f"[max_answer_length] must be greater than 0; provided [{max_answer_length}]")
+    # No answer is longer than a window, and there are no more candidates than start/end pairs in a
+    # window: clamping both bounds the work whatever a request asks for.
+    max_answer_length = min(max_answer_length, longest)
+    num_top_classes = min(option_int(task_options, "num_top_classes", 0), longest * max_answer_length)
     top = TopAnswers(max(num_top_classes, 1))
     for span_index, (encoding, output) in enumerate(zip(encodings, outputs, strict=True)):
         start, end = _start_end(output)

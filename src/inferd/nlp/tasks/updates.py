@@ -30,6 +30,20 @@ class TaskMismatch(InvalidTaskOptions):
     """The request names another task than the model's."""
 
 
+# The type each updatable option must have (bool is refused where a number is expected).
+OPTION_TYPES: Mapping[str, tuple[type, ...]] = {
+    "num_top_classes": (int,),
+    "max_answer_length": (int,),
+    "multi_label": (bool,),
+    "labels": (list,),
+    "classification_labels": (list,),
+    "question": (str,),
+    "text": (str,),
+    "results_field": (str,),
+}
+TRUNCATE_VALUES = ("first", "second", "none")
+
+
 def apply_update(
     model_id: str, task_type: str, stored: Mapping[str, Any], update: Mapping[str, Any] | None
 ) -> dict[str, Any]:
@@ -44,25 +58,49 @@ def apply_update(
             f"Trained model [{model_id}] is configured for task [{task_type}] but called with task [{requested}]"
         )
     changes = changes or {}
+    if not isinstance(changes, Mapping):
+        raise InvalidTaskOptions(f"[{task_type}] must be an object")
     unknown = sorted(set(changes) - COMMON - UPDATABLE[task_type])
     if unknown:
         raise InvalidTaskOptions(f"[{task_type}] unknown field [{unknown[0]}]")
+    for name, value in changes.items():
+        expected = OPTION_TYPES.get(name)
+        wrong_bool = isinstance(value, bool) and bool not in (expected or ())
+        if expected and (not isinstance(value, expected) or wrong_bool):
+            raise InvalidTaskOptions(f"[{task_type}] failed to parse field [{name}]")
     merged = {**stored, **{name: value for name, value in changes.items() if name != "tokenization"}}
     if "tokenization" in changes:
         merged["tokenization"] = _update_tokenization(stored.get("tokenization") or {}, changes["tokenization"])
     return merged
 
 
-def _update_tokenization(stored: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+def _update_tokenization(stored: Mapping[str, Any], update: Any) -> dict[str, Any]:
+    """Only `truncate` and `span` change; a truncating update drops the stored span (as Elasticsearch)."""
     if not isinstance(update, Mapping) or len(update) != 1:
         raise InvalidTaskOptions("[tokenization] must contain exactly one tokenizer")
     (kind, changes), = update.items()
     (stored_kind, settings), = stored.items() if stored else (("bert", {}),)
     if kind != stored_kind:
         raise InvalidTaskOptions(
-            f"Tokenization config of type [{kind}] can not update the model's tokenization of type [{stored_kind}]"
+            f"Tokenization config of type [{stored_kind}] can not be updated with a request of type [{kind}]"
         )
-    unknown = sorted(set(changes or {}) - TOKENIZATION_UPDATABLE)
+    changes = changes or {}
+    if not isinstance(changes, Mapping):
+        raise InvalidTaskOptions(f"[{kind}] must be an object")
+    unknown = sorted(set(changes) - TOKENIZATION_UPDATABLE)
     if unknown:
         raise InvalidTaskOptions(f"[{kind}] unknown field [{unknown[0]}]")
-    return {kind: {**settings, **(changes or {})}}
+    truncate = changes.get("truncate", settings.get("truncate", "first"))
+    if truncate not in TRUNCATE_VALUES:
+        raise InvalidTaskOptions(f"[truncate] must be one of [{', '.join(TRUNCATE_VALUES)}]; provided [{truncate}]")
+    span = changes.get("span", -1 if "truncate" in changes else settings.get("span", -1))
+    if isinstance(span, bool) or not isinstance(span, int) or span < -1:
+        raise InvalidTaskOptions(f"[span] must be a non-negative integer or [-1]; provided [{span}]")
+    limit = settings.get("max_sequence_length", 512)
+    if span > limit:
+        raise InvalidTaskOptions(
+            f"[span] provided [{span}] must not be greater than [max_sequence_length] provided [{limit}]"
+        )
+    if span != -1 and truncate != "none":
+        raise InvalidTaskOptions(f"[span] must not be provided when [truncate] is [{truncate}]")
+    return {kind: {**settings, "truncate": truncate, "span": span}}

@@ -44,11 +44,7 @@ def wordpiece_backend(
 def add_never_split(
     backend: Tokenizer, specials: SpecialTokens, index: dict[str, int], lstrip_mask: bool = False
 ) -> None:
-    """Special tokens found verbatim in the text are kept whole (Elasticsearch's never_split)."""
-    backend.add_special_tokens(
-        [
-            AddedToken(name, special=True, normalized=False, lstrip=lstrip_mask and name == specials.mask)
-            for name in specials.all
-            if name in index
-        ]
-    )
+    """The mask token found verbatim in the text is kept whole, as Elasticsearch's NEVER_SPLIT; other special
+    tokens typed in a document are ordinary text, so a client cannot forge sequence boundaries."""
+    if specials.mask in index:
+        backend.add_special_tokens([AddedToken(specials.mask, special=True, normalized=False, lstrip=lstrip_mask)])

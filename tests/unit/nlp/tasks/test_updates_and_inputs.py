@@ -54,3 +54,40 @@ def test_task_inputs() -> None:
     truncated = encode_document("ner", {"tokenization": {"bert": {"truncate": "first"}}},
                                 tokenizer.with_options(), "the cat sat " * 10)
     assert truncated[0].is_truncated and len(truncated[0].token_ids) == 16
+
+
+@pytest.mark.parametrize(
+    "update, message",
+    [
+        ({"text_classification": 5}, "[text_classification] must be an object"),
+        ({"text_classification": {"num_top_classes": "x"}}, "failed to parse field [num_top_classes]"),
+        ({"text_classification": {"num_top_classes": True}}, "failed to parse field [num_top_classes]"),
+        ({"text_classification": {"tokenization": {"bert": {"truncate": "balanced"}}}}, "[truncate] must be one of"),
+        ({"text_classification": {"tokenization": {"bert": {"span": 3}}}},
+         "[span] must not be provided when [truncate] is [first]"),
+        ({"text_classification": {"tokenization": {"bert": {"truncate": "none", "span": 9}}}},
+         "[span] provided [9] must not be greater than [max_sequence_length] provided [8]"),
+        ({"text_classification": {"tokenization": {"bert": {"truncate": "none", "span": -2}}}},
+         "[span] must be a non-negative integer or [-1]"),
+    ],
+)
+def test_update_values_are_validated(update: dict, message: str) -> None:
+    with pytest.raises(InvalidTaskOptions) as raised:
+        apply_update("m", "text_classification", STORED, update)
+    assert message in str(raised.value)
+
+
+def test_a_truncating_update_drops_the_stored_span() -> None:
+    spanned = {**STORED, "tokenization": {"bert": {"truncate": "none", "span": 2, "max_sequence_length": 8}}}
+    merged = apply_update("m", "text_classification", spanned, {"text_classification": {"tokenization": {"bert": {
+        "truncate": "first"}}}})
+    assert merged["tokenization"]["bert"]["span"] == -1
+
+
+def test_zero_shot_is_never_windowed() -> None:
+    spanning = build_tokenizer("bert", VOCABULARY, options=TokenizerOptions(max_sequence_length=8, truncate="none",
+                                                                           span=2))
+    options = {"labels": ["cat"], "hypothesis_template": "this is {} .",
+               "tokenization": {"bert": {"truncate": "first", "span": -1}}}
+    pairs = encode_document("zero_shot_classification", options, spanning, "the cat sat the cat sat")
+    assert len(pairs) == 1 and pairs[0].is_truncated
