@@ -16,6 +16,7 @@ Only `api/errors.py` turns them into HTTP responses; everything below the API ra
     ├── MediaTypeNotSupported        406 media_type_header_exception
     ├── StatusConflict               409 status_exception
     ├── TooManyRequests              429 status_exception
+    ├── QueueFull                    429 es_rejected_execution_exception (a deployment's queue)
     ├── CircuitBreaking              429 circuit_breaking_exception (request bodies in flight)
     ├── RequestTooLarge              413 content_too_long_exception
     └── StoreBusy                    503 status_exception (the data dir is held by another server)
@@ -103,6 +104,11 @@ class StatusConflict(InferdError):
 
 class TooManyRequests(InferdError):
     status = 429
+
+
+class QueueFull(InferdError):
+    status = 429
+    error_type = "es_rejected_execution_exception"
 
 
 class CircuitBreaking(InferdError):
