@@ -152,14 +152,18 @@ def upload_test_model(
     )
 
 
+def _label_options(labels: tuple[str, ...] | None) -> dict[str, Any]:
+    """A Hugging Face config's label maps, or nothing to keep the class default."""
+    if labels is None:
+        return {}
+    return {"id2label": dict(enumerate(labels)), "label2id": {label: i for i, label in enumerate(labels)}}
+
+
 def write_tiny_bert(task: TaskType, directory: Path, *, seed: int = 0) -> Path:
     """Save a tiny random BERT for `task`, with a matching tokenizer, as a Hugging Face model directory."""
     import transformers
 
     class_name, labels = _TINY_MODELS[task]
-    label_options: dict[str, Any] = {}
-    if labels is not None:
-        label_options = {"id2label": dict(enumerate(labels)), "label2id": {label: i for i, label in enumerate(labels)}}
     config = transformers.BertConfig(
         vocab_size=len(VOCABULARY),
         hidden_size=32,
@@ -168,7 +172,7 @@ def write_tiny_bert(task: TaskType, directory: Path, *, seed: int = 0) -> Path:
         intermediate_size=64,
         max_position_embeddings=512,
         initializer_range=0.2,  # larger than BERT's 0.02, so outputs vary visibly with the input
-        **label_options,
+        **_label_options(labels),
     )
     directory.mkdir(parents=True, exist_ok=True)
     with torch.random.fork_rng(devices=[]):
@@ -194,9 +198,6 @@ def write_tiny_roberta(task: TaskType, directory: Path, *, seed: int = 0) -> Pat
     class_name, labels = _TINY_MODELS[task]
     merged = ["".join(merge) for merge in ROBERTA_MERGES]
     vocabulary = ["<s>", "<pad>", "</s>", "<unk>", *sorted(pre_tokenizers.ByteLevel.alphabet()), *merged, "<mask>"]
-    label_options: dict[str, Any] = {}
-    if labels is not None:
-        label_options = {"id2label": dict(enumerate(labels)), "label2id": {label: i for i, label in enumerate(labels)}}
     config = transformers.RobertaConfig(
         vocab_size=len(vocabulary),
         hidden_size=32,
@@ -209,7 +210,7 @@ def write_tiny_roberta(task: TaskType, directory: Path, *, seed: int = 0) -> Pat
         bos_token_id=0,
         eos_token_id=2,
         initializer_range=0.2,
-        **label_options,
+        **_label_options(labels),
     )
     directory.mkdir(parents=True, exist_ok=True)
     with torch.random.fork_rng(devices=[]):

@@ -1,12 +1,8 @@
-"""Elasticsearch's `?human` renderings: byte sizes such as `1.5kb` and ISO-8601 timestamps."""
+"""Elasticsearch's `?human` timestamps (byte sizes are `inferd.units.human_bytes`)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-
-from inferd.units import human_bytes
-
-__all__ = ["human_bytes", "human_time"]
 
 
 def human_time(epoch_ms: int) -> str:

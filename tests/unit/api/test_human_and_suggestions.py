@@ -1,6 +1,7 @@
 import pytest
 
-from inferd.api.human import human_bytes, human_time
+from inferd.api.human import human_time
+from inferd.units import human_bytes
 from inferd.api.suggestions import did_you_mean
 
 

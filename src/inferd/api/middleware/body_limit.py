@@ -11,7 +11,7 @@ import json
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from inferd.api.errors import error_body
-from inferd.api.human import human_bytes
+from inferd.units import human_bytes
 from inferd.errors import CircuitBreaking, RequestTooLarge
 
 

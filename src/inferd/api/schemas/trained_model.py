@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from inferd.api.human import human_bytes, human_time
+from inferd.api.human import human_time
+from inferd.units import human_bytes
 from inferd.control.memory import estimate_memory_bytes
 from inferd.store import ModelRecord
 

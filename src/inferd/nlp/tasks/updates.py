@@ -57,12 +57,7 @@ def apply_update(
         raise TaskMismatch(
             f"Trained model [{model_id}] is configured for task [{task_type}] but called with task [{requested}]"
         )
-    changes = changes or {}
-    if not isinstance(changes, Mapping):
-        raise InvalidTaskOptions(f"[{task_type}] must be an object")
-    unknown = sorted(set(changes) - COMMON - UPDATABLE[task_type])
-    if unknown:
-        raise InvalidTaskOptions(f"[{task_type}] unknown field [{unknown[0]}]")
+    changes = _fields(task_type, changes, COMMON | UPDATABLE[task_type])
     for name, value in changes.items():
         expected = OPTION_TYPES.get(name)
         wrong_bool = isinstance(value, bool) and bool not in (expected or ())
@@ -72,6 +67,17 @@ def apply_update(
     if "tokenization" in changes:
         merged["tokenization"] = _update_tokenization(stored.get("tokenization") or {}, changes["tokenization"])
     return merged
+
+
+def _fields(owner: str, changes: Any, allowed: frozenset[str]) -> Mapping[str, Any]:
+    """An update object (null means empty) holding only `allowed` fields."""
+    changes = changes or {}
+    if not isinstance(changes, Mapping):
+        raise InvalidTaskOptions(f"[{owner}] must be an object")
+    unknown = sorted(set(changes) - allowed)
+    if unknown:
+        raise InvalidTaskOptions(f"[{owner}] unknown field [{unknown[0]}]")
+    return changes
 
 
 def _update_tokenization(stored: Mapping[str, Any], update: Any) -> dict[str, Any]:
@@ -84,12 +90,7 @@ def _update_tokenization(stored: Mapping[str, Any], update: Any) -> dict[str, An
         raise InvalidTaskOptions(
             f"Tokenization config of type [{stored_kind}] can not be updated with a request of type [{kind}]"
         )
-    changes = changes or {}
-    if not isinstance(changes, Mapping):
-        raise InvalidTaskOptions(f"[{kind}] must be an object")
-    unknown = sorted(set(changes) - TOKENIZATION_UPDATABLE)
-    if unknown:
-        raise InvalidTaskOptions(f"[{kind}] unknown field [{unknown[0]}]")
+    changes = _fields(kind, changes, TOKENIZATION_UPDATABLE)
     truncate = changes.get("truncate", settings.get("truncate", "first"))
     if truncate not in TRUNCATE_VALUES:
         raise InvalidTaskOptions(f"[truncate] must be one of [{', '.join(TRUNCATE_VALUES)}]; provided [{truncate}]")
