@@ -6,6 +6,7 @@ Only `api/errors.py` turns them into HTTP responses; everything below the API ra
     ├── BadRequest                   400 status_exception
     │   ├── IllegalArgument          400 illegal_argument_exception
     │   ├── ValidationFailed         400 action_request_validation_exception ("Validation Failed: 1: ...;")
+    │   │   └── SettingsInvalid      400 validation_exception (the same text, from a transport action)
     │   ├── ParseError               400 x_content_parse_exception
     │   ├── BodyUnreadable           400 parse_exception (missing body)
     │   ├── MediaTypeHeaderInvalid   400 media_type_header_exception
@@ -14,12 +15,15 @@ Only `api/errors.py` turns them into HTTP responses; everything below the API ra
     ├── NotFound                     404 status_exception (e.g. an unknown model alias)
     ├── MethodNotAllowed             405 illegal_argument_exception
     ├── MediaTypeNotSupported        406 media_type_header_exception
+    ├── RequestTimeout               408 status_exception (waiting for a deployment or an inference)
     ├── StatusConflict               409 status_exception
     ├── TooManyRequests              429 status_exception
     ├── QueueFull                    429 es_rejected_execution_exception (a deployment's queue)
     ├── CircuitBreaking              429 circuit_breaking_exception (request bodies in flight)
     ├── RequestTooLarge              413 content_too_long_exception
-    └── StoreBusy                    503 status_exception (the data dir is held by another server)
+    ├── StoreBusy                    503 status_exception (the data dir is held by another server)
+    ├── WorkerDied                   500 status_exception (the worker process running a request exited)
+    └── InferenceFailed              the status and type a worker reported for one request
 """
 
 from __future__ import annotations
@@ -62,6 +66,10 @@ class ValidationFailed(BadRequest):
         super().__init__(f"Validation Failed: {numbered}")
 
 
+class SettingsInvalid(ValidationFailed):
+    error_type = "validation_exception"
+
+
 class ParseError(BadRequest):
     error_type = "x_content_parse_exception"
 
@@ -86,6 +94,10 @@ class ResourceNotFound(InferdError):
 class MediaTypeNotSupported(InferdError):
     status = 406
     error_type = "media_type_header_exception"
+
+
+class RequestTimeout(InferdError):
+    status = 408
 
 
 class NotFound(InferdError):
@@ -124,3 +136,16 @@ class RequestTooLarge(InferdError):
 class StoreBusy(InferdError):
     status = 503
     error_type = "status_exception"
+
+
+class WorkerDied(InferdError):
+    """The worker process exited while it held the request; the reason carries the end of its log."""
+
+
+class InferenceFailed(InferdError):
+    """One request the worker refused (bad input, 400) or could not run (500), as the worker reported it."""
+
+    def __init__(self, reason: str, *, status: int, error_type: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.error_type = error_type

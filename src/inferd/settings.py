@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from inferd.units import parse_byte_size
 
 
 class Settings(BaseSettings):
@@ -30,6 +32,27 @@ class Settings(BaseSettings):
     definition_check_timeout_s: float = Field(
         120.0, gt=0, description="How long the throwaway process that checks a TorchScript archive may run."
     )
+
+    processors: int | None = Field(
+        None, ge=1, description="Processors offered to deployments, split among the nodes; default: this machine's."
+    )
+    ml_memory: str | None = Field(
+        None, description="Memory offered to deployments (a byte size such as `8gb`), split among the nodes; "
+        "default: this machine's."
+    )
+    nodes: int = Field(1, ge=1, le=64, description="Virtual nodes the machine is split into, each with its own workers.")
+    max_deployments: int = Field(100, ge=1, description="Deployments that may exist at once (Elasticsearch: 100).")
+    max_batch_documents: int = Field(
+        16, ge=1, le=1024, description="Default batch limit: the most documents a free allocation takes at once."
+    )
+    stop_timeout_s: float = Field(60.0, gt=0, description="How long stopping a deployment waits for it to drain.")
+
+    @field_validator("ml_memory")
+    @classmethod
+    def _byte_size(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_byte_size(value, "ml_memory")
+        return value
 
     @property
     def resolved_store_url(self) -> str:

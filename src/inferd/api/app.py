@@ -15,15 +15,24 @@ from inferd.api.errors import install_error_handlers
 from inferd.api.middleware import BodyLimitMiddleware, ProductHeaderMiddleware, ResponseFormatMiddleware
 from inferd.api.body import check_accept_header
 from inferd.api.params import reject_unknown_parameters
+from inferd.api.routes import deployments as deployment_routes
 from inferd.api.routes import health, model_aliases, root, trained_models
 from inferd.api.state import ServerState
 from inferd.clock import Clock, SystemClock
-from inferd.control import ModelRegistry
+from inferd.cluster.local import LocalCluster, machine_memory_bytes, machine_processors, split_machine
+from inferd.control import DeploymentManager, ModelRegistry, RuntimeLimits
 from inferd.settings import Settings
 from inferd.store import DataDirLock, ModelStore, open_store
 from inferd.store.cluster import ensure_cluster_uuid
+from inferd.units import parse_byte_size
 
 logger = logging.getLogger(__name__)
+
+
+def local_cluster(settings: Settings) -> LocalCluster:
+    memory = parse_byte_size(settings.ml_memory, "ml_memory") if settings.ml_memory else machine_memory_bytes()
+    nodes = split_machine(settings.processors or machine_processors(), memory, settings.nodes)
+    return LocalCluster(nodes, settings.data_dir / "logs")
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
@@ -36,20 +45,26 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         engine = None
         try:
             engine = open_store(settings.resolved_store_url)
-            scratch_dir = settings.data_dir / "tmp"
-            shutil.rmtree(scratch_dir, ignore_errors=True)  # leftovers of a process that was killed
-            registry = ModelRegistry(ModelStore(engine), clock, scratch_dir, settings.definition_check_timeout_s)
+            shutil.rmtree(settings.data_dir / "tmp", ignore_errors=True)  # leftovers of a process that was killed
+            registry = ModelRegistry(ModelStore(engine), clock, settings.data_dir, settings.definition_check_timeout_s)
+            deployments = DeploymentManager(registry, local_cluster(settings), clock, RuntimeLimits(
+                settings.max_deployments, settings.max_batch_documents, settings.stop_timeout_s
+            ))
             state = ServerState(
                 settings=settings,
                 clock=clock,
                 cluster_uuid=ensure_cluster_uuid(engine),
                 node_name=settings.node_name or socket.gethostname(),
                 registry=registry,
+                deployments=deployments,
             )
             app.state.inferd = state
             state.ready = True  # the store is open; no deployments exist yet to wait for
             logger.info("inferd ready: data dir %s, cluster %s", settings.data_dir, state.cluster_uuid)
-            yield
+            try:
+                yield
+            finally:
+                await deployments.shutdown()
         finally:
             if engine is not None:
                 engine.dispose()
@@ -64,7 +79,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
-    routers = [module.router for module in (root, health, trained_models, model_aliases)]
+    routers = [module.router for module in (root, health, trained_models, deployment_routes, model_aliases)]
     for router in routers:
         app.include_router(router)
     app.state.api_routes = [route for router in routers for route in router.routes if isinstance(route, APIRoute)]

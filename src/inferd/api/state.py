@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from inferd.clock import Clock
-from inferd.control import ModelRegistry
+from inferd.control import DeploymentManager, ModelRegistry
 from inferd.settings import Settings
 
 
@@ -20,6 +20,7 @@ class ServerState:
     cluster_uuid: str
     node_name: str
     registry: ModelRegistry
+    deployments: DeploymentManager
     ready: bool = field(default=False)
 
 
@@ -34,3 +35,10 @@ def registry(request: Request) -> ModelRegistry:
 
 State = Annotated[ServerState, Depends(server_state)]
 Registry = Annotated[ModelRegistry, Depends(registry)]
+
+
+def deployments(request: Request) -> DeploymentManager:
+    return server_state(request).deployments
+
+
+Deployments = Annotated[DeploymentManager, Depends(deployments)]

@@ -13,6 +13,9 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on [default: 127.0.0.1].")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on [default: 9200].")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Where the store lives [default: ./data].")] = None,
+    processors: Annotated[int | None, typer.Option(help="Processors for deployments [default: this machine's].")] = None,
+    ml_memory: Annotated[str | None, typer.Option(help="Memory for deployments, e.g. 8gb [default: this machine's].")] = None,
+    nodes: Annotated[int | None, typer.Option(help="Split the machine into this many virtual nodes [default: 1].")] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
     """Start the inferd server (options override INFERD_* environment variables)."""
@@ -21,7 +24,9 @@ def serve(
     from inferd.api.app import create_app
     from inferd.settings import Settings
 
-    overrides: dict[str, Any] = {"host": host, "port": port, "data_dir": data_dir}
+    overrides: dict[str, Any] = {
+        "host": host, "port": port, "data_dir": data_dir, "processors": processors, "ml_memory": ml_memory, "nodes": nodes,
+    }
     settings = Settings(**{name: value for name, value in overrides.items() if value is not None})
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvicorn.run(

@@ -1,6 +1,7 @@
-"""The control plane: the source of truth for models (and, later, deployments). Owns the store."""
+"""The control plane: the source of truth for models and deployments. Owns the store."""
 
+from inferd.control.deployments import DeploymentManager, RuntimeLimits
 from inferd.control.inference_config import TrainedModelConfigBody
 from inferd.control.registry import ModelRegistry
 
-__all__ = ["ModelRegistry", "TrainedModelConfigBody"]
+__all__ = ["DeploymentManager", "ModelRegistry", "RuntimeLimits", "TrainedModelConfigBody"]

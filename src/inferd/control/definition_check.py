@@ -7,11 +7,12 @@ Run as `python -m inferd.control.definition_check PATH`.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
+
+from inferd.child_process import die_with_parent
 
 
 class DefinitionRejected(Exception):
@@ -52,19 +53,6 @@ def check_definition(path: Path, timeout_s: float) -> None:
         raise DefinitionRejected(f"torch.jit.load failed: {lines[-1] if lines else f'exit code {result.returncode}'}")
 
 
-def _die_with_parent() -> None:
-    """Linux: have the kernel kill this check if the server dies, so a killed server leaves no orphan."""
-    import ctypes
-    import signal
-
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    except OSError:
-        return
-    pr_set_pdeathsig = 1
-    libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
-
-
 def _load(path: str) -> None:
     import warnings
 
@@ -75,9 +63,7 @@ def _load(path: str) -> None:
 
 
 if __name__ == "__main__":
-    _die_with_parent()
-    if os.getppid() == 1:  # the server died before the line above took effect
-        sys.exit(1)
+    die_with_parent()
     try:
         _load(sys.argv[1])
     except Exception as error:  # noqa: BLE001 - any failure means "not loadable"; report it and exit non-zero

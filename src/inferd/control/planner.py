@@ -13,14 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from inferd.cluster.nodes import Node
 from inferd.units import human_bytes
-
-
-@dataclass(frozen=True)
-class Node:
-    node_id: str
-    processors: int
-    memory_bytes: int
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import threading
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 from inferd.clock import Clock
+from inferd.control.definition_files import definition_file
 from inferd.control.definitions import DefinitionAssembler, decode_definition, validate_part_request
 from inferd.control.ids import alias_problems, id_problems
 from inferd.control.inference_config import GENERATED_AT_CREATION, TREE_TASKS, TrainedModelConfigBody
@@ -29,6 +31,16 @@ from inferd.store import ModelExists, ModelRecord, ModelStore, VocabularyRecord
 
 LOCK_STRIPES = 64
 
+
+@dataclass(frozen=True)
+class Deployable:
+    """What a deployment needs of a model: its build, vocabulary and the definition as a file."""
+
+    model: ModelRecord
+    vocabulary: VocabularyRecord
+    definition_path: Path
+
+
 # eland's profiled memory figures, used by the memory estimate.
 MEMORY_METADATA = ("per_deployment_memory_bytes", "per_allocation_memory_bytes")
 
@@ -44,8 +56,10 @@ def missing_model(model_id: str) -> ResourceNotFound:
 
 
 class ModelRegistry:
-    def __init__(self, store: ModelStore, clock: Clock, scratch_dir: Path, definition_check_timeout_s: float) -> None:
+    def __init__(self, store: ModelStore, clock: Clock, data_dir: Path, definition_check_timeout_s: float) -> None:
         self._store = store
+        self._definitions_dir = data_dir / "definitions"
+        scratch_dir = data_dir / "tmp"
         self._clock = clock
         self._definitions = DefinitionAssembler(store, scratch_dir, definition_check_timeout_s)
         self._locks = [threading.Lock() for _ in range(LOCK_STRIPES)]
@@ -188,6 +202,21 @@ class ModelRegistry:
                     "and builds are immutable"
                 )
             self._store.put_vocabulary(model_id, build.build_number, vocabulary)
+
+    def deployable(self, model_id: str) -> Deployable:
+        """A complete model's build, vocabulary and definition file, or the error Elasticsearch gives at `_start`."""
+        model = self.get_model(model_id)
+        build = model.build
+        if build.stored_parts == 0:
+            raise ResourceNotFound(f"Could not find trained model definition [{model_id}]")
+        if not build.fully_defined:
+            raise BadRequest(f"Model definition truncated. Unable to deserialize trained model definition [{model_id}]")
+        vocabulary = self._store.get_vocabulary(model_id, build.build_number)
+        if vocabulary is None:
+            raise ResourceNotFound(f"Could not find vocabulary for model [{model_id}]")
+        with self._lock(model_id):
+            path = definition_file(self._store, build, self._definitions_dir)
+        return Deployable(model, vocabulary, path)
 
     # --- aliases ---------------------------------------------------------------------------------
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
+from starlette.concurrency import run_in_threadpool
 
 from inferd.api.body import JsonBody, parse_body
 from inferd.api.params import EsBool
 from inferd.api.privileges import Privilege, require_privilege
 from inferd.api.schemas.requests import MAX_DEFINITION_LENGTH, DefinitionPartBody, VocabularyBody
+from inferd.api.schemas.deployment import deployment_inference_stats, render_deployment_stats
 from inferd.api.schemas.trained_model import render_model_config, render_model_stats
-from inferd.api.state import Registry, State
+from inferd.api.state import Deployments, Registry, State
 from inferd.control import TrainedModelConfigBody
-from inferd.errors import BadRequest, IllegalArgument
+from inferd.errors import BadRequest, IllegalArgument, StatusConflict
 from inferd.store import ModelRecord, VocabularyRecord
 
 router = APIRouter(prefix="/_ml/trained_models")
@@ -44,15 +46,18 @@ def page(models: list[ModelRecord], start: int, size: int) -> list[ModelRecord]:
 
 
 @router.put("/{model_id}", dependencies=manage)
-def put_trained_model(
+async def put_trained_model(
     model_id: str,
     body: JsonBody,
     models: Registry,
+    deployments: Deployments,
     defer_definition_decompression: EsBool = False,
     wait_for_completion: EsBool = False,
 ) -> dict[str, Any]:
     config = parse_body(TrainedModelConfigBody, body, "trained_model_config")
-    return render_model_config(models.put_model(model_id, config))
+    if any(deployment.deployment_id == model_id for deployment in deployments.all()):
+        raise BadRequest(f"Cannot create model [{model_id}] the id is the same as an current model deployment")
+    return render_model_config(await run_in_threadpool(models.put_model, model_id, config))
 
 
 @router.put("/{model_id}/definition/{part}", dependencies=manage)
@@ -77,8 +82,9 @@ def put_trained_model_vocabulary(
 
 @router.get("/_stats", dependencies=monitor)
 @router.get("/{model_id}/_stats", dependencies=monitor)
-def get_trained_models_stats(
+async def get_trained_models_stats(
     models: Registry,
+    deployments: Deployments,
     state: State,
     model_id: str | None = None,
     allow_no_match: EsBool = True,
@@ -86,12 +92,23 @@ def get_trained_models_stats(
     size: int = 100,
     human: EsBool = False,
 ) -> dict[str, Any]:
-    found = models.find_models(model_id, allow_no_match=allow_no_match)
+    """One entry per model, or one per deployment of a deployed model (`count` still counts models)."""
+    found = await run_in_threadpool(models.find_models, model_id, allow_no_match=allow_no_match)
     now_ms = state.clock.now_ms()
-    return {
-        "count": len(found),
-        "trained_model_stats": [render_model_stats(model, now_ms, human=human) for model in page(found, start, size)],
-    }
+    nodes = {node.node_id: node for node in deployments.nodes()}
+    entries = []
+    for model in page(found, start, size):
+        model_stats = render_model_stats(model, now_ms, human=human)
+        deployed = deployments.of_model(model.model_id)
+        entries += [
+            {
+                **model_stats,
+                "inference_stats": deployment_inference_stats(deployment, now_ms),
+                "deployment_stats": render_deployment_stats(deployment, nodes, human=human),
+            }
+            for deployment in deployed
+        ] or [model_stats]
+    return {"count": len(found), "trained_model_stats": entries}
 
 
 @router.get("", dependencies=monitor)
@@ -129,8 +146,13 @@ def get_trained_models(
 
 
 @router.delete("/{model_id}", dependencies=manage)
-def delete_trained_model(
-    model_id: str, models: Registry, force: EsBool = False, timeout: str = "30s"
+async def delete_trained_model(
+    model_id: str, models: Registry, deployments: Deployments, force: EsBool = False, timeout: str = "30s"
 ) -> dict[str, bool]:
-    models.delete_model(model_id, force=force)
+    deployed = deployments.of_model(model_id)
+    if deployed and not force:
+        raise StatusConflict(f"Cannot delete model [{model_id}] as it is currently deployed; use force to delete the model")
+    if deployed:
+        await deployments.stop(",".join(d.deployment_id for d in deployed), allow_no_match=True)
+    await run_in_threadpool(models.delete_model, model_id, force=force)
     return {"acknowledged": True}

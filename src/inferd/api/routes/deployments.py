@@ -1,0 +1,145 @@
+"""The deployment APIs: start, update, stop, infer, clear the cache, and inferd's look inside a worker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Response
+
+from inferd.api.body import JsonBody
+from inferd.api.deprecation import warn
+from inferd.api.params import EsBool
+from inferd.api.privileges import Privilege, require_privilege
+from inferd.api.schemas.deployment import render_assignment
+from inferd.api.state import Deployments
+from inferd.control.deployment_request import parse_start_request, parse_update_request
+from inferd.errors import IllegalArgument, ParseError, ValidationFailed
+from inferd.units import parse_time_value
+
+router = APIRouter()
+manage = [Depends(require_privilege(Privilege.MANAGE_ML))]
+monitor = [Depends(require_privilege(Privilege.MONITOR_ML))]
+
+DEFAULT_INFER_TIMEOUT = "10s"
+DEPRECATED_INFER = (
+    "[POST /_ml/trained_models/{model_id}/deployment/_infer] is deprecated! "
+    "Use [POST /_ml/trained_models/{model_id}/_infer] instead."
+)
+STOP_FIELDS = ("allow_no_match", "force", "id")
+
+
+def _given(**params: Any) -> dict[str, str]:
+    return {name: value for name, value in params.items() if value is not None}
+
+
+@router.post("/_ml/trained_models/{model_id}/deployment/_start", dependencies=manage)
+async def start_trained_model_deployment(
+    model_id: str,
+    body: JsonBody,
+    deployments: Deployments,
+    response: Response,
+    number_of_allocations: str | None = None,
+    threads_per_allocation: str | None = None,
+    queue_capacity: str | None = None,
+    cache_size: str | None = None,
+    priority: str | None = None,
+    deployment_id: str | None = None,
+    wait_for: str | None = None,
+    timeout: str | None = None,
+    inference_threads: str | None = None,
+    model_threads: str | None = None,
+) -> dict[str, Any]:
+    query = _given(
+        number_of_allocations=number_of_allocations, threads_per_allocation=threads_per_allocation,
+        queue_capacity=queue_capacity, cache_size=cache_size, priority=priority, deployment_id=deployment_id,
+        wait_for=wait_for, timeout=timeout, inference_threads=inference_threads, model_threads=model_threads,
+    )
+    request = parse_start_request(model_id, query, body)
+    for message in request.warnings:
+        warn(response, message)
+    return {"assignment": render_assignment(await deployments.start(request))}
+
+
+@router.post("/_ml/trained_models/{model_id}/deployment/_update", dependencies=manage)
+async def update_trained_model_deployment(
+    model_id: str, body: JsonBody, deployments: Deployments, number_of_allocations: str | None = None
+) -> dict[str, Any]:
+    request = parse_update_request(_given(number_of_allocations=number_of_allocations), body)
+    return {"assignment": render_assignment(await deployments.update(model_id, request))}
+
+
+@router.post("/_ml/trained_models/{model_id}/deployment/_stop", dependencies=manage)
+async def stop_trained_model_deployment(
+    model_id: str, body: JsonBody, deployments: Deployments, allow_no_match: EsBool = True, force: EsBool = False
+) -> dict[str, bool]:
+    if body is not None:
+        if not isinstance(body, dict):
+            raise ParseError("[stop_trained_model_deployment] Expected START_OBJECT")
+        for name, value in body.items():
+            if name not in STOP_FIELDS:
+                raise ParseError(f"[stop_trained_model_deployment] unknown field [{name}]")
+            if name != "id" and not isinstance(value, bool):
+                raise ParseError(f"[stop_trained_model_deployment] failed to parse field [{name}]")
+        allow_no_match = body.get("allow_no_match", allow_no_match)
+    await deployments.stop(model_id, allow_no_match=allow_no_match)
+    return {"stopped": True}
+
+
+async def _infer(model_id: str, body: Any, deployments: Any, timeout: str | None) -> dict[str, Any]:
+    timeout_text = timeout if timeout is not None else DEFAULT_INFER_TIMEOUT
+    try:
+        timeout_s = parse_time_value(timeout_text, "timeout")
+    except ValueError as error:
+        raise IllegalArgument(str(error)) from None
+    if body is None:
+        raise ValidationFailed(["[docs] must not be empty"])
+    if not isinstance(body, dict):
+        raise ParseError("[infer_trained_model] Expected START_OBJECT")
+    for name in body:
+        if name not in ("docs", "inference_config"):
+            raise ParseError(f"[infer_trained_model] unknown field [{name}]")
+    documents = body.get("docs")
+    if not isinstance(documents, list) or not documents:
+        raise ValidationFailed(["[docs] must not be empty"])
+    update = body.get("inference_config")
+    if update is not None and not isinstance(update, dict):
+        raise ParseError("[infer_trained_model] failed to parse field [inference_config]")
+    results = await deployments.infer(model_id, documents, update, max(timeout_s, 0.0), timeout_text)
+    return {"inference_results": results}
+
+
+@router.post("/_ml/trained_models/{model_id}/_infer", dependencies=monitor)
+async def infer_trained_model(
+    model_id: str, body: JsonBody, deployments: Deployments, timeout: str | None = None
+) -> dict[str, Any]:
+    return await _infer(model_id, body, deployments, timeout)
+
+
+@router.post("/_ml/trained_models/{model_id}/deployment/_infer", dependencies=monitor)
+async def infer_trained_model_deployment(
+    model_id: str, body: JsonBody, deployments: Deployments, response: Response, timeout: str | None = None
+) -> dict[str, Any]:
+    warn(response, DEPRECATED_INFER)
+    return await _infer(model_id, body, deployments, timeout)
+
+
+@router.post("/_ml/trained_models/{model_id}/deployment/cache/_clear", dependencies=manage)
+async def clear_trained_model_deployment_cache(model_id: str, deployments: Deployments) -> dict[str, bool]:
+    deployments.get(model_id)  # 404 for an unknown deployment; the cache itself comes with runtime hardening
+    return {"cleared": True}
+
+
+@router.get("/_inferd/deployments/{deployment_id}/workers", dependencies=monitor)
+async def get_deployment_workers(deployment_id: str, deployments: Deployments) -> dict[str, Any]:
+    """What each worker says of itself: its pid, how often it loaded the model, its allocation threads."""
+    deployment = deployments.get(deployment_id)
+    workers = []
+    for node_id, route in sorted(deployment.routes.items()):
+        report = await route.worker_stats()
+        entry: dict[str, Any] = {"node": node_id, "routing_state": str(route.state)}
+        if report is not None:
+            entry |= {"pid": report.pid, "load_count": report.load_count, "allocations": report.allocations,
+                      "threads_per_allocation": report.threads_per_allocation, "batches": report.batches,
+                      "memory_max_rss_bytes": report.memory_max_rss_bytes}
+        workers.append(entry)
+    return {"deployment_id": deployment_id, "workers": workers}

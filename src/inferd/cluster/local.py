@@ -1,0 +1,54 @@
+"""The embedded backend: worker processes on this machine, optionally split into several virtual nodes.
+
+Virtual nodes divide the advertised processors and memory between them; each runs its own worker
+processes, so routing tables with several nodes behave on one machine as they would on many.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sys
+from pathlib import Path
+
+from inferd.cluster.nodes import Node
+from inferd.runtime.client import WorkerClient
+
+
+def machine_processors() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def machine_memory_bytes() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def split_machine(processors: int, memory_bytes: int, count: int) -> list[Node]:
+    """`count` nodes sharing the processors (at least one each) and the memory evenly."""
+    if count < 1:
+        raise ValueError("at least one node")
+    share, extra = divmod(processors, count)
+    return [
+        Node(f"node-{index}", max(1, share + (1 if index < extra else 0)), memory_bytes // count)
+        for index in range(count)
+    ]
+
+
+class LocalCluster:
+    def __init__(self, nodes: list[Node], log_dir: Path) -> None:
+        self._nodes = nodes
+        self._log_dir = log_dir
+
+    def nodes(self) -> list[Node]:
+        return list(self._nodes)
+
+    async def start_worker(self, node_id: str, name: str) -> WorkerClient:
+        self._log_dir.mkdir(parents=True, exist_ok=True)
+        log_path = self._log_dir / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}-{node_id}.log"
+        with log_path.open("ab") as log:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "inferd.runtime.worker",
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=log,
+            )
+        return WorkerClient(process, log_path)

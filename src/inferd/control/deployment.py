@@ -1,0 +1,70 @@
+"""One deployment as the control plane holds it: what was asked for, and the routes that run it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from inferd.control.deployment_request import AdaptiveAllocations
+from inferd.runtime.route import Route
+from inferd.runtime.states import RouteState
+
+
+@dataclass
+class Deployment:
+    deployment_id: str
+    model_id: str
+    build_number: int
+    task_type: str
+    task_options: dict[str, Any]
+    """The model's stored inference config for its task; each request's update is applied over it."""
+    input_field: str
+    model_bytes: int
+    per_deployment_memory_bytes: int
+    per_allocation_memory_bytes: int
+    threads_per_allocation: int
+    number_of_allocations: int
+    """The target: what the user asked for (the routes may run fewer when they do not fit)."""
+    queue_capacity: int
+    cache_size: str
+    priority: str
+    max_batch_documents: int
+    adaptive_allocations: AdaptiveAllocations | None
+    start_time_ms: int
+    routes: dict[str, Route] = field(default_factory=dict)
+    reason: str | None = None
+    stopping: bool = False
+    failed: bool = False
+    max_assigned_allocations: int = 0
+
+    @property
+    def live_routes(self) -> list[Route]:
+        return [route for route in self.routes.values() if route.state is not RouteState.STOPPED]
+
+    @property
+    def allocation_count(self) -> int:
+        """Allocations on routes that take requests (Elasticsearch counts routable routes only)."""
+        return sum(route.allocations for route in self.routes.values() if route.state is RouteState.STARTED)
+
+    @property
+    def state(self) -> str:
+        """The assignment state: `stopping` is sticky; `started` once any route is; otherwise `starting`."""
+        if self.stopping:
+            return "stopping"
+        if any(route.state is RouteState.STARTED for route in self.routes.values()):
+            return "started"
+        if self.failed:
+            return "failed"
+        return "starting"
+
+    @property
+    def allocation_state(self) -> str:
+        count = self.allocation_count
+        if count == 0:
+            return "starting"
+        return "fully_allocated" if count >= self.number_of_allocations else "started"
+
+    def note_allocations(self) -> None:
+        self.max_assigned_allocations = max(
+            self.max_assigned_allocations, sum(route.allocations for route in self.live_routes)
+        )

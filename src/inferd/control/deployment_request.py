@@ -1,0 +1,246 @@
+"""Reading `_start` and `_update` requests: query or body, legacy names, and Elasticsearch's checks in its order.
+
+Every parameter may come in the query string or the body (elasticsearch-py sends the query; newer clients
+and curl users send the body). Given in both, the two must agree. The 8.0 names `inference_threads` and
+`model_threads` are read as `threads_per_allocation` and `number_of_allocations`, with a deprecation warning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from inferd.errors import IllegalArgument, ParseError, ValidationFailed
+from inferd.units import parse_byte_size, parse_time_value
+
+START_PARSER = "cluster:admin/xpack/ml/trained_models/deployment/start"
+UPDATE_PARSER = "cluster:admin/xpack/ml/trained_models/deployment/update"
+WAIT_STATES = ("starting", "started", "fully_allocated")
+PRIORITIES = ("normal", "low")
+MAX_QUEUE_CAPACITY = 100_000
+MAX_THREADS_PER_ALLOCATION = 32
+MAX_BATCH_DOCUMENTS = 1024
+DEFAULT_QUEUE_CAPACITY = 1024
+DEFAULT_START_TIMEOUT = "20s"
+LEGACY_NAMES = {"inference_threads": "threads_per_allocation", "model_threads": "number_of_allocations"}
+START_QUERY = ("number_of_allocations", "threads_per_allocation", "queue_capacity", "cache_size", "priority",
+               "deployment_id", "wait_for", "timeout", *LEGACY_NAMES)
+START_BODY = (*START_QUERY, "model_id", "adaptive_allocations", "inferd")
+INTEGERS = frozenset({"number_of_allocations", "threads_per_allocation", "queue_capacity", *LEGACY_NAMES})
+ADAPTIVE_FIELDS = ("enabled", "min_number_of_allocations", "max_number_of_allocations")
+INFERD_FIELDS = ("max_batch_documents",)
+
+
+@dataclass(frozen=True)
+class AdaptiveAllocations:
+    enabled: bool | None = None
+    min_number_of_allocations: int | None = None
+    max_number_of_allocations: int | None = None
+
+    def render(self) -> dict[str, Any]:
+        rendered: dict[str, Any] = {"enabled": bool(self.enabled)}
+        for name in ("min_number_of_allocations", "max_number_of_allocations"):
+            value = getattr(self, name)
+            if value is not None and value != -1:
+                rendered[name] = value
+        return rendered
+
+    def problems(self) -> list[str]:
+        """AdaptiveAllocationsSettings#validate; -1 means unset and is exempt."""
+        found = []
+        low, high = self.min_number_of_allocations, self.max_number_of_allocations
+        if low is not None and low != -1 and low < 0:
+            found.append("[min_number_of_allocations] must be a non-negative integer or null")
+        if high is not None and high != -1 and high < 1:
+            found.append("[max_number_of_allocations] must be a positive integer or null")
+        if low not in (None, -1) and high not in (None, -1) and low > high:  # type: ignore[operator]
+            found.append("[min_number_of_allocations] must not be larger than [max_number_of_allocations]")
+        return found
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    model_id: str
+    deployment_id: str
+    number_of_allocations: int
+    threads_per_allocation: int
+    queue_capacity: int
+    cache_size: str | None
+    priority: str
+    wait_for: str
+    timeout_s: float
+    timeout_text: str
+    adaptive_allocations: AdaptiveAllocations | None
+    max_batch_documents: int | None
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class UpdateRequest:
+    number_of_allocations: int | None
+    adaptive_allocations: AdaptiveAllocations | None
+
+
+def _merge(query: Mapping[str, str], body: Mapping[str, Any] | None, allowed: tuple[str, ...], parser: str,
+           ) -> dict[str, Any]:
+    """One set of parameters from the query string and the body; the same name in both must agree."""
+    given: dict[str, Any] = dict(query)
+    if body is None:
+        return given
+    if not isinstance(body, Mapping):
+        raise ParseError(f"[{parser}] Expected START_OBJECT but found [{type(body).__name__}]")
+    for name, value in body.items():
+        if name not in allowed:
+            raise ParseError(f"[{parser}] unknown field [{name}]")
+        if name in given and str(given[name]).lower() != str(value).lower():
+            raise IllegalArgument(
+                f"[{name}] is given in the query string as [{given[name]}] and in the body as [{value}]; give it once"
+            )
+        given[name] = value
+    return given
+
+
+def _integer(name: str, value: Any) -> int:
+    if isinstance(value, bool):
+        raise IllegalArgument(f"Failed to parse int parameter [{name}] with value [{str(value).lower()}]")
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value))
+    except ValueError:
+        raise IllegalArgument(f"Failed to parse int parameter [{name}] with value [{value}]") from None
+
+
+def _legacy(given: dict[str, Any]) -> list[str]:
+    """Read the 8.0 names into today's, and say so."""
+    warnings = []
+    for old, new in LEGACY_NAMES.items():
+        if old not in given:
+            continue
+        if new in given:
+            raise IllegalArgument(f"[{old}] and [{new}] cannot both be set; [{old}] is the deprecated name of [{new}]")
+        given[new] = given.pop(old)
+        warnings.append(f"[{old}] is deprecated, use [{new}] instead")
+    return warnings
+
+
+def _adaptive(value: Any, parser: str) -> AdaptiveAllocations | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ParseError(f"[{parser}] adaptive_allocations doesn't support values of type: VALUE_{type(value).__name__.upper()}")
+    for name in value:
+        if name not in ADAPTIVE_FIELDS:
+            raise ParseError(f"[adaptive_allocations] unknown field [{name}]", caused_by=None)
+    enabled = value.get("enabled")
+    if enabled is not None and not isinstance(enabled, bool):
+        raise ParseError("[adaptive_allocations] failed to parse field [enabled]")
+    bounds = {name: None if value.get(name) is None else _integer(name, value[name]) for name in ADAPTIVE_FIELDS[1:]}
+    return AdaptiveAllocations(enabled, **bounds)
+
+
+def _batch_limit(value: Any) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or any(name not in INFERD_FIELDS for name in value):
+        raise ParseError(f"[inferd] accepts only [{', '.join(INFERD_FIELDS)}]")
+    limit = value.get("max_batch_documents")
+    if limit is None:
+        return None
+    limit = _integer("max_batch_documents", limit)
+    if not 1 <= limit <= MAX_BATCH_DOCUMENTS:
+        raise ValidationFailed([f"[max_batch_documents] must be between 1 and {MAX_BATCH_DOCUMENTS}"])
+    return limit
+
+
+def parse_start_request(model_id: str, query: Mapping[str, str], body: Mapping[str, Any] | None) -> StartRequest:
+    given = _merge(query, body, START_BODY, START_PARSER)
+    warnings = _legacy(given)
+    if "model_id" in given and given["model_id"] != model_id:
+        raise IllegalArgument(
+            f"Inconsistent model_id; '{given['model_id']}' specified in the body differs from '{model_id}' "
+            "specified as a URL argument"
+        )
+    numbers = {name: _integer(name, given[name]) for name in INTEGERS if name in given}
+    adaptive = _adaptive(given.get("adaptive_allocations"), START_PARSER)
+    wait_for = str(given.get("wait_for", "started"))
+    timeout_text = str(given.get("timeout", DEFAULT_START_TIMEOUT))
+    try:
+        timeout_s = parse_time_value(timeout_text, "timeout")
+    except ValueError as error:
+        raise IllegalArgument(str(error)) from None
+    priority = str(given.get("priority", "normal"))
+    if priority not in PRIORITIES:
+        raise IllegalArgument(f"[priority] must be one of [{', '.join(PRIORITIES)}]; got [{priority}]")
+    cache_size = given.get("cache_size")
+    if cache_size is not None:
+        cache_size = str(cache_size)
+        try:
+            if parse_byte_size(cache_size, "cache_size") < 0:
+                raise ValueError(f"[cache_size] must be non-negative; got [{cache_size}]")
+        except ValueError as error:
+            raise IllegalArgument(str(error)) from None
+    allocations = numbers.get("number_of_allocations")
+    threads = numbers.get("threads_per_allocation", 1)
+    queue_capacity = numbers.get("queue_capacity", DEFAULT_QUEUE_CAPACITY)
+
+    problems = []
+    if wait_for not in WAIT_STATES:
+        problems.append(f"invalid [wait_for] state [{wait_for}]; must be one of [{', '.join(WAIT_STATES)}]")
+    if allocations is not None and allocations < 1:
+        problems.append("[number_of_allocations] must be a positive integer")
+    if allocations is not None and adaptive is not None and adaptive.enabled:
+        problems.append("[number_of_allocations] cannot be set if adaptive allocations is enabled")
+    if threads < 1:
+        problems.append("[threads_per_allocation] must be a positive integer")
+    if adaptive is not None:
+        problems += adaptive.problems()
+    if threads >= 1 and (threads > MAX_THREADS_PER_ALLOCATION or threads & (threads - 1)):
+        problems.append(f"[threads_per_allocation] must be a power of 2 less than or equal to {MAX_THREADS_PER_ALLOCATION}")
+    if queue_capacity < 1:
+        problems.append("[queue_capacity] must be a positive integer")
+    if queue_capacity > MAX_QUEUE_CAPACITY:
+        problems.append(f"[queue_capacity] must be less than {MAX_QUEUE_CAPACITY}")
+    if timeout_s <= 0:
+        problems.append("[timeout] must be positive")
+    if priority == "low" and allocations is not None and allocations > 1:
+        problems.append("[number_of_allocations] must be 1 when [priority] is low")
+    if priority == "low" and threads > 1:
+        problems.append("[threads_per_allocation] must be 1 when [priority] is low")
+    if problems:
+        raise ValidationFailed(problems)
+
+    if allocations is None:
+        low = adaptive.min_number_of_allocations if adaptive is not None and adaptive.enabled else None
+        allocations = low if low not in (None, -1, 0) else 1  # type: ignore[assignment]
+    return StartRequest(
+        model_id=model_id,
+        deployment_id=str(given.get("deployment_id") or model_id),
+        number_of_allocations=allocations,  # type: ignore[arg-type]
+        threads_per_allocation=threads,
+        queue_capacity=queue_capacity,
+        cache_size=cache_size,
+        priority=priority,
+        wait_for=wait_for,
+        timeout_s=timeout_s,
+        timeout_text=timeout_text,
+        adaptive_allocations=adaptive,
+        max_batch_documents=_batch_limit(given.get("inferd")),
+        warnings=tuple(warnings),
+    )
+
+
+def parse_update_request(query: Mapping[str, str], body: Mapping[str, Any] | None) -> UpdateRequest:
+    given = _merge(query, body, ("number_of_allocations", "adaptive_allocations"), UPDATE_PARSER)
+    allocations = given.get("number_of_allocations")
+    allocations = None if allocations is None else _integer("number_of_allocations", allocations)
+    adaptive = _adaptive(given.get("adaptive_allocations"), UPDATE_PARSER)
+    problems = []
+    if allocations is not None and allocations < 1:
+        problems.append("[number_of_allocations] must be a positive integer")
+    if allocations is None and adaptive is None:
+        problems.append("[number_of_allocations] or [adaptive_allocations] is required")
+    if problems:
+        raise ValidationFailed(problems)
+    return UpdateRequest(allocations, adaptive)

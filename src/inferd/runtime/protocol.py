@@ -1,0 +1,155 @@
+"""The messages between the server and a worker process: typed, msgpack-encoded, length-framed.
+
+Each message is a frozen `msgspec.Struct` tagged with its class name, so both sides decode into exactly
+one of the union types below and dispatch with `match`. No pickle crosses the pipe, no method names as
+strings, and no tensors: documents go in as text with their task options, results come back as plain
+lists and dicts. The worker answers `Ready` with `PROTOCOL_VERSION`, and the server refuses a mismatch.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any, BinaryIO
+
+import msgspec
+
+PROTOCOL_VERSION = 1
+MAX_FRAME_BYTES = 512 * 1024 * 1024
+_LENGTH = struct.Struct(">I")
+
+
+# --- server -> worker ------------------------------------------------------------------------------
+
+
+class LoadModel(msgspec.Struct, frozen=True, tag=True):
+    """The first message: what to load and how to run it."""
+
+    definition_path: str
+    task_type: str
+    tokenization: dict[str, Any]
+    vocabulary: list[str]
+    merges: list[str] | None
+    scores: list[float] | None
+    threads_per_allocation: int
+    allocations: int
+    max_batch_rows: int
+    low_priority: bool = False
+
+
+class InferRequest(msgspec.Struct, frozen=True):
+    """One client request inside a batch: its documents and its task options (stored config plus update)."""
+
+    request_id: int
+    texts: list[str]
+    task_options: dict[str, Any]
+
+
+class InferBatch(msgspec.Struct, frozen=True, tag=True):
+    batch_id: int
+    requests: list[InferRequest]
+
+
+class SetAllocations(msgspec.Struct, frozen=True, tag=True):
+    count: int
+
+
+class GetStats(msgspec.Struct, frozen=True, tag=True):
+    pass
+
+
+class Shutdown(msgspec.Struct, frozen=True, tag=True):
+    pass
+
+
+ToWorker = LoadModel | InferBatch | SetAllocations | GetStats | Shutdown
+
+
+# --- worker -> server ------------------------------------------------------------------------------
+
+
+class Ready(msgspec.Struct, frozen=True, tag=True):
+    protocol_version: int
+    pid: int
+    load_count: int
+    allocations: int
+
+
+class LoadFailed(msgspec.Struct, frozen=True, tag=True):
+    reason: str
+
+
+class Failure(msgspec.Struct, frozen=True):
+    """Why one request failed, as the Elasticsearch error it is answered with."""
+
+    status: int
+    error_type: str
+    reason: str
+
+
+class RequestOutcome(msgspec.Struct, frozen=True):
+    request_id: int
+    results: list[dict[str, Any]] | None = None
+    failure: Failure | None = None
+
+
+class BatchDone(msgspec.Struct, frozen=True, tag=True):
+    batch_id: int
+    outcomes: list[RequestOutcome]
+    time_ms: float
+    """Wall time the allocation spent on the whole batch: tokenizing, forward passes, post-processing."""
+
+
+class AllocationsSet(msgspec.Struct, frozen=True, tag=True):
+    count: int
+
+
+class WorkerStats(msgspec.Struct, frozen=True, tag=True):
+    pid: int
+    load_count: int
+    allocations: int
+    threads_per_allocation: int
+    batches: int
+    memory_max_rss_bytes: int
+
+
+FromWorker = Ready | LoadFailed | BatchDone | AllocationsSet | WorkerStats
+
+
+# --- framing ---------------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and arrays that task processors may leave in results become plain values."""
+    tolist = getattr(value, "tolist", None)
+    if tolist is not None:
+        return tolist()
+    raise NotImplementedError(f"cannot encode {type(value).__name__}")
+
+
+_encoder = msgspec.msgpack.Encoder(enc_hook=_plain)
+to_worker_decoder = msgspec.msgpack.Decoder(ToWorker)
+from_worker_decoder = msgspec.msgpack.Decoder(FromWorker)
+
+
+def frame(message: msgspec.Struct) -> bytes:
+    """A message as it goes on the pipe: a 4-byte big-endian length, then msgpack."""
+    payload = _encoder.encode(message)
+    return _LENGTH.pack(len(payload)) + payload
+
+
+def frame_length(header: bytes) -> int:
+    (length,) = _LENGTH.unpack(header)
+    if length > MAX_FRAME_BYTES:
+        raise ValueError(f"frame of {length} bytes exceeds the limit of {MAX_FRAME_BYTES}")
+    return length
+
+
+HEADER_BYTES = _LENGTH.size
+
+
+def read_frame(stream: BinaryIO) -> bytes | None:
+    """The next payload from a blocking stream, or None at end of stream."""
+    header = stream.read(HEADER_BYTES)
+    if len(header) < HEADER_BYTES:
+        return None
+    return stream.read(frame_length(header))

@@ -1,0 +1,288 @@
+"""A route: one deployment's worker on one node, with its bounded queue and its batcher.
+
+The queue lives here, in the server, so its counts are exact: a request's documents are admitted whole or
+refused whole (`Admission`), wait in arrival order, and leave the queue when an allocation takes them. An
+allocation is free when fewer batches are in flight than the route has allocations; a free allocation
+takes every waiting document up to `max_batch_documents` as one batch, so an idle route adds no waiting
+and a busy one batches more. A caller that timed out or went away is skipped; its late result is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from inferd.clock import Clock
+from inferd.errors import InferdError, InferenceFailed, RequestTimeout, WorkerDied
+from inferd.runtime.admission import Admission, Reservation
+from inferd.runtime.client import WorkerClient
+from inferd.runtime.protocol import (
+    PROTOCOL_VERSION,
+    AllocationsSet,
+    BatchDone,
+    FromWorker,
+    GetStats,
+    InferBatch,
+    InferRequest,
+    LoadFailed,
+    LoadModel,
+    Ready,
+    SetAllocations,
+    Shutdown,
+    WorkerStats,
+)
+from inferd.runtime.states import RouteEvent, RouteState, transition
+from inferd.runtime.stats import RouteStats
+
+logger = logging.getLogger(__name__)
+
+_request_ids = itertools.count(1)
+_batch_ids = itertools.count(1)
+
+
+@dataclass(eq=False)
+class _Job:
+    request_id: int
+    texts: list[str]
+    task_options: dict[str, Any]
+    future: asyncio.Future[list[dict[str, Any]]]
+    reservation: Reservation
+    abandoned: bool = False
+
+
+@dataclass(frozen=True)
+class RouteSettings:
+    threads_per_allocation: int
+    queue_capacity: int
+    max_batch_documents: int
+    allocations: int
+
+
+@dataclass
+class _WorkerFacts:
+    pid: int | None = None
+    load_count: int = 0
+    stats_waiters: deque[asyncio.Future[WorkerStats]] = field(default_factory=deque)
+
+
+class Route:
+    def __init__(self, deployment_id: str, node_id: str, settings: RouteSettings, clock: Clock) -> None:
+        self.deployment_id = deployment_id
+        self.node_id = node_id
+        self.state = RouteState.STARTING
+        self.reason: str | None = None
+        self.allocations = settings.allocations
+        self.threads_per_allocation = settings.threads_per_allocation
+        self.max_batch_documents = settings.max_batch_documents
+        self.start_time_ms = clock.now_ms()
+        self.stats = RouteStats(clock.monotonic, clock.now_ms)
+        self._admission = Admission(settings.queue_capacity)
+        self._waiting: deque[_Job] = deque()
+        self._in_flight: dict[int, list[_Job]] = {}
+        self._worker: WorkerClient | None = None
+        self._facts = _WorkerFacts()
+        self._settled = asyncio.Event()  # started, failed or stopped
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def __str__(self) -> str:
+        return f"[{self.deployment_id}] on [{self.node_id}]"
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    def attach(self, worker: WorkerClient, load: LoadModel) -> None:
+        """Give the route its freshly started worker and tell it what to load."""
+        self._worker = worker
+        worker.listen(self._on_message)
+        worker.send(load)
+
+    async def wait_settled(self) -> None:
+        await self._settled.wait()
+
+    def set_allocations(self, count: int) -> None:
+        """Resize inside the running worker; batches in flight finish on the allocations they started on."""
+        self.allocations = count
+        if self._worker is not None and self.state in (RouteState.STARTING, RouteState.STARTED):
+            self._worker.send(SetAllocations(count))
+        self._dispatch()
+
+    async def stop(self, timeout_s: float) -> None:
+        """Refuse new requests, let every queued and in-flight document finish, then end the worker."""
+        if self.state in (RouteState.STOPPED,):
+            return
+        self._move(RouteEvent.STOP)
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout_s)
+        except TimeoutError:
+            logger.warning("route %s did not drain within %.0fs; stopping it anyway", self, timeout_s)
+        if self._worker is not None:
+            self._worker.send(Shutdown())
+            await self._worker.wait_closed(timeout_s)
+        if self.state is not RouteState.STOPPED:
+            self._move(RouteEvent.DRAINED)
+        self._fail_all(WorkerDied(f"deployment [{self.deployment_id}] stopped on node [{self.node_id}]"))
+
+    def kill(self) -> None:
+        if self._worker is not None:
+            self._worker.kill()
+
+    def _move(self, event: RouteEvent, reason: str | None = None) -> None:
+        self.state = transition(self.state, event)
+        self.reason = reason
+        if self.state is not RouteState.STARTING:
+            self._settled.set()
+
+    # --- inference -----------------------------------------------------------------------------
+
+    @property
+    def pending_documents(self) -> int:
+        """Documents waiting in the queue plus documents sent to the worker and not yet answered."""
+        return self._admission.waiting + sum(len(job.texts) for jobs in self._in_flight.values() for job in jobs)
+
+    @property
+    def rejected_count(self) -> int:
+        return self._admission.rejected
+
+    async def infer(self, texts: list[str], task_options: dict[str, Any], timeout_s: float,
+                    timeout_text: str) -> list[dict[str, Any]]:
+        """Queue the documents (or raise QueueFull at once) and wait for their results until the timeout."""
+        reservation = self._admission.admit(len(texts))
+        job = _Job(next(_request_ids), texts, task_options, asyncio.get_running_loop().create_future(), reservation)
+        self._waiting.append(job)
+        self._idle.clear()
+        self._dispatch()
+        try:
+            return await asyncio.wait_for(asyncio.shield(job.future), timeout_s)
+        except TimeoutError:
+            self.stats.record_timeout()
+            raise RequestTimeout(f"timeout [{timeout_text}] waiting for inference result") from None
+        finally:
+            if not job.future.done():
+                job.abandoned = True
+                job.future.cancel()
+            reservation.release()
+            self._check_idle()
+
+    def _dispatch(self) -> None:
+        """While an allocation is free, send it everything waiting, up to the batch limit."""
+        if self._worker is None or self.state not in (RouteState.STARTED, RouteState.STOPPING):
+            return
+        while self._waiting and len(self._in_flight) < self.allocations:
+            batch: list[_Job] = []
+            documents = 0
+            while self._waiting:
+                job = self._waiting[0]
+                if job.abandoned:
+                    self._waiting.popleft()
+                    continue
+                if batch and documents + len(job.texts) > self.max_batch_documents:
+                    break
+                self._waiting.popleft()
+                job.reservation.taken(len(job.texts))
+                batch.append(job)
+                documents += len(job.texts)
+            if not batch:
+                break
+            batch_id = next(_batch_ids)
+            self._in_flight[batch_id] = batch
+            self._worker.send(InferBatch(batch_id, [InferRequest(j.request_id, j.texts, j.task_options) for j in batch]))
+        self._check_idle()
+
+    def _check_idle(self) -> None:
+        if not self._in_flight and not any(not job.abandoned for job in self._waiting):
+            self._waiting.clear()
+            self._idle.set()
+
+    # --- messages from the worker --------------------------------------------------------------
+
+    def _on_message(self, message: FromWorker | None) -> None:
+        match message:
+            case BatchDone():
+                self._on_batch_done(message)
+            case Ready(protocol_version=version) if version != PROTOCOL_VERSION:
+                self._on_failure(f"worker speaks protocol [{version}], the server [{PROTOCOL_VERSION}]")
+                self.kill()
+            case Ready(pid=pid, load_count=load_count):
+                self._facts.pid, self._facts.load_count = pid, load_count
+                if self.state is RouteState.STARTING:
+                    self._move(RouteEvent.LOADED)
+                    if self.allocations != message.allocations:
+                        self.set_allocations(self.allocations)
+                self._dispatch()
+            case LoadFailed(reason=reason):
+                self._on_failure(f"Could not load the model: {reason}")
+            case AllocationsSet():
+                pass
+            case WorkerStats():
+                if self._facts.stats_waiters:
+                    self._facts.stats_waiters.popleft().set_result(message)
+            case None:
+                self._on_exit()
+
+    def _on_batch_done(self, message: BatchDone) -> None:
+        jobs = {job.request_id: job for job in self._in_flight.pop(message.batch_id, [])}
+        answered = 0
+        for outcome in message.outcomes:
+            job = jobs.get(outcome.request_id)
+            if job is None:
+                continue
+            if outcome.failure is not None:
+                self.stats.record_error()
+                if not job.future.done():
+                    failure = outcome.failure
+                    job.future.set_exception(
+                        InferenceFailed(failure.reason, status=failure.status, error_type=failure.error_type)
+                    )
+            else:
+                answered += len(job.texts)
+                if not job.future.done():
+                    job.future.set_result(outcome.results or [])
+        if answered:
+            self.stats.record_batch(answered, message.time_ms)
+        self._dispatch()
+
+    def fail(self, reason: str) -> None:
+        """The route cannot run (its worker could not start)."""
+        self._on_failure(reason)
+
+    def _on_failure(self, reason: str) -> None:
+        if self.state not in (RouteState.STOPPED, RouteState.FAILED):
+            self._move(RouteEvent.FAILED, reason)
+        logger.error("route %s failed: %s", self, reason)
+        self._fail_all(WorkerDied(f"Error in inference process: [{reason}]"))
+
+    def _on_exit(self) -> None:
+        if self.state in (RouteState.STOPPING, RouteState.STOPPED):
+            return
+        assert self._worker is not None
+        tail = self._worker.stderr_tail()
+        self._on_failure(f"inference process exited with code [{self._worker.returncode}]" + (f": {tail}" if tail else ""))
+
+    def _fail_all(self, error: InferdError) -> None:
+        for job in [*self._waiting, *(job for jobs in self._in_flight.values() for job in jobs)]:
+            if not job.future.done():
+                job.future.set_exception(error)
+        self._waiting.clear()
+        self._in_flight.clear()
+        for waiter in self._facts.stats_waiters:
+            waiter.cancel()
+        self._facts.stats_waiters.clear()
+        self._check_idle()
+
+    # --- worker facts --------------------------------------------------------------------------
+
+    async def worker_stats(self, timeout_s: float = 10) -> WorkerStats | None:
+        """Ask the worker for its own view (pid, load count, allocation threads); None if it cannot answer."""
+        if self._worker is None or self.state not in (RouteState.STARTED, RouteState.STOPPING):
+            return None
+        waiter: asyncio.Future[WorkerStats] = asyncio.get_running_loop().create_future()
+        self._facts.stats_waiters.append(waiter)
+        self._worker.send(GetStats())
+        try:
+            return await asyncio.wait_for(waiter, timeout_s)
+        except (TimeoutError, asyncio.CancelledError):
+            return None

@@ -1,0 +1,173 @@
+"""The worker process: one copy of a model, its allocations running batches concurrently.
+
+Run as `python -m inferd.runtime.worker`; it speaks `runtime/protocol.py` on stdin/stdout and logs to
+stderr. The first message loads the TorchScript definition (once, with `torch.jit.load`); then a reader
+thread feeds the main loop, which hands batches to the allocation threads and answers control messages
+(allocations, stats, shutdown) at once, even while every allocation is in a long forward pass. Each
+allocation is a thread with `threads_per_allocation` intra-op threads; PyTorch releases the GIL in the
+forward pass, so allocations run in parallel over the same weights. Resizing starts or retires allocation
+threads: same process, no reload, and a retiring allocation finishes its batch first.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import resource
+import sys
+import threading
+import time
+import warnings
+from pathlib import Path
+from typing import BinaryIO
+
+import msgspec
+
+import torch
+
+from inferd.child_process import die_with_parent
+from inferd.runtime import protocol
+from inferd.runtime.engine import ModelRunner, load_torchscript, tokenizer_from
+from inferd.runtime.protocol import (
+    AllocationsSet,
+    BatchDone,
+    GetStats,
+    InferBatch,
+    LoadFailed,
+    LoadModel,
+    Ready,
+    SetAllocations,
+    Shutdown,
+    WorkerStats,
+)
+
+_RETIRE = None  # put on the batch queue: the allocation that takes it stops
+
+
+class Outbox:
+    """Frames to the server; allocation threads and the main loop share it."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self._lock = threading.Lock()
+
+    def send(self, message: msgspec.Struct) -> None:
+        data = protocol.frame(message)
+        with self._lock:
+            self._stream.write(data)
+            self._stream.flush()
+
+
+class Allocations:
+    """The allocation threads, all taking batches from one queue."""
+
+    def __init__(self, runner: ModelRunner, outbox: Outbox) -> None:
+        self._runner = runner
+        self._outbox = outbox
+        self._batches: queue.Queue[InferBatch | None] = queue.Queue()
+        self._threads: list[threading.Thread] = []
+        self._target = 0
+        self.batches_done = 0
+
+    @property
+    def count(self) -> int:
+        return self._target
+
+    def resize(self, count: int) -> None:
+        """Start allocations up to `count`, or retire the surplus once each finishes its current batch."""
+        self._threads = [thread for thread in self._threads if thread.is_alive()]
+        for _ in range(count - self._target):
+            thread = threading.Thread(target=self._allocation, name="allocation", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        for _ in range(self._target - count):
+            self._batches.put(_RETIRE)
+        self._target = count
+
+    def submit(self, batch: InferBatch) -> None:
+        self._batches.put(batch)
+
+    def stop(self) -> None:
+        """Finish queued batches, then stop every allocation."""
+        self.resize(0)
+        for thread in self._threads:
+            thread.join()
+
+    def _allocation(self) -> None:
+        while True:
+            batch = self._batches.get()
+            if batch is _RETIRE:
+                return
+            started = time.perf_counter()
+            outcomes = self._runner.run(batch.requests)
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            self.batches_done += 1
+            self._outbox.send(BatchDone(batch.batch_id, outcomes, elapsed_ms))
+
+
+def _read_messages(stream: BinaryIO, inbox: queue.Queue[protocol.ToWorker]) -> None:
+    """Reader thread: frames from the server into the inbox; end of input (server gone) means shut down."""
+    try:
+        while (payload := protocol.read_frame(stream)) is not None:
+            inbox.put(protocol.to_worker_decoder.decode(payload))
+    finally:
+        inbox.put(Shutdown())
+
+
+def _load(message: LoadModel) -> ModelRunner:
+    if message.low_priority:
+        os.nice(19)  # as Elasticsearch's --lowPriority: runs on what normal deployments leave
+    torch.set_num_threads(message.threads_per_allocation)  # each allocation's intra-op threads
+    torch.set_num_interop_threads(1)
+    module = load_torchscript(Path(message.definition_path))
+    tokenizer = tokenizer_from(message.tokenization, message.vocabulary, message.merges, message.scores)
+    return ModelRunner(module, message.task_type, tokenizer, message.vocabulary, message.max_batch_rows)
+
+
+def serve(source: BinaryIO, sink: BinaryIO) -> int:
+    outbox = Outbox(sink)
+    inbox: queue.Queue[protocol.ToWorker] = queue.Queue()
+    threading.Thread(target=_read_messages, args=(source, inbox), name="reader", daemon=True).start()
+    first = inbox.get()
+    if not isinstance(first, LoadModel):
+        return 2
+    try:
+        runner = _load(first)
+    except Exception as error:  # noqa: BLE001 - any load failure is reported, then the worker exits
+        outbox.send(LoadFailed(f"{type(error).__name__}: {error}"))
+        return 1
+    load_count = 1
+    allocations = Allocations(runner, outbox)
+    allocations.resize(first.allocations)
+    outbox.send(Ready(protocol.PROTOCOL_VERSION, os.getpid(), load_count, allocations.count))
+    while True:
+        match inbox.get():
+            case InferBatch() as batch:
+                allocations.submit(batch)
+            case SetAllocations(count=count):
+                allocations.resize(count)
+                outbox.send(AllocationsSet(allocations.count))
+            case GetStats():
+                max_rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                outbox.send(WorkerStats(os.getpid(), load_count, allocations.count, first.threads_per_allocation,
+                                        allocations.batches_done, max_rss_kib * 1024))
+            case Shutdown():
+                allocations.stop()
+                return 0
+            case LoadModel():
+                print("ignoring a second LoadModel: a worker loads its model once", file=sys.stderr)
+
+
+def main() -> None:
+    die_with_parent()
+    warnings.filterwarnings("ignore", category=DeprecationWarning)  # TorchScript's deprecation notice
+    sink = os.fdopen(os.dup(1), "wb")  # the protocol keeps the real stdout ...
+    os.dup2(2, 1)  # ... and anything printed goes to stderr, where it cannot corrupt a frame
+    code = serve(sys.stdin.buffer, sink)
+    sink.flush()
+    sys.stderr.flush()
+    os._exit(code)  # the reader thread may be blocked on stdin; interpreter shutdown would wait on it
+
+
+if __name__ == "__main__":
+    main()
