@@ -82,10 +82,12 @@ def _token_types(sequence_ids: Sequence[int | None]) -> list[int]:
     return types
 
 
-def outputs_per_document(rows: Sequence[Row], output: np.ndarray, documents: int) -> list[list[np.ndarray]]:
-    """Split a batch output (first axis = rows, in `rows` order) back into each document's rows, in their order."""
-    if output.shape[0] != len(rows):
-        raise ValueError(f"the model returned {output.shape[0]} rows for {len(rows)} inputs")
+def outputs_per_document(
+    rows: Sequence[Row], output: np.ndarray | Sequence[np.ndarray], documents: int
+) -> list[list[np.ndarray]]:
+    """Split output rows (a batch's first axis, or a list, in `rows` order) back into each document's, in order."""
+    if len(output) != len(rows):
+        raise ValueError(f"the model returned {len(output)} rows for {len(rows)} inputs")
     per_document: list[list[tuple[int, np.ndarray]]] = [[] for _ in range(documents)]
     for row, values in zip(rows, output, strict=True):
         per_document[row.document].append((row.order, values))

@@ -16,7 +16,17 @@ from typing import Any
 import numpy as np
 import torch
 
-from inferd.nlp import NlpError, NlpTokenizer, Row, TokenizerOptions, bucket_by_length, build_tokenizer, pad
+from inferd.nlp import (
+    NlpError,
+    NlpTokenizer,
+    Row,
+    TokenizerOptions,
+    bucket_by_length,
+    build_tokenizer,
+    outputs_per_document,
+    pad,
+    rows_of,
+)
 from inferd.nlp.tasks import PROCESSORS, InvalidModelOutput, encode_document
 from inferd.runtime.protocol import Failure, InferRequest, RequestOutcome
 
@@ -68,8 +78,7 @@ class ModelRunner:
                 continue
             pending.append(_Pending(request, encodings))
         documents = [encodings for item in pending for encodings in item.encodings]
-        rows = [Row(index, encoding, order)
-                for index, encodings in enumerate(documents) for order, encoding in enumerate(encodings)]
+        rows = rows_of(documents)
         try:
             outputs = self._forward(rows, len(documents))
         except Exception as error:  # noqa: BLE001 - a failing model answers every request of the batch
@@ -93,23 +102,38 @@ class ModelRunner:
 
     def _forward(self, rows: Sequence[Row], documents: int) -> list[list[np.ndarray]]:
         """Output rows per document (numbered across the batch), each document's in its encodings' order."""
-        per_document: list[list[tuple[int, np.ndarray]]] = [[] for _ in range(documents)]
         pad_id = self._tokenizer.pad_token_id or 0
+        done: list[Row] = []
+        values: list[np.ndarray] = []
         for group in bucket_by_length(rows, self._max_batch_rows) if rows else []:
             inputs = pad(group, pad_id)
             arguments = [torch.from_numpy(array) for array in inputs.as_tuple()][: self._accepted_inputs]
             with torch.inference_mode():
                 output = self._module(*arguments)
             array = _first_tensor(output).numpy()
+            token_axis = 0
             if self._task_type == "question_answering":  # [2, rows, tokens] -> rows of [2, tokens]
                 array = np.moveaxis(array, 0, 1) if array.ndim == 3 else array
+                token_axis = 1
             if array.ndim == 0:
                 array = array.reshape(1, 1)
             if array.shape[0] != len(group):
                 raise InvalidModelOutput(f"the model returned {array.shape[0]} rows for {len(group)} inputs")
-            for row, values in zip(group, array, strict=True):
-                per_document[row.document].append((row.order, values))
-        return [[values for _, values in sorted(spans, key=lambda item: item[0])] for spans in per_document]
+            width = inputs.input_ids.shape[1]
+            done.extend(group)
+            values.extend(_without_padding(row_values, len(row.encoding), width, token_axis)
+                          for row, row_values in zip(group, array, strict=True))
+        return outputs_per_document(done, values, documents)
+
+
+def _without_padding(values: np.ndarray, length: int, width: int, token_axis: int) -> np.ndarray:
+    """A row's per-token output cut to its own tokens, so a document's result never depends on its batchmates.
+
+    Only a row with a token axis (at least 2-D, that axis as wide as the padded batch) is cut; pooled rows pass.
+    """
+    if values.ndim < 2 or length >= width or values.shape[token_axis] != width:
+        return values
+    return np.take(values, np.arange(length), axis=token_axis)
 
 
 def _first_tensor(output: Any) -> torch.Tensor:
