@@ -227,13 +227,16 @@ class DeploymentManager:
                 self._apply(self._plan(list(self._deployments.values())))  # freed capacity may fill shortfalls
 
     def _match(self, expression: str, *, allow_no_match: bool) -> list[Deployment]:
-        """Deployment ids and wildcards over them; a model id names its deployment when it has exactly one."""
+        """Deployment ids and wildcards over them; a model id names its deployment when it has exactly one.
+
+        With `allow_no_match`, what matches nothing (an explicit id included, as in Elasticsearch's stop) is skipped.
+        """
         by_model: dict[str, list[str]] = {}
         for deployment in self._deployments.values():
             by_model.setdefault(deployment.model_id, []).append(deployment.deployment_id)
         aliases = {model: ids[0] for model, ids in by_model.items() if len(ids) == 1}
         expansion = expand_ids(expression, self._deployments, aliases, allow_no_match=allow_no_match)
-        if expansion.unmatched:
+        if expansion.unmatched and not allow_no_match:
             raise ResourceNotFound(f"No known model deployment with id [{','.join(expansion.unmatched)}]")
         return [self._deployments[deployment_id] for deployment_id in expansion.matched]
 
@@ -259,8 +262,11 @@ class DeploymentManager:
     def _plan(self, deployments: Sequence[Deployment]) -> Plan:
         demands = []
         for deployment in deployments:
-            current = {route.node_id: route.allocations for route in deployment.live_routes
-                       if route.state is not RouteState.FAILED}
+            # A route being retired no longer counts (the plan dropped it); a stopping deployment holds all it has.
+            holding = (RouteState.STARTING, RouteState.STARTED, RouteState.STOPPING) if deployment.stopping else (
+                RouteState.STARTING, RouteState.STARTED)
+            current = {route.node_id: route.allocations for route in deployment.routes.values()
+                       if route.state in holding}
             cache_bytes = parse_byte_size(deployment.cache_size, "cache_size")
             memory = estimate_memory_bytes(
                 deployment.model_bytes, deployment.per_deployment_memory_bytes,
@@ -278,15 +284,21 @@ class DeploymentManager:
             wanted = plan.allocations.get(deployment.deployment_id, {})
             for node_id, count in wanted.items():
                 route = deployment.routes.get(node_id)
-                if route is None or route.state in (RouteState.STOPPED, RouteState.FAILED):
+                if route is None or route.state in (RouteState.STOPPING, RouteState.STOPPED, RouteState.FAILED):
                     self._launch(deployment, node_id, count)
                 elif route.allocations != count:
                     route.set_allocations(count)
             for node_id, route in list(deployment.routes.items()):
-                if node_id not in wanted and route.state is not RouteState.STOPPED:
-                    self._spawn(route.stop(self._limits.stop_timeout_s))
+                if node_id not in wanted and route.state in (RouteState.STARTING, RouteState.STARTED, RouteState.FAILED):
+                    self._spawn(self._retire(deployment, node_id, route))
             deployment.reason = plan.reasons.get(deployment.deployment_id)
             deployment.note_allocations()
+
+    async def _retire(self, deployment: Deployment, node_id: str, route: Route) -> None:
+        """Drain a route the plan no longer wants, then take it out of the routing table."""
+        await route.stop(self._limits.stop_timeout_s)
+        if deployment.routes.get(node_id) is route:
+            del deployment.routes[node_id]
 
     def _launch(self, deployment: Deployment, node_id: str, allocations: int) -> None:
         route = Route(

@@ -1,0 +1,121 @@
+"""Several virtual nodes on one machine: allocations spread over nodes, shortfalls, capacity refusals, limits.
+
+The module has its own server: 2 nodes of 2 processors each, and room for only 2 deployments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from elasticsearch import ApiError, Elasticsearch
+
+from tests.support.api import echo_rows, error, eventually, workers
+from tests.support.models import TestModel, upload_test_model
+from tests.support.server import ServerProcess, client_for, http_for
+
+NODES, PROCESSORS_PER_NODE = 2, 2
+MODEL_ID = "t-virtual-nodes-echo"
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    env = {"INFERD_NODES": str(NODES), "INFERD_PROCESSORS": str(NODES * PROCESSORS_PER_NODE),
+           "INFERD_MAX_DEPLOYMENTS": "2"}
+    server = ServerProcess(Path(tmp_path_factory.mktemp("nodes")) / "data", extra_env=env).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def es(cluster: ServerProcess, echo_model: TestModel) -> Elasticsearch:
+    client = client_for(cluster.url)
+    upload_test_model(client, MODEL_ID, echo_model)
+    return client
+
+
+@pytest.fixture(scope="module")
+def http(cluster: ServerProcess) -> Iterator[httpx.Client]:
+    with http_for(cluster.url) as client:
+        yield client
+
+
+def stats_of(es: Elasticsearch, deployment_id: str) -> dict[str, Any]:
+    (entry,) = [e for e in es.ml.get_trained_models_stats(model_id=MODEL_ID)["trained_model_stats"]
+                if e.get("deployment_stats", {}).get("deployment_id") == deployment_id]
+    return entry["deployment_stats"]
+
+
+def test_allocations_spread_over_nodes_and_a_shortfall_is_reported_not_refused(
+    es: Elasticsearch, http: httpx.Client
+) -> None:
+    deployment_id = "spread"
+    assignment = es.ml.start_trained_model_deployment(
+        model_id=MODEL_ID, deployment_id=deployment_id, number_of_allocations=4, wait_for="fully_allocated"
+    )["assignment"]
+    try:
+        assert sorted(assignment["routing_table"]) == ["node-0", "node-1"]
+        assert {r["current_allocations"] for r in assignment["routing_table"].values()} == {PROCESSORS_PER_NODE}
+        assert assignment["assignment_state"] == "started"
+        pids = {worker["node"]: worker["pid"] for worker in workers(http, deployment_id)}
+        assert len(set(pids.values())) == NODES  # a worker process of its own per node
+
+        # Six asked, four fit: accepted, running four, the shortfall named per node.
+        assignment = es.ml.update_trained_model_deployment(model_id=deployment_id, number_of_allocations=6)["assignment"]
+        assert assignment["task_parameters"]["number_of_allocations"] == 6
+        stats = stats_of(es, deployment_id)
+        assert stats["allocation_status"] == {"allocation_count": 4, "target_allocation_count": 6, "state": "started"}
+        assert stats["state"] == "started"
+        assert "Could not assign (more) allocations on node [node-0]" in stats["reason"]
+        assert "free processors [0]" in stats["reason"]
+        response = es.ml.infer_trained_model(model_id=deployment_id, docs=[{"text_field": "the cat"}])
+        assert response["inference_results"][0]["predicted_value"] == echo_rows("the cat")
+
+        # Back to two: whole nodes are freed first (as Elasticsearch's reducer does); what stays is the same process.
+        es.ml.update_trained_model_deployment(model_id=deployment_id, number_of_allocations=2)
+        stats = stats_of(es, deployment_id)
+        assert stats["allocation_status"]["state"] == "fully_allocated" and "reason" not in stats
+        eventually(lambda: len(stats_of(es, deployment_id)["nodes"]) == 1, what="the freed node's route to go")
+        (node,) = stats_of(es, deployment_id)["nodes"]
+        assert node["number_of_allocations"] == 2 and node["routing_state"] == {"routing_state": "started"}
+        (worker,) = workers(http, deployment_id)
+        assert worker["pid"] == pids[worker["node"]] and worker["load_count"] == 1
+
+        # Two processors are free again: a second deployment asking for three gets two and times out waiting for all.
+        with pytest.raises(ApiError) as timed_out:
+            es.ml.start_trained_model_deployment(model_id=MODEL_ID, deployment_id="second", number_of_allocations=3,
+                                                 wait_for="fully_allocated", timeout="3s")
+        assert error(timed_out) == (
+            408, "status_exception",
+            "Timed out after [3s] waiting for trained model deployment [second] to start. Use the trained model "
+            "stats API to track the state of the deployment and try again once it has started.",
+        )
+        eventually(lambda: stats_of(es, "second")["allocation_status"]["allocation_count"] == 2, what="2 of 3 running")
+        assert stats_of(es, "second")["allocation_status"]["state"] == "started"
+
+        # The limit of two deployments.
+        with pytest.raises(ApiError) as limited:
+            es.ml.start_trained_model_deployment(model_id=MODEL_ID, deployment_id="third")
+        assert error(limited) == (
+            429, "status_exception",
+            "Could not start model deployment because existing deployments reached the limit of [2]",
+        )
+    finally:
+        es.ml.stop_trained_model_deployment(model_id=deployment_id)
+
+    # Freed processors go to the deployment that is short of its target.
+    eventually(lambda: stats_of(es, "second")["allocation_status"]["state"] == "fully_allocated", what="refill")
+    es.ml.stop_trained_model_deployment(model_id="second")
+
+
+def test_a_deployment_that_fits_on_no_node_is_refused(es: Elasticsearch) -> None:
+    with pytest.raises(ApiError) as refused:
+        es.ml.start_trained_model_deployment(model_id=MODEL_ID, deployment_id="too-wide", threads_per_allocation=4)
+    assert error(refused) == (
+        429, "status_exception", "Could not start deployment because no ML nodes with sufficient capacity were found"
+    )
+    assert not [e for e in es.ml.get_trained_models_stats(model_id=MODEL_ID)["trained_model_stats"]
+                if "deployment_stats" in e]
