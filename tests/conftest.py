@@ -15,10 +15,14 @@ from tests.support.models import TestModel, make_test_model
 from tests.support.server import ServerProcess, client_for, http_for
 
 
+SHARED_SERVER_ENV = {"INFERD_PROCESSORS": "64", "INFERD_ML_MEMORY": "256gb"}
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """The shared inferd server; tests keep to their own model ids so they can share it."""
-    process = ServerProcess(tmp_path_factory.mktemp("shared") / "data").start()
+    # Many tests deploy side by side: the shared server advertises more processors than the machine has.
+    process = ServerProcess(tmp_path_factory.mktemp("shared") / "data", extra_env=SHARED_SERVER_ENV).start()
     yield process
     process.stop()
 
@@ -51,3 +55,9 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def echo_model(models_dir: Path) -> TestModel:
     """The small pass-through test model, padded so that 64 KiB chunks make several parts."""
     return make_test_model("echo", models_dir, extra_bytes=300_000)
+
+
+@pytest.fixture(scope="session")
+def slow_model(models_dir: Path) -> TestModel:
+    """Echoes its inputs after a loop as long as the documents say `slow`: tests control inference time."""
+    return make_test_model("slow", models_dir)

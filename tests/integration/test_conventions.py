@@ -10,16 +10,10 @@ import httpx
 import pytest
 from elasticsearch import Elasticsearch
 
+from tests.support.api import http_error
 from tests.support.server import ServerProcess, http_for
 
 COMPAT_9 = "application/vnd.elasticsearch+json; compatible-with=9"
-
-
-def error_of(response: httpx.Response) -> tuple[int, str, str]:
-    body = response.json()
-    assert body["status"] == response.status_code
-    assert body["error"]["root_cause"][0]["type"] == body["error"]["type"]
-    return response.status_code, body["error"]["type"], body["error"]["reason"]
 
 
 def test_root_info_satisfies_elasticsearch_py_and_eland(es: Elasticsearch, http: httpx.Client) -> None:
@@ -68,14 +62,14 @@ def test_every_response_carries_the_product_header(http: httpx.Client, method: s
 
 
 def test_unknown_route_is_400_naming_uri_and_method(http: httpx.Client) -> None:
-    status, kind, reason = error_of(http.get("/_ml/nothing_here?x=1"))
+    status, kind, reason = http_error(http.get("/_ml/nothing_here?x=1"))
     assert (status, kind) == (400, "illegal_argument_exception")
     assert reason == "no handler found for uri [/_ml/nothing_here?x=1] and method [GET]"
 
 
 def test_wrong_method_is_405_listing_allowed_methods(http: httpx.Client) -> None:
     response = http.post("/_ml/trained_models/some-model")
-    status, _, reason = error_of(response)
+    status, _, reason = http_error(response)
     assert status == 405
     assert reason == (
         "Incorrect HTTP method for uri [/_ml/trained_models/some-model] and method [POST], "
@@ -85,7 +79,7 @@ def test_wrong_method_is_405_listing_allowed_methods(http: httpx.Client) -> None
 
 
 def test_unknown_query_parameters_are_named_with_suggestions(http: httpx.Client) -> None:
-    status, kind, reason = error_of(http.get("/_ml/trained_models", params={"zzz": "1", "alow_no_match": "true"}))
+    status, kind, reason = http_error(http.get("/_ml/trained_models", params={"zzz": "1", "alow_no_match": "true"}))
     assert (status, kind) == (400, "illegal_argument_exception")
     assert reason == (
         "request [/_ml/trained_models] contains unrecognized parameters: "
@@ -94,29 +88,29 @@ def test_unknown_query_parameters_are_named_with_suggestions(http: httpx.Client)
 
 
 def test_boolean_parameters_are_strict(http: httpx.Client) -> None:
-    status, _, reason = error_of(http.get("/_ml/trained_models", params={"allow_no_match": "yes"}))
+    status, _, reason = http_error(http.get("/_ml/trained_models", params={"allow_no_match": "yes"}))
     assert status == 400
     assert reason == "Failed to parse value [yes] as only [true] or [false] are allowed."
-    status, _, reason = error_of(http.get("/_ml/trained_models", params={"size": "ten"}))
+    status, _, reason = http_error(http.get("/_ml/trained_models", params={"size": "ten"}))
     assert (status, reason) == (400, "Failed to parse int parameter [size] with value [ten]")
 
 
 def test_malformed_json_is_a_parse_error_with_position(http: httpx.Client) -> None:
     response = http.put("/_ml/trained_models/bad-json", content=b'{"model_type": "pytorch",\n "x": }',
                         headers={"content-type": "application/json"})
-    status, kind, reason = error_of(response)
+    status, kind, reason = http_error(response)
     assert (status, kind) == (400, "x_content_parse_exception")
     assert reason.startswith("[2:7] ")
 
 
 def test_missing_body_is_a_parse_exception(http: httpx.Client) -> None:
-    status, kind, reason = error_of(http.put("/_ml/trained_models/no-body"))
+    status, kind, reason = http_error(http.put("/_ml/trained_models/no-body"))
     assert (status, kind, reason) == (400, "parse_exception", "request body is required")
 
 
 def test_unknown_body_field_is_named(http: httpx.Client) -> None:
     body = {"model_type": "pytorch", "inference_config": {"pass_through": {}}, "modle_size_bytes": 3}
-    status, kind, reason = error_of(http.put("/_ml/trained_models/unknown-field", json=body))
+    status, kind, reason = http_error(http.put("/_ml/trained_models/unknown-field", json=body))
     assert (status, kind) == (400, "x_content_parse_exception")
     assert reason == "[trained_model_config] unknown field [modle_size_bytes] did you mean [model_size_bytes]?"
 
@@ -131,7 +125,7 @@ def test_unknown_body_field_is_named(http: httpx.Client) -> None:
 )
 def test_unsupported_media_types_are_refused(http: httpx.Client, content_type: str, status: int, reason: str) -> None:
     response = http.put("/_ml/trained_models/media", content=b"{}", headers={"content-type": content_type})
-    assert error_of(response)[0::2] == (status, reason)
+    assert http_error(response)[0::2] == (status, reason)
 
 
 @pytest.mark.parametrize("content_type", ["application/json", COMPAT_9,
@@ -150,7 +144,7 @@ def test_bodies_over_the_limit_are_413(tmp_path) -> None:
         with http_for(server.url) as http:
             response = http.put("/_ml/trained_models/big", content=b"x" * 2000,
                                 headers={"content-type": "application/json"})
-            assert error_of(response)[0] == 413
+            assert http_error(response)[0] == 413
 
             def chunks():  # no Content-Length: counted as it streams
                 for _ in range(10):
@@ -158,7 +152,7 @@ def test_bodies_over_the_limit_are_413(tmp_path) -> None:
 
             response = http.put("/_ml/trained_models/big", content=chunks(),
                                 headers={"content-type": "application/json"})
-            assert error_of(response)[0] == 413
+            assert http_error(response)[0] == 413
             assert http.get("/_inferd/health").status_code == 200
     finally:
         server.stop()
@@ -187,7 +181,7 @@ def test_bodies_in_flight_together_are_bounded(tmp_path) -> None:
             time.sleep(0.5)  # let the server read the first 900 bytes
             response = fast.put("/_ml/trained_models/fast", content=b" " * 700 + b"{}",
                                 headers={"content-type": "application/json"})
-            status, kind, reason = error_of(response)
+            status, kind, reason = http_error(response)
             assert (status, kind) == (429, "circuit_breaking_exception")
             assert reason.startswith("[in_flight_requests] Data too large")
             release.set()
@@ -225,7 +219,7 @@ def test_health_and_ready(http: httpx.Client) -> None:
 
 def test_a_compatible_with_accept_header_is_checked_on_every_route(http: httpx.Client) -> None:
     response = http.get("/", headers={"accept": "application/vnd.elasticsearch+json; compatible-with=7"})
-    status, kind, reason = error_of(response)
+    status, kind, reason = http_error(response)
     assert (status, kind, reason) == (400, "media_type_header_exception",
                                       "Invalid media-type value on headers [Accept, Content-Type]")
     assert response.json()["error"]["caused_by"]["reason"].startswith("Accept version must be either version 9 or 8")
@@ -234,12 +228,12 @@ def test_a_compatible_with_accept_header_is_checked_on_every_route(http: httpx.C
 @pytest.mark.parametrize("content", [b'{"metadata": {"x": NaN}}', b"[" * 100_000 + b"]" * 100_000])
 def test_hostile_json_is_a_parse_error(http: httpx.Client, content: bytes) -> None:
     response = http.put("/_ml/trained_models/hostile-json", content=content, headers={"content-type": "application/json"})
-    assert error_of(response)[:2] == (400, "x_content_parse_exception")
+    assert http_error(response)[:2] == (400, "x_content_parse_exception")
 
 
 def test_huge_numbers_are_refused_not_overflowed(http: httpx.Client) -> None:
     body = {"definition": "AAAA", "total_definition_length": 2**64, "total_parts": 1}
     response = http.put("/_ml/trained_models/whatever/definition/0", json=body)
-    assert error_of(response)[:2] == (400, "x_content_parse_exception")
+    assert http_error(response)[:2] == (400, "x_content_parse_exception")
     response = http.put(f"/_ml/trained_models/whatever/definition/{2**70}", json=body)
-    assert error_of(response)[0] == 400
+    assert http_error(response)[0] == 400

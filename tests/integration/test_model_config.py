@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import pytest
-from elasticsearch import ApiError, BadRequestError, Elasticsearch
+from elasticsearch import BadRequestError, Elasticsearch
 
-from tests.support.models import KINDS, ECHO, make_test_model
+from inferd.importer.tasks import TaskType
+from tests.support.api import error
+from tests.support.models import make_test_model
 
 BERT_DEFAULTS = {"do_lower_case": False, "with_special_tokens": True, "max_sequence_length": 512,
                  "truncate": "first", "span": -1}
-
-
-def error(excinfo: pytest.ExceptionInfo[ApiError]) -> tuple[int, str, str]:
-    body = excinfo.value.body
-    return excinfo.value.meta.status, body["error"]["type"], body["error"]["reason"]
 
 
 def pytorch(task: str, options: dict | None = None, **fields) -> dict:
     return {"model_type": "pytorch", "inference_config": {task: options or {}}, **fields}
 
 
-@pytest.mark.parametrize("kind", [kind for kind in KINDS if kind != ECHO])
+@pytest.mark.parametrize("kind", [task.value for task in TaskType])
 def test_every_task_of_a_traced_model_round_trips(es: Elasticsearch, model_id: str, models_dir, kind: str) -> None:
     model = make_test_model(kind, models_dir)
     created = es.ml.put_trained_model(model_id=model_id, body=model.config)

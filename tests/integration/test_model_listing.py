@@ -8,16 +8,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from elasticsearch import ApiError, BadRequestError, ConflictError, Elasticsearch, NotFoundError
+from elasticsearch import BadRequestError, ConflictError, Elasticsearch, NotFoundError
 
+from tests.support.api import error
 from tests.support.server import ServerProcess, client_for
 
 IDS = ["bert-a", "bert-b", "minilm", "ner-x"]
-
-
-def error(excinfo: pytest.ExceptionInfo[ApiError]) -> tuple[int, str, str]:
-    body = excinfo.value.body
-    return excinfo.value.meta.status, body["error"]["type"], body["error"]["reason"]
 
 
 def body(task: str, **fields) -> dict:

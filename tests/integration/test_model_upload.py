@@ -6,8 +6,9 @@ import base64
 import hashlib
 
 import pytest
-from elasticsearch import ApiError, BadRequestError, Elasticsearch, NotFoundError
+from elasticsearch import BadRequestError, Elasticsearch, NotFoundError
 
+from tests.support.api import error
 from tests.support.models import TestModel
 from tests.support.server import ServerProcess, client_for
 
@@ -31,11 +32,6 @@ def put_part(es: Elasticsearch, model_id: str, model: TestModel, index: int, dat
 
 def definition_status(es: Elasticsearch, model_id: str) -> dict:
     return es.ml.get_trained_models(model_id=model_id, include="definition_status")["trained_model_configs"][0]
-
-
-def error(excinfo: pytest.ExceptionInfo[ApiError]) -> tuple[int, str, str]:
-    body = excinfo.value.body
-    return excinfo.value.meta.status, body["error"]["type"], body["error"]["reason"]
 
 
 def test_eland_order_config_parts_vocabulary(es: Elasticsearch, model_id: str, echo_model: TestModel) -> None:

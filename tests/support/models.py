@@ -54,7 +54,13 @@ _PUNCTUATION = [".", ",", "?", "!", "'", "-", ":", ";", "(", ")"]
 VOCABULARY: tuple[str, ...] = tuple(_SPECIAL + _WORDS + _SUFFIXES + _PUNCTUATION)
 
 ECHO = "echo"
-KINDS: tuple[str, ...] = (ECHO, *(task.value for task in TaskType))
+SLOW = "slow"
+SCRIPTED_KINDS = (ECHO, SLOW)
+"""Hand-written pass_through modules (scripted), unlike the traced tiny BERTs of every task type."""
+KINDS: tuple[str, ...] = (*SCRIPTED_KINDS, *(task.value for task in TaskType))
+SLOW_WORD = "slow"
+"""Each occurrence of this word in a batch makes the slow model do `SLOW_ITERATIONS` more matrix products."""
+SLOW_ITERATIONS = 400
 NER_LABELS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC")
 TEXT_CLASSIFICATION_LABELS = ("negative", "positive")
 ZERO_SHOT_LABELS = ("contradiction", "neutral", "entailment")
@@ -106,11 +112,13 @@ def make_test_model(kind: str, directory: Path, *, extra_bytes: int = 0) -> Test
         raise ValueError("extra_bytes applies to the echo model only")
     name = f"{kind}-{extra_bytes}" if extra_bytes else kind
     root = Path(directory) / name
-    hf_dir = None if kind == ECHO else root / "hf"
+    hf_dir = None if kind in SCRIPTED_KINDS else root / "hf"
 
     def build(traced_dir: Path) -> TracedModel:
         if kind == ECHO:
             return _build_echo(traced_dir, extra_bytes)
+        if kind == SLOW:
+            return _build_slow(traced_dir)
         assert hf_dir is not None
         write_tiny_bert(TaskType(kind), hf_dir)
         return trace_model(hf_dir, kind, traced_dir, description=f"Tiny random BERT for {kind} tests")
@@ -239,17 +247,48 @@ class EchoModel(nn.Module):
         return torch.stack([input_ids, attention_mask, token_type_ids, position_ids], dim=-1).to(torch.float32)
 
 
+class SlowModel(nn.Module):
+    """The echo model's output, after a loop of matrix products as long as the batch has `slow` tokens.
+
+    A test controls how long a forward pass takes by how many times its documents say `slow`.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.slow_id = VOCABULARY.index(SLOW_WORD)
+        self.iterations = SLOW_ITERATIONS
+        self.register_buffer("weight", torch.eye(96) * 0.5)
+
+    def forward(
+        self, input_ids: Tensor, attention_mask: Tensor, token_type_ids: Tensor, position_ids: Tensor
+    ) -> Tensor:
+        units = int((input_ids == self.slow_id).sum())
+        state = self.weight
+        for _ in range(units * self.iterations):
+            state = torch.tanh(state @ self.weight)
+        echo = torch.stack([input_ids, attention_mask, token_type_ids, position_ids], dim=-1).to(torch.float32)
+        return echo + state[0, 1]  # 0.0: the loop's result joins the output so it is never skipped
+
+
 def _build_echo(traced_dir: Path, extra_bytes: int) -> TracedModel:
+    return _build_scripted(EchoModel(extra_bytes), traced_dir, "Echo test model: returns its inputs", extra_bytes)
+
+
+def _build_slow(traced_dir: Path) -> TracedModel:
+    return _build_scripted(SlowModel(), traced_dir, "Slow echo test model: works as long as it reads 'slow'", 0)
+
+
+def _build_scripted(model: nn.Module, traced_dir: Path, description: str, extra_bytes: int) -> TracedModel:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r".*torch\.jit\.\w+` is deprecated", category=DeprecationWarning)
-        module = torch.jit.script(EchoModel(extra_bytes).eval())
+        module = torch.jit.script(model.eval())
     tokenization = {
         "bert": {"do_lower_case": True, "with_special_tokens": True, "max_sequence_length": 512, "truncate": "first"}
     }
     config = model_config(
         TaskType.PASS_THROUGH,
         tokenization,
-        description="Echo test model: returns its inputs",
+        description=description,
         per_deployment_memory_bytes=extra_bytes,
         per_allocation_memory_bytes=512 * 4 * 4,
     )

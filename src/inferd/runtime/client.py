@@ -52,7 +52,11 @@ class WorkerClient:
             while True:
                 header = await stdout.readexactly(protocol.HEADER_BYTES)
                 payload = await stdout.readexactly(protocol.frame_length(header))
-                self._handler(protocol.from_worker_decoder.decode(payload))
+                message = protocol.from_worker_decoder.decode(payload)
+                try:
+                    self._handler(message)
+                except Exception:  # a bug in one handler must not stop the worker's results from being read
+                    logger.exception("handling %s from worker %s failed", type(message).__name__, self.pid)
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         except (msgspec.DecodeError, ValueError):

@@ -12,11 +12,12 @@ import torch
 from inferd.importer import TaskType, UnsupportedModel, classification_labels, load_traced_model, parse_task_type
 from inferd.importer.pooling import Dense, Normalize, Pooling, read_layout
 from tests.support import models as support_models
-from tests.support.models import KINDS, NER_LABELS, VOCABULARY, TestModel, make_test_model
+from tests.support.models import KINDS, NER_LABELS, SCRIPTED_KINDS, VOCABULARY, TestModel, make_test_model
 
 # kind -> the task options besides tokenization.
 EXPECTED_OPTIONS: dict[str, dict[str, object]] = {
     "echo": {},
+    "slow": {},
     "pass_through": {},
     "fill_mask": {},
     "text_expansion": {},
@@ -36,7 +37,7 @@ def test_config_is_what_eland_sends(kind: str, model_of: Callable[[str], TestMod
     assert set(config) == {"description", "model_type", "inference_config", "input", "metadata"}
     assert config["model_type"] == "pytorch"
     assert config["input"] == {"field_names": ["text_field"]}
-    task = "pass_through" if kind == "echo" else kind
+    task = "pass_through" if kind in SCRIPTED_KINDS else kind
     assert list(config["inference_config"]) == [task] and model.task_type == TaskType(task)
     options = dict(config["inference_config"][task])
     [(tokenizer_kind, tokenization)] = options.pop("tokenization").items()
@@ -46,7 +47,7 @@ def test_config_is_what_eland_sends(kind: str, model_of: Callable[[str], TestMod
     metadata = config["metadata"]
     assert all(isinstance(value, int) for value in metadata.values())
     assert metadata["per_allocation_memory_bytes"] > 0
-    if kind != "echo":  # the tiny BERTs hold ~40k float32 weights
+    if kind not in SCRIPTED_KINDS:  # the tiny BERTs hold ~40k float32 weights
         assert 100_000 < metadata["per_deployment_memory_bytes"] < 10 * model.size_bytes
     assert json.loads(json.dumps(config)) == config  # plain JSON, ready for the client
 

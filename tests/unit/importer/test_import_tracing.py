@@ -23,6 +23,7 @@ LONG = "the new york city bridge is close to the river and the old house"
 # kind -> shape of the output for a batch of `b` texts padded to `s` tokens.
 EXPECTED_SHAPES: dict[str, Callable[[int, int], tuple[int, ...]]] = {
     "echo": lambda b, s: (b, s, 4),
+    "slow": lambda b, s: (b, s, 4),
     "text_embedding": lambda b, s: (b, HIDDEN),
     "text_classification": lambda b, s: (b, 2),
     "ner": lambda b, s: (b, s, len(NER_LABELS)),
@@ -33,7 +34,7 @@ EXPECTED_SHAPES: dict[str, Callable[[int, int], tuple[int, ...]]] = {
     "text_expansion": lambda b, s: (b, V),
     "pass_through": lambda b, s: (b, s, HIDDEN),
 }
-PER_TOKEN = {"echo", "ner", "fill_mask", "pass_through"}
+PER_TOKEN = {"echo", "slow", "ner", "fill_mask", "pass_through"}
 
 
 def encode(tokenizer: Any, texts: list[str]) -> tuple[Tensor, ...]:

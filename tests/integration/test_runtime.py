@@ -1,0 +1,170 @@
+"""The runtime under load: the bounded queue's exact refusals, live resizing that drops nothing, one worker per route."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import pytest
+from elasticsearch import ApiError, Elasticsearch
+
+from tests.support.api import echoed_ids, expected_ids, workers
+from tests.support.models import SLOW_WORD, VOCABULARY, TestModel, upload_test_model
+from tests.support.server import ServerProcess, client_for
+
+PLAIN_WORDS = [word for word in VOCABULARY[5:] if word.isalpha() and word != SLOW_WORD]
+CLIENTS = 16
+
+
+def deployment_stats(es: Elasticsearch, model_id: str) -> dict[str, Any]:
+    return es.ml.get_trained_models_stats(model_id=model_id)["trained_model_stats"][0]["deployment_stats"]
+
+
+@pytest.fixture
+def slow_deployment(es: Elasticsearch, http: httpx.Client, model_id: str, slow_model: TestModel) -> Iterator[str]:
+    upload_test_model(es, model_id, slow_model)
+    response = http.post(
+        f"/_ml/trained_models/{model_id}/deployment/_start",
+        json={"queue_capacity": 5, "number_of_allocations": 1, "inferd": {"max_batch_documents": 1}},
+    )
+    assert response.status_code == 200, response.text
+    yield model_id
+    es.ml.stop_trained_model_deployment(model_id=model_id)
+
+
+def _wait_pending(es: Elasticsearch, model_id: str, expected: int, timeout_s: float = 10) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if deployment_stats(es, model_id)["nodes"][0]["number_of_pending_requests"] == expected:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"pending requests never reached {expected}")
+
+
+def test_a_full_queue_refuses_exactly_what_does_not_fit(es: Elasticsearch, slow_deployment: str) -> None:
+    model_id = slow_deployment
+    results: dict[str, Any] = {}
+
+    def infer(name: str, texts: list[str]) -> None:
+        try:
+            response = es.ml.infer_trained_model(model_id=model_id, docs=[{"text_field": t} for t in texts], timeout="60s")
+            results[name] = [echoed_ids(result) for result in response["inference_results"]]
+        except ApiError as error:
+            results[name] = error
+
+    blocker = threading.Thread(target=infer, args=("blocker", [" ".join([SLOW_WORD] * 250)]))
+    blocker.start()
+    _wait_pending(es, model_id, 1)  # the only allocation has taken it; the queue (capacity 5) is empty
+    # Admitted in arrival order while the allocation is busy: 2 + 2 fit, the next 2 would make 6 > 5, then 1 fits.
+    plan = [("a", ["the cat", "a dog"]), ("b", ["red car", "big house"]), ("c", ["one two", "three four"]),
+            ("d", ["hello world"])]
+    threads = []
+    for name, texts in plan:
+        thread = threading.Thread(target=infer, args=(name, texts))
+        thread.start()
+        threads.append(thread)
+        time.sleep(0.15)
+    stats = deployment_stats(es, model_id)
+    assert stats["nodes"][0]["number_of_pending_requests"] == 1 + 5
+    for thread in [blocker, *threads]:
+        thread.join(60)
+    refused = results["c"]
+    assert isinstance(refused, ApiError) and refused.meta.status == 429, refused
+    assert refused.body["error"]["type"] == "es_rejected_execution_exception"
+    for name, texts in plan:
+        if name != "c":
+            assert results[name] == [expected_ids(text) for text in texts], name
+    stats = deployment_stats(es, model_id)
+    assert stats["rejected_execution_count"] == 1
+    assert stats["nodes"][0]["rejected_execution_count"] == 1
+    assert stats["inference_count"] == 1 + 5
+    assert stats["nodes"][0]["number_of_pending_requests"] == 0
+
+
+def test_concurrent_single_documents_beyond_capacity_are_refused_one_for_one(
+    es: Elasticsearch, slow_deployment: str
+) -> None:
+    model_id = slow_deployment
+    outcomes: list[int] = []
+    lock = threading.Lock()
+
+    def infer(text: str) -> None:
+        try:
+            response = es.ml.infer_trained_model(model_id=model_id, docs=[{"text_field": text}], timeout="60s")
+            status = 200 if echoed_ids(response["inference_results"][0]) == expected_ids(text) else -1
+        except ApiError as error:
+            status = error.meta.status
+        with lock:
+            outcomes.append(status)
+
+    blocker = threading.Thread(target=infer, args=(" ".join([SLOW_WORD] * 250),))
+    blocker.start()
+    _wait_pending(es, model_id, 1)
+    texts = [f"{a} {b}" for a, b in zip(PLAIN_WORDS[:12], PLAIN_WORDS[12:24], strict=True)]
+    with ThreadPoolExecutor(len(texts)) as pool:
+        list(pool.map(infer, texts))
+    blocker.join(60)
+    assert sorted(outcomes) == [200] * (5 + 1) + [429] * (12 - 5)
+    assert deployment_stats(es, model_id)["rejected_execution_count"] == 12 - 5
+
+
+def test_resizing_under_load_drops_nothing_and_keeps_one_worker(
+    es: Elasticsearch, http: httpx.Client, server: ServerProcess, model_id: str, echo_model: TestModel
+) -> None:
+    upload_test_model(es, model_id, echo_model)
+    es.ml.start_trained_model_deployment(model_id=model_id, number_of_allocations=1)
+    # The load has a connection per client, so the resizes (sent on `es`) never wait for a free connection.
+    load = client_for(server.url, connections_per_node=CLIENTS)
+    try:
+        (before,) = workers(http, model_id)
+        assert before["pid"] != server.process.pid
+        stop = threading.Event()
+        failures: list[str] = []
+        answered = [0] * CLIENTS
+
+        def client(index: int) -> None:
+            own = random.Random(index)
+            while not stop.is_set():
+                text = " ".join(own.choice(PLAIN_WORDS) for _ in range(own.randint(2, 8)))
+                try:
+                    response = load.ml.infer_trained_model(model_id=model_id, docs=[{"text_field": text}])
+                    if echoed_ids(response["inference_results"][0]) != expected_ids(text):
+                        failures.append(f"client {index}: wrong result for {text!r}")
+                    answered[index] += 1
+                except Exception as error:  # noqa: BLE001 - every failure counts
+                    failures.append(f"client {index}: {error!r}")
+
+        threads = [threading.Thread(target=client, args=(index,)) for index in range(CLIENTS)]
+        for thread in threads:
+            thread.start()
+        try:
+            for _ in range(10):  # 1 -> 2 -> 1 -> 2, then back to 1 for the next round
+                for allocations in (2, 1, 2, 1):
+                    assignment = es.ml.update_trained_model_deployment(
+                        model_id=model_id, number_of_allocations=allocations
+                    )["assignment"]
+                    assert assignment["task_parameters"]["number_of_allocations"] == allocations
+                    (worker,) = workers(http, model_id)
+                    assert worker["allocations"] == allocations
+                    time.sleep(0.05)
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(60)
+        assert failures == []
+        assert all(count > 0 for count in answered), answered
+        (after,) = workers(http, model_id)
+        assert after["pid"] == before["pid"]
+        assert after["load_count"] == 1
+        assert after["pid"] not in (None, 0)
+        stats = deployment_stats(es, model_id)
+        assert stats["inference_count"] == sum(answered)
+        assert "error_count" not in stats and "rejected_execution_count" not in stats
+    finally:
+        load.close()
+        es.ml.stop_trained_model_deployment(model_id=model_id)
