@@ -46,6 +46,9 @@ class Settings(BaseSettings):
         16, ge=1, le=1024, description="Default batch limit: the most documents a free allocation takes at once."
     )
     stop_timeout_s: float = Field(60.0, gt=0, description="How long stopping a deployment waits for it to drain.")
+    restore_timeout_s: float = Field(
+        300.0, gt=0, description="How long readiness waits, after a start, for the stored deployments to serve again."
+    )
 
     @field_validator("ml_memory")
     @classmethod

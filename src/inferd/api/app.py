@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import shutil
 import socket
@@ -22,7 +23,7 @@ from inferd.clock import Clock, SystemClock
 from inferd.cluster.local import LocalCluster, machine_memory_bytes, machine_processors, split_machine
 from inferd.control import DeploymentManager, ModelRegistry, RuntimeLimits
 from inferd.settings import Settings
-from inferd.store import DataDirLock, ModelStore, open_store
+from inferd.store import DataDirLock, DeploymentStore, ModelStore, open_store
 from inferd.store.cluster import ensure_cluster_uuid
 from inferd.units import parse_byte_size
 
@@ -33,6 +34,16 @@ def local_cluster(settings: Settings) -> LocalCluster:
     memory = parse_byte_size(settings.ml_memory, "ml_memory") if settings.ml_memory else machine_memory_bytes()
     nodes = split_machine(settings.processors or machine_processors(), memory, settings.nodes)
     return LocalCluster(nodes, settings.data_dir / "logs")
+
+
+async def _restore(state: ServerState, timeout_s: float) -> None:
+    """Start the stored deployments again; the server is ready once they serve (or cannot, or time is up)."""
+    restored = await state.deployments.restore()
+    if not await state.deployments.wait_settled(restored, timeout_s):
+        logger.warning("deployments still starting after %.0fs: ready anyway", timeout_s)
+    state.ready = True
+    logger.info("inferd ready: data dir %s, cluster %s, %d deployments restored", state.settings.data_dir,
+                state.cluster_uuid, len(restored))
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
@@ -47,7 +58,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             engine = open_store(settings.resolved_store_url)
             shutil.rmtree(settings.data_dir / "tmp", ignore_errors=True)  # leftovers of a process that was killed
             registry = ModelRegistry(ModelStore(engine), clock, settings.data_dir, settings.definition_check_timeout_s)
-            deployments = DeploymentManager(registry, local_cluster(settings), clock, RuntimeLimits(
+            deployments = DeploymentManager(registry, DeploymentStore(engine), local_cluster(settings), clock, RuntimeLimits(
                 settings.max_deployments, settings.max_batch_documents, settings.stop_timeout_s
             ))
             state = ServerState(
@@ -59,11 +70,11 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 deployments=deployments,
             )
             app.state.inferd = state
-            state.ready = True  # the store is open; no deployments exist yet to wait for
-            logger.info("inferd ready: data dir %s, cluster %s", settings.data_dir, state.cluster_uuid)
+            restoring = asyncio.create_task(_restore(state, settings.restore_timeout_s))
             try:
                 yield
             finally:
+                restoring.cancel()
                 await deployments.shutdown()
         finally:
             if engine is not None:

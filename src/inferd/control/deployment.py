@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from inferd.control.deployment_request import AdaptiveAllocations
 from inferd.runtime.route import Route
 from inferd.runtime.states import RouteState
+
+
+PERSISTED_SETTINGS = ("threads_per_allocation", "number_of_allocations", "queue_capacity", "cache_size", "priority",
+                      "max_batch_documents")
 
 
 @dataclass
@@ -36,6 +40,12 @@ class Deployment:
     stopping: bool = False
     failed: bool = False
     max_assigned_allocations: int = 0
+
+    def settings(self) -> dict[str, Any]:
+        """What the user asked for, as the store keeps it (and a restarted server starts again)."""
+        settings: dict[str, Any] = {name: getattr(self, name) for name in PERSISTED_SETTINGS}
+        settings["adaptive_allocations"] = asdict(self.adaptive_allocations) if self.adaptive_allocations else None
+        return settings
 
     @property
     def live_routes(self) -> list[Route]:

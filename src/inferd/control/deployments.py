@@ -8,6 +8,7 @@ operations are serialised by one lock; inference never takes it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 from collections.abc import Mapping, Sequence
@@ -25,7 +26,7 @@ from inferd.control.ids import id_problems
 from inferd.control.matching import expand_ids
 from inferd.control.memory import estimate_memory_bytes
 from inferd.control.planner import Demand, Plan, plan_allocations
-from inferd.control.registry import ModelRegistry
+from inferd.control.registry import Deployable, ModelRegistry
 from inferd.errors import (
     BadRequest,
     InferdError,
@@ -41,6 +42,7 @@ from inferd.nlp.tasks import apply_update
 from inferd.runtime.protocol import LoadModel
 from inferd.runtime.route import Route, RouteSettings
 from inferd.runtime.states import RouteState
+from inferd.store import DeploymentRecord, DeploymentStore
 from inferd.units import parse_byte_size
 
 logger = logging.getLogger(__name__)
@@ -57,8 +59,10 @@ class RuntimeLimits:
 
 
 class DeploymentManager:
-    def __init__(self, registry: ModelRegistry, backend: ClusterBackend, clock: Clock, limits: RuntimeLimits) -> None:
+    def __init__(self, registry: ModelRegistry, store: DeploymentStore, backend: ClusterBackend, clock: Clock,
+                 limits: RuntimeLimits) -> None:
         self._registry = registry
+        self._store = store
         self._backend = backend
         self._clock = clock
         self._limits = limits
@@ -119,37 +123,53 @@ class DeploymentManager:
                 "deployed. Deployment id can be the same as the model being deployed but cannot match a different model"
             )
         deployable = await asyncio.to_thread(self._registry.deployable, model_id)
-        build = deployable.model.build
-        (task_type, task_options), = build.config["inference_config"].items()
-        metadata = build.config.get("metadata", {})
-        model_bytes = build.total_definition_length or 0
-        deployment = Deployment(
-            deployment_id=deployment_id,
-            model_id=model_id,
-            build_number=build.build_number,
-            task_type=task_type,
-            task_options=task_options,
-            input_field=build.config["input"]["field_names"][0],
-            model_bytes=model_bytes,
-            per_deployment_memory_bytes=metadata.get("per_deployment_memory_bytes", 0),
-            per_allocation_memory_bytes=metadata.get("per_allocation_memory_bytes", 0),
-            threads_per_allocation=request.threads_per_allocation,
-            number_of_allocations=request.number_of_allocations,
-            queue_capacity=request.queue_capacity,
-            cache_size=request.cache_size if request.cache_size is not None else f"{model_bytes}b",
-            priority=request.priority,
-            max_batch_documents=request.max_batch_documents or self._limits.max_batch_documents,
-            adaptive_allocations=request.adaptive_allocations,
-            start_time_ms=self._clock.now_ms(),
-        )
+        settings = {
+            "threads_per_allocation": request.threads_per_allocation,
+            "number_of_allocations": request.number_of_allocations,
+            "queue_capacity": request.queue_capacity,
+            "cache_size": request.cache_size,
+            "priority": request.priority,
+            "max_batch_documents": request.max_batch_documents or self._limits.max_batch_documents,
+            "adaptive_allocations": request.adaptive_allocations,
+        }
+        deployment = _deployment_of(deployment_id, deployable, settings, self._clock.now_ms())
         plan = self._plan([*self._deployments.values(), deployment])
         if not plan.allocations.get(deployment_id):
             raise TooManyRequests("Could not start deployment because no ML nodes with sufficient capacity were found")
-        self._deployments[deployment_id] = deployment
-        load = LoadModel(
+        record = DeploymentRecord(deployment_id, model_id, deployment.build_number, deployment.settings(),
+                                  deployment.start_time_ms)
+        await asyncio.to_thread(self._store.insert, record)  # stored first: a crash from here on restarts it
+        self._admit(deployment, deployable, plan)
+        return deployment
+
+    async def restore(self) -> list[Deployment]:
+        """Start again every deployment the store holds, as a restarted server must; returns them.
+
+        One whose model can no longer be deployed is logged and left stored; one that does not fit waits,
+        `starting`, with its reason, for capacity.
+        """
+        records = await asyncio.to_thread(self._store.list)
+        restored = []
+        async with self._lock:
+            for record in records:
+                try:
+                    deployable = await asyncio.to_thread(self._registry.deployable, record.model_id)
+                except InferdError as error:
+                    logger.error("cannot restore deployment [%s]: %s", record.deployment_id, error)
+                    continue
+                deployment = _deployment_of(record.deployment_id, deployable, record.settings, record.start_time_ms)
+                self._admit(deployment, deployable, self._plan([*self._deployments.values(), deployment]))
+                restored.append(deployment)
+        return restored
+
+    def _admit(self, deployment: Deployment, deployable: Deployable, plan: Plan) -> None:
+        """Hold the deployment and launch its routes as the plan says."""
+        self._deployments[deployment.deployment_id] = deployment
+        tokenization = deployment.task_options["tokenization"]
+        self._loads[deployment.deployment_id] = LoadModel(
             definition_path=str(deployable.definition_path),
-            task_type=task_type,
-            tokenization=task_options["tokenization"],
+            task_type=deployment.task_type,
+            tokenization=tokenization,
             vocabulary=deployable.vocabulary.vocabulary,
             merges=deployable.vocabulary.merges,
             scores=deployable.vocabulary.scores,
@@ -158,9 +178,7 @@ class DeploymentManager:
             max_batch_rows=max(deployment.max_batch_documents, 1),
             low_priority=deployment.priority == "low",
         )
-        self._loads[deployment_id] = load
         self._apply(plan)
-        return deployment
 
     def _model_exists(self, model_id: str) -> bool:
         try:
@@ -190,6 +208,15 @@ class DeploymentManager:
                 )
             await self._clock.sleep(WAIT_POLL_S)
 
+    async def wait_settled(self, deployments: Sequence[Deployment], timeout_s: float) -> bool:
+        """Wait until each deployment serves, has failed, or has nowhere to run; False if time ran out first."""
+        deadline = self._clock.monotonic() + timeout_s
+        while not all(_settled(deployment) for deployment in deployments):
+            if self._clock.monotonic() >= deadline:
+                return False
+            await self._clock.sleep(WAIT_POLL_S)
+        return True
+
     # --- update --------------------------------------------------------------------------------
 
     async def update(self, deployment_id: str, request: UpdateRequest) -> Deployment:
@@ -205,6 +232,8 @@ class DeploymentManager:
                 return deployment
             if deployment.state != "started":
                 raise StatusConflict("cannot update deployment that is not in [started] state")
+            changed = dataclasses.replace(deployment, number_of_allocations=allocations, adaptive_allocations=adaptive)
+            await asyncio.to_thread(self._store.update_settings, deployment_id, changed.settings())
             deployment.number_of_allocations = allocations
             deployment.adaptive_allocations = adaptive
             self._apply(self._plan(list(self._deployments.values())))
@@ -217,6 +246,7 @@ class DeploymentManager:
         async with self._lock:
             targets = self._match(expression, allow_no_match=allow_no_match)
             for deployment in targets:
+                await asyncio.to_thread(self._store.delete, deployment.deployment_id)  # stopped even if we crash now
                 deployment.stopping = True
         await asyncio.gather(*(self._drain(deployment) for deployment in targets))
         async with self._lock:
@@ -244,6 +274,7 @@ class DeploymentManager:
         await asyncio.gather(*(route.stop(self._limits.stop_timeout_s) for route in deployment.routes.values()))
 
     async def _remove(self, deployment: Deployment) -> None:
+        await asyncio.to_thread(self._store.delete, deployment.deployment_id)
         deployment.stopping = True
         await self._drain(deployment)
         self._deployments.pop(deployment.deployment_id, None)
@@ -351,6 +382,11 @@ class DeploymentManager:
         return min(candidates, key=lambda d: STATE_PREFERENCE.index(d.state))
 
 
+def _settled(deployment: Deployment) -> bool:
+    routes = deployment.live_routes
+    return deployment.state == "started" or not routes or all(r.state is RouteState.FAILED for r in routes)
+
+
 def _pick_route(deployment: Deployment) -> Route:
     """A started route, at random weighted by its allocations; a stopping one only when none is started."""
     for state in (RouteState.STARTED, RouteState.STOPPING):
@@ -381,3 +417,32 @@ def _merge_adaptive(current: AdaptiveAllocations | None, change: AdaptiveAllocat
         value = getattr(change, name)
         merged[name] = getattr(current, name) if value is None else (None if value == -1 else value)
     return AdaptiveAllocations(**merged)
+
+
+def _deployment_of(deployment_id: str, deployable: Deployable, settings: Mapping[str, Any], start_time_ms: int,
+                   ) -> Deployment:
+    """A deployment of the deployable build with the user's settings (as `Deployment.settings` stores them)."""
+    build = deployable.model.build
+    (task_type, task_options), = build.config["inference_config"].items()
+    metadata = build.config.get("metadata", {})
+    model_bytes = build.total_definition_length or 0
+    adaptive = settings["adaptive_allocations"]
+    return Deployment(
+        deployment_id=deployment_id,
+        model_id=deployable.model.model_id,
+        build_number=build.build_number,
+        task_type=task_type,
+        task_options=task_options,
+        input_field=build.config["input"]["field_names"][0],
+        model_bytes=model_bytes,
+        per_deployment_memory_bytes=metadata.get("per_deployment_memory_bytes", 0),
+        per_allocation_memory_bytes=metadata.get("per_allocation_memory_bytes", 0),
+        threads_per_allocation=settings["threads_per_allocation"],
+        number_of_allocations=settings["number_of_allocations"],
+        queue_capacity=settings["queue_capacity"],
+        cache_size=settings["cache_size"] if settings["cache_size"] is not None else f"{model_bytes}b",
+        priority=settings["priority"],
+        max_batch_documents=settings["max_batch_documents"],
+        adaptive_allocations=AdaptiveAllocations(**adaptive) if isinstance(adaptive, Mapping) else adaptive,
+        start_time_ms=start_time_ms,
+    )

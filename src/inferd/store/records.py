@@ -49,3 +49,13 @@ class VocabularyRecord:
     vocabulary: list[str]
     merges: list[str] | None
     scores: list[float] | None
+
+
+@dataclass(frozen=True)
+class DeploymentRecord:
+    deployment_id: str
+    model_id: str
+    build_number: int
+    settings: dict[str, Any]
+    """What the user asked for: allocations, threads, queue capacity, cache size, priority, batch limit, adaptive."""
+    start_time_ms: int

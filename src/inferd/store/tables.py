@@ -74,3 +74,14 @@ model_aliases = sa.Table(
     sa.Column("alias", sa.String(64), primary_key=True),
     sa.Column("model_id", sa.String(64), sa.ForeignKey("models.model_id", ondelete="CASCADE"), nullable=False),
 )
+
+# A deployment the user started and has not stopped: restored, with these settings, when the server starts.
+deployments = sa.Table(
+    "deployments",
+    metadata,
+    sa.Column("deployment_id", sa.String(64), primary_key=True),
+    sa.Column("model_id", sa.String(64), nullable=False),
+    sa.Column("build_number", sa.Integer, nullable=False),
+    sa.Column("settings", sa.JSON, nullable=False),
+    sa.Column("start_time_ms", sa.BigInteger, nullable=False),
+)
