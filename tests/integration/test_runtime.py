@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections.abc import Iterator
@@ -14,10 +13,10 @@ import pytest
 from elasticsearch import ApiError, Elasticsearch
 
 from tests.support.api import echoed_ids, expected_ids, workers
-from tests.support.models import SLOW_WORD, VOCABULARY, TestModel, upload_test_model
+from tests.support.load import PLAIN_WORDS, Load
+from tests.support.models import SLOW_WORD, TestModel, upload_test_model
 from tests.support.server import ServerProcess, client_for
 
-PLAIN_WORDS = [word for word in VOCABULARY[5:] if word.isalpha() and word != SLOW_WORD]
 CLIENTS = 16
 
 
@@ -118,31 +117,10 @@ def test_resizing_under_load_drops_nothing_and_keeps_one_worker(
 ) -> None:
     upload_test_model(es, model_id, echo_model)
     es.ml.start_trained_model_deployment(model_id=model_id, number_of_allocations=1)
-    # The load has a connection per client, so the resizes (sent on `es`) never wait for a free connection.
-    load = client_for(server.url, connections_per_node=CLIENTS)
     try:
         (before,) = workers(http, model_id)
-        assert before["pid"] != server.process.pid
-        stop = threading.Event()
-        failures: list[str] = []
-        answered = [0] * CLIENTS
-
-        def client(index: int) -> None:
-            own = random.Random(index)
-            while not stop.is_set():
-                text = " ".join(own.choice(PLAIN_WORDS) for _ in range(own.randint(2, 8)))
-                try:
-                    response = load.ml.infer_trained_model(model_id=model_id, docs=[{"text_field": text}])
-                    if echoed_ids(response["inference_results"][0]) != expected_ids(text):
-                        failures.append(f"client {index}: wrong result for {text!r}")
-                    answered[index] += 1
-                except Exception as error:  # noqa: BLE001 - every failure counts
-                    failures.append(f"client {index}: {error!r}")
-
-        threads = [threading.Thread(target=client, args=(index,)) for index in range(CLIENTS)]
-        for thread in threads:
-            thread.start()
-        try:
+        assert server.process is not None and before["pid"] != server.process.pid
+        with Load(client_for(server.url, connections_per_node=CLIENTS), model_id, clients=CLIENTS) as load:
             for _ in range(10):  # 1 -> 2 -> 1 -> 2, then back to 1 for the next round
                 for allocations in (2, 1, 2, 1):
                     assignment = es.ml.update_trained_model_deployment(
@@ -152,19 +130,13 @@ def test_resizing_under_load_drops_nothing_and_keeps_one_worker(
                     (worker,) = workers(http, model_id)
                     assert worker["allocations"] == allocations
                     time.sleep(0.05)
-        finally:
-            stop.set()
-            for thread in threads:
-                thread.join(60)
-        assert failures == []
-        assert all(count > 0 for count in answered), answered
+        assert load.failures == [] and load.wrong == []
+        assert all(count > 0 for count in load.answered), load.answered
         (after,) = workers(http, model_id)
         assert after["pid"] == before["pid"]
         assert after["load_count"] == 1
-        assert after["pid"] not in (None, 0)
         stats = deployment_stats(es, model_id)
-        assert stats["inference_count"] == sum(answered)
+        assert stats["inference_count"] == load.ok
         assert "error_count" not in stats and "rejected_execution_count" not in stats
     finally:
-        load.close()
         es.ml.stop_trained_model_deployment(model_id=model_id)

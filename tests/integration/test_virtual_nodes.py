@@ -5,6 +5,7 @@ The module has its own server: 2 nodes of 2 processors each, and room for only 2
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 from elasticsearch import ApiError, Elasticsearch
 
 from tests.support.api import echo_rows, error, eventually, workers
+from tests.support.load import Load, kill_worker, serving_again
 from tests.support.models import TestModel, upload_test_model
 from tests.support.server import ServerProcess, client_for, http_for
 
@@ -119,3 +121,21 @@ def test_a_deployment_that_fits_on_no_node_is_refused(es: Elasticsearch) -> None
     )
     assert not [e for e in es.ml.get_trained_models_stats(model_id=MODEL_ID)["trained_model_stats"]
                 if "deployment_stats" in e]
+
+
+def test_requests_on_a_crashed_node_are_retried_on_the_other(
+    cluster: ServerProcess, es: Elasticsearch, http: httpx.Client
+) -> None:
+    deployment_id = "retried"
+    es.ml.start_trained_model_deployment(model_id=MODEL_ID, deployment_id=deployment_id, number_of_allocations=4)
+    try:
+        with Load(client_for(cluster.url, connections_per_node=16), deployment_id) as load:
+            time.sleep(1)
+            old_pid = kill_worker(http, deployment_id, "node-1")
+            eventually(serving_again(http, deployment_id, old_pid), timeout_s=60, what="node-1 serving again")
+            served = load.ok
+            eventually(lambda: load.ok > served + 20, timeout_s=30, what="traffic after the restart")
+        assert load.failures == [] and load.wrong == []
+        assert stats_of(es, deployment_id)["inference_count"] == load.ok
+    finally:
+        es.ml.stop_trained_model_deployment(model_id=deployment_id)

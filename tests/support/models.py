@@ -51,7 +51,9 @@ love like want need search engine serve inference deploy
 """.split()
 _SUFFIXES = ["##s", "##ing", "##ed", "##er", "##ly", "##est"]
 _PUNCTUATION = [".", ",", "?", "!", "'", "-", ":", ";", "(", ")"]
-VOCABULARY: tuple[str, ...] = tuple(_SPECIAL + _WORDS + _SUFFIXES + _PUNCTUATION)
+HANG_WORD = "forever"
+"""A document with this word makes the slow model loop without end, as a model with a TorchScript bug would."""
+VOCABULARY: tuple[str, ...] = tuple(_SPECIAL + _WORDS + _SUFFIXES + _PUNCTUATION + [HANG_WORD])
 
 ECHO = "echo"
 SLOW = "slow"
@@ -250,12 +252,14 @@ class EchoModel(nn.Module):
 class SlowModel(nn.Module):
     """The echo model's output, after a loop of matrix products as long as the batch has `slow` tokens.
 
-    A test controls how long a forward pass takes by how many times its documents say `slow`.
+    A test controls how long a forward pass takes by how many times its documents say `slow`, and makes
+    it never end with `forever`.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self.slow_id = VOCABULARY.index(SLOW_WORD)
+        self.hang_id = VOCABULARY.index(HANG_WORD)
         self.iterations = SLOW_ITERATIONS
         self.register_buffer("weight", torch.eye(96) * 0.5)
 
@@ -265,6 +269,9 @@ class SlowModel(nn.Module):
         units = int((input_ids == self.slow_id).sum())
         state = self.weight
         for _ in range(units * self.iterations):
+            state = torch.tanh(state @ self.weight)
+        hang = bool((input_ids == self.hang_id).any())
+        while hang:
             state = torch.tanh(state @ self.weight)
         echo = torch.stack([input_ids, attention_mask, token_type_ids, position_ids], dim=-1).to(torch.float32)
         return echo + state[0, 1]  # 0.0: the loop's result joins the output so it is never skipped

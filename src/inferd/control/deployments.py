@@ -27,6 +27,7 @@ from inferd.control.matching import expand_ids
 from inferd.control.memory import estimate_memory_bytes
 from inferd.control.planner import Demand, Plan, plan_allocations
 from inferd.control.registry import Deployable, ModelRegistry
+from inferd.control.restarts import RestartPolicy
 from inferd.errors import (
     BadRequest,
     InferdError,
@@ -36,6 +37,7 @@ from inferd.errors import (
     StatusConflict,
     TooManyRequests,
     ValidationFailed,
+    WorkerDied,
 )
 from inferd.nlp import NlpError
 from inferd.nlp.tasks import apply_update
@@ -60,9 +62,10 @@ class RuntimeLimits:
 
 class DeploymentManager:
     def __init__(self, registry: ModelRegistry, store: DeploymentStore, backend: ClusterBackend, clock: Clock,
-                 limits: RuntimeLimits) -> None:
+                 limits: RuntimeLimits, restarts: RestartPolicy | None = None) -> None:
         self._registry = registry
         self._store = store
+        self._restarts = restarts or RestartPolicy()
         self._backend = backend
         self._clock = clock
         self._limits = limits
@@ -293,11 +296,12 @@ class DeploymentManager:
     def _plan(self, deployments: Sequence[Deployment]) -> Plan:
         demands = []
         for deployment in deployments:
-            # A route being retired no longer counts (the plan dropped it); a stopping deployment holds all it has.
+            # A route being retired no longer counts (the plan dropped it); a stopping deployment holds all it has;
+            # a crashed route keeps its place while its worker restarts.
             holding = (RouteState.STARTING, RouteState.STARTED, RouteState.STOPPING) if deployment.stopping else (
                 RouteState.STARTING, RouteState.STARTED)
             current = {route.node_id: route.allocations for route in deployment.routes.values()
-                       if route.state in holding}
+                       if route.state in holding or route.recovering}
             cache_bytes = parse_byte_size(deployment.cache_size, "cache_size")
             memory = estimate_memory_bytes(
                 deployment.model_bytes, deployment.per_deployment_memory_bytes,
@@ -315,8 +319,10 @@ class DeploymentManager:
             wanted = plan.allocations.get(deployment.deployment_id, {})
             for node_id, count in wanted.items():
                 route = deployment.routes.get(node_id)
-                if route is None or route.state in (RouteState.STOPPING, RouteState.STOPPED, RouteState.FAILED):
+                if route is None or route.state in (RouteState.STOPPING, RouteState.STOPPED):
                     self._launch(deployment, node_id, count)
+                elif route.state is RouteState.FAILED and not route.recovering:
+                    continue  # failed for good: it stays failed until the deployment is stopped
                 elif route.allocations != count:
                     route.set_allocations(count)
             for node_id, route in list(deployment.routes.items()):
@@ -332,12 +338,11 @@ class DeploymentManager:
             del deployment.routes[node_id]
 
     def _launch(self, deployment: Deployment, node_id: str, allocations: int) -> None:
-        route = Route(
-            deployment.deployment_id, node_id,
-            RouteSettings(deployment.threads_per_allocation, deployment.queue_capacity, deployment.max_batch_documents, allocations), self._clock,
-        )
+        settings = RouteSettings(deployment.threads_per_allocation, deployment.queue_capacity,
+                                 deployment.max_batch_documents, allocations)
+        route = Route(deployment.deployment_id, node_id, settings, self._clock,
+                      on_crash=lambda crashed: self._on_crash(deployment, crashed))
         deployment.routes[node_id] = route
-        load = msgspec.structs.replace(self._loads[deployment.deployment_id], allocations=allocations)
 
         async def start_worker() -> None:
             try:
@@ -345,9 +350,35 @@ class DeploymentManager:
             except OSError as error:
                 route.fail(f"could not start the worker process: {error}")
                 return
-            route.attach(worker, load)
+            route.attach(worker, self._load_for(deployment, route))
 
         self._spawn(start_worker())
+
+    def _load_for(self, deployment: Deployment, route: Route) -> LoadModel:
+        return msgspec.structs.replace(self._loads[deployment.deployment_id], allocations=route.allocations)
+
+    def _on_crash(self, deployment: Deployment, route: Route) -> bool:
+        """A worker died while serving: schedule its restart (True), or leave the route failed (False)."""
+        delay_s = self._restarts.delay_s(route.crash_times, self._clock.monotonic())
+        if deployment.stopping or deployment.routes.get(route.node_id) is not route or delay_s is None:
+            if delay_s is None:
+                route.reason = (f"{route.reason}; the worker crashed {self._restarts.max_restarts + 1} times in a "
+                                "row: stop and start the deployment again")
+            return False
+        self._spawn(self._restart(deployment, route, delay_s))
+        return True
+
+    async def _restart(self, deployment: Deployment, route: Route, delay_s: float) -> None:
+        await self._clock.sleep(delay_s)
+        if route.state is not RouteState.FAILED:  # stopped or retired meanwhile, and its waiters answered
+            return
+        try:
+            worker = await self._backend.start_worker(route.node_id, deployment.deployment_id)
+        except OSError as error:
+            route.give_up(f"could not restart the worker process: {error}")
+            return
+        logger.warning("route %s: restarting its worker after a crash (pid %s)", route, worker.pid)
+        route.restart(worker, self._load_for(deployment, route))
 
     def _spawn(self, work: Any) -> None:
         task = asyncio.get_running_loop().create_task(work)
@@ -367,7 +398,15 @@ class DeploymentManager:
         except NlpError as error:
             raise BadRequest(str(error)) from None
         route = _pick_route(deployment)
-        return await route.infer(texts, task_options, timeout_s, timeout_text)
+        started = self._clock.monotonic()
+        try:
+            return await route.infer(texts, task_options, timeout_s, timeout_text)
+        except WorkerDied:  # inference is idempotent: one more try on another route that serves
+            others = [other for other in _serving(deployment) if other is not route]
+            if not others:
+                raise
+            remaining_s = max(timeout_s - (self._clock.monotonic() - started), 0.0)
+            return await _weighted_choice(others).infer(texts, task_options, remaining_s, timeout_text)
 
     async def _resolve(self, identifier: str) -> Deployment:
         deployment = self._deployments.get(identifier)
@@ -387,13 +426,26 @@ def _settled(deployment: Deployment) -> bool:
     return deployment.state == "started" or not routes or all(r.state is RouteState.FAILED for r in routes)
 
 
+def _serving(deployment: Deployment) -> list[Route]:
+    return [r for r in deployment.routes.values() if r.state is RouteState.STARTED and r.allocations > 0]
+
+
 def _pick_route(deployment: Deployment) -> Route:
-    """A started route, at random weighted by its allocations; a stopping one only when none is started."""
-    for state in (RouteState.STARTED, RouteState.STOPPING):
-        routes = [route for route in deployment.routes.values() if route.state is state and route.allocations > 0]
-        if routes:
-            return random.choices(routes, weights=[route.allocations for route in routes])[0]
+    """A started route, at random weighted by its allocations; else one whose crashed worker is restarting
+    (the request waits for it, within its timeout); a stopping one only when nothing else is left."""
+    routes = deployment.routes.values()
+    for candidates in (
+        _serving(deployment),
+        [r for r in routes if r.recovering and r.allocations > 0],
+        [r for r in routes if r.state is RouteState.STOPPING and r.allocations > 0],
+    ):
+        if candidates:
+            return _weighted_choice(candidates)
     raise StatusConflict(f"Trained model deployment [{deployment.deployment_id}] is not allocated to any nodes")
+
+
+def _weighted_choice(routes: Sequence[Route]) -> Route:
+    return random.choices(routes, weights=[route.allocations for route in routes])[0]
 
 
 def _input_text(document: Mapping[str, Any], field: str) -> str:

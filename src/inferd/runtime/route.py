@@ -5,6 +5,11 @@ refused whole (`Admission`), wait in arrival order, and leave the queue when an 
 allocation is free when fewer batches are in flight than the route has allocations; a free allocation
 takes every waiting document up to `max_batch_documents` as one batch, so an idle route adds no waiting
 and a busy one batches more. A caller that timed out or went away is skipped; its late result is dropped.
+
+A worker that dies while serving fails its in-flight requests (the caller may retry them elsewhere) and
+tells `on_crash`, which may start a new worker (`restart`); queued requests wait for it. A batch still
+running `STUCK_GRACE_S` after the last of its callers gave up is stuck (a model in an endless loop): the
+watchdog kills the worker, which then counts as a crash.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import asyncio
 import itertools
 import logging
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +46,9 @@ from inferd.runtime.stats import RouteStats
 
 logger = logging.getLogger(__name__)
 
+STUCK_GRACE_S = 5.0
+"""How long a batch may run on after its last caller's timeout before the watchdog recycles the worker."""
+
 _request_ids = itertools.count(1)
 _batch_ids = itertools.count(1)
 
@@ -51,6 +60,8 @@ class _Job:
     task_options: dict[str, Any]
     future: asyncio.Future[list[dict[str, Any]]]
     reservation: Reservation
+    deadline: float
+    """When the caller stops waiting (event-loop time)."""
     abandoned: bool = False
 
 
@@ -70,7 +81,8 @@ class _WorkerFacts:
 
 
 class Route:
-    def __init__(self, deployment_id: str, node_id: str, settings: RouteSettings, clock: Clock) -> None:
+    def __init__(self, deployment_id: str, node_id: str, settings: RouteSettings, clock: Clock,
+                 on_crash: Callable[[Route], bool] | None = None) -> None:
         self.deployment_id = deployment_id
         self.node_id = node_id
         self.state = RouteState.STARTING
@@ -85,6 +97,13 @@ class Route:
         self._in_flight: dict[int, list[_Job]] = {}
         self._worker: WorkerClient | None = None
         self._facts = _WorkerFacts()
+        self._on_crash = on_crash
+        self.crash_times: list[float] = []
+        """When the worker died while serving (clock.monotonic), for the restart policy."""
+        self.recovering = False
+        """A new worker is on its way after a crash; queued requests wait for it."""
+        self._clock = clock
+        self._kill_reason: str | None = None
         self._settled = asyncio.Event()  # started, failed or stopped
         self._idle = asyncio.Event()
         self._idle.set()
@@ -100,6 +119,18 @@ class Route:
         worker.listen(self._on_message)
         worker.send(load)
 
+    def restart(self, worker: WorkerClient, load: LoadModel) -> None:
+        """Start serving again on a new worker after a crash; queued requests go to it once it has loaded."""
+        self._move(RouteEvent.RESTART, self.reason)
+        self._settled.clear()
+        self._kill_reason = None
+        self.attach(worker, load)
+
+    def give_up(self, reason: str) -> None:
+        """No new worker is coming: stay failed, and fail whatever still waits."""
+        self.recovering = False
+        self._on_failure(reason)
+
     async def wait_settled(self) -> None:
         await self._settled.wait()
 
@@ -114,7 +145,11 @@ class Route:
         """Refuse new requests, let every queued and in-flight document finish, then end the worker."""
         if self.state in (RouteState.STOPPED,):
             return
+        crashed = self.state is RouteState.FAILED
         self._move(RouteEvent.STOP)
+        if crashed:  # no worker will come to serve what still waits
+            self.recovering = False
+            self._fail_all(WorkerDied(f"deployment [{self.deployment_id}] stopped on node [{self.node_id}]"))
         try:
             await asyncio.wait_for(self._idle.wait(), timeout_s)
         except TimeoutError:
@@ -151,7 +186,8 @@ class Route:
                     timeout_text: str) -> list[dict[str, Any]]:
         """Queue the documents (or raise QueueFull at once) and wait for their results until the timeout."""
         reservation = self._admission.admit(len(texts))
-        job = _Job(next(_request_ids), texts, task_options, asyncio.get_running_loop().create_future(), reservation)
+        loop = asyncio.get_running_loop()
+        job = _Job(next(_request_ids), texts, task_options, loop.create_future(), reservation, loop.time() + timeout_s)
         self._waiting.append(job)
         self._idle.clear()
         self._dispatch()
@@ -190,7 +226,17 @@ class Route:
             batch_id = next(_batch_ids)
             self._in_flight[batch_id] = batch
             self._worker.send(InferBatch(batch_id, [InferRequest(j.request_id, j.texts, j.task_options) for j in batch]))
+            loop = asyncio.get_running_loop()
+            loop.call_at(max(job.deadline for job in batch) + STUCK_GRACE_S, self._check_stuck, batch_id, self._worker)
         self._check_idle()
+
+    def _check_stuck(self, batch_id: int, worker: WorkerClient) -> None:
+        """The watchdog: a batch outliving every caller by the grace period means the worker is stuck."""
+        if batch_id in self._in_flight and worker is self._worker and self.state is RouteState.STARTED:
+            self._kill_reason = (f"the worker was stuck in one batch for more than [{STUCK_GRACE_S:g}s] past its "
+                                 "callers' timeouts and was recycled")
+            logger.error("route %s: %s", self, self._kill_reason)
+            worker.kill()
 
     def _check_idle(self) -> None:
         if not self._in_flight and not any(not job.abandoned for job in self._waiting):
@@ -209,6 +255,7 @@ class Route:
             case Ready(pid=pid, load_count=load_count):
                 self._facts.pid, self._facts.load_count = pid, load_count
                 if self.state is RouteState.STARTING:
+                    self.recovering = False
                     self._move(RouteEvent.LOADED)
                     if self.allocations != message.allocations:
                         self.set_allocations(self.allocations)
@@ -260,18 +307,38 @@ class Route:
             return
         assert self._worker is not None
         tail = self._worker.stderr_tail()
-        self._on_failure(f"inference process exited with code [{self._worker.returncode}]" + (f": {tail}" if tail else ""))
+        reason = self._kill_reason or f"inference process exited with code [{self._worker.returncode}]"
+        reason += f": {tail}" if tail else ""
+        if self.state is not RouteState.STARTED:  # it never served: a failure to start, not a crash
+            self._on_failure(reason)
+            return
+        self._move(RouteEvent.FAILED, reason)
+        logger.error("route %s: worker crashed: %s", self, reason)
+        self.crash_times.append(self._clock.monotonic())
+        for _ in range(sum(not job.future.done() for jobs in self._in_flight.values() for job in jobs)):
+            self.stats.record_error()
+        self._fail_in_flight(WorkerDied(f"Error in inference process: [{reason}]"))
+        self.recovering = self._on_crash is not None and self._on_crash(self)
+        if not self.recovering:
+            self._fail_all(WorkerDied(f"Error in inference process: [{reason}]"))
 
-    def _fail_all(self, error: InferdError) -> None:
-        for job in [*self._waiting, *(job for jobs in self._in_flight.values() for job in jobs)]:
+    def _fail_in_flight(self, error: InferdError) -> None:
+        """What the worker held is lost with it: its batches, and the stats it was asked for."""
+        for job in (job for jobs in self._in_flight.values() for job in jobs):
             if not job.future.done():
                 job.future.set_exception(error)
-        self._waiting.clear()
         self._in_flight.clear()
         for waiter in self._facts.stats_waiters:
             waiter.cancel()
         self._facts.stats_waiters.clear()
         self._check_idle()
+
+    def _fail_all(self, error: InferdError) -> None:
+        for job in self._waiting:
+            if not job.future.done():
+                job.future.set_exception(error)
+        self._waiting.clear()
+        self._fail_in_flight(error)
 
     # --- worker facts --------------------------------------------------------------------------
 

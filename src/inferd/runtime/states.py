@@ -18,6 +18,7 @@ class RouteEvent(StrEnum):
     STOP = "stop"
     DRAINED = "drained"
     FAILED = "failed"
+    RESTART = "restart"
 
 
 class IllegalTransition(Exception):
@@ -35,6 +36,7 @@ TRANSITIONS: dict[tuple[RouteState, RouteEvent], RouteState] = {
     (RouteState.STOPPING, RouteEvent.STOP): RouteState.STOPPING,
     (RouteState.FAILED, RouteEvent.STOP): RouteState.STOPPED,
     (RouteState.FAILED, RouteEvent.FAILED): RouteState.FAILED,
+    (RouteState.FAILED, RouteEvent.RESTART): RouteState.STARTING,  # a crashed worker, started again
 }
 
 
