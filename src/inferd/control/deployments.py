@@ -156,6 +156,7 @@ class DeploymentManager:
             threads_per_allocation=deployment.threads_per_allocation,
             allocations=0,
             max_batch_rows=max(deployment.max_batch_documents, 1),
+            cache_size_bytes=parse_byte_size(deployment.cache_size, "cache_size"),
             low_priority=deployment.priority == "low",
         )
         self._loads[deployment_id] = load
