@@ -258,6 +258,13 @@ class DeploymentManager:
             await asyncio.gather(*(self._drain(deployment) for deployment in self._deployments.values()))
             self._deployments.clear()
 
+    # --- cache ---------------------------------------------------------------------------------
+
+    async def clear_cache(self, deployment_id: str) -> None:
+        """Empty the inference cache of every worker of the deployment (no lock: it never waits on control)."""
+        deployment = self.get(deployment_id)
+        await asyncio.gather(*(route.clear_cache() for route in deployment.live_routes))
+
     # --- planning ------------------------------------------------------------------------------
 
     def _plan(self, deployments: Sequence[Deployment]) -> Plan:
