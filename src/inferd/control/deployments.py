@@ -179,6 +179,7 @@ class DeploymentManager:
             threads_per_allocation=deployment.threads_per_allocation,
             allocations=0,
             max_batch_rows=max(deployment.max_batch_documents, 1),
+            cache_size_bytes=parse_byte_size(deployment.cache_size, "cache_size"),
             low_priority=deployment.priority == "low",
         )
         self._apply(plan)
@@ -290,6 +291,13 @@ class DeploymentManager:
                 deployment.stopping = True
             await asyncio.gather(*(self._drain(deployment) for deployment in self._deployments.values()))
             self._deployments.clear()
+
+    # --- cache ---------------------------------------------------------------------------------
+
+    async def clear_cache(self, deployment_id: str) -> None:
+        """Empty the inference cache of every worker of the deployment (no lock: it never waits on control)."""
+        deployment = self.get(deployment_id)
+        await asyncio.gather(*(route.clear_cache() for route in deployment.live_routes))
 
     # --- planning ------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from typing import Any, BinaryIO
 
 import msgspec
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 MAX_FRAME_BYTES = 512 * 1024 * 1024
 _LENGTH = struct.Struct(">I")
 
@@ -33,6 +33,8 @@ class LoadModel(msgspec.Struct, frozen=True, tag=True):
     threads_per_allocation: int
     allocations: int
     max_batch_rows: int
+    cache_size_bytes: int
+    """The bound of the worker's inference cache (`cache_size`); 0 disables it."""
     low_priority: bool = False
 
 
@@ -57,11 +59,15 @@ class GetStats(msgspec.Struct, frozen=True, tag=True):
     pass
 
 
+class ClearCache(msgspec.Struct, frozen=True, tag=True):
+    pass
+
+
 class Shutdown(msgspec.Struct, frozen=True, tag=True):
     pass
 
 
-ToWorker = LoadModel | InferBatch | SetAllocations | GetStats | Shutdown
+ToWorker = LoadModel | InferBatch | SetAllocations | GetStats | ClearCache | Shutdown
 
 
 # --- worker -> server ------------------------------------------------------------------------------
@@ -90,6 +96,8 @@ class RequestOutcome(msgspec.Struct, frozen=True):
     request_id: int
     results: list[dict[str, Any]] | None = None
     failure: Failure | None = None
+    cache_hits: int = 0
+    """How many of the request's documents were answered from the inference cache."""
 
 
 class BatchDone(msgspec.Struct, frozen=True, tag=True):
@@ -103,6 +111,10 @@ class AllocationsSet(msgspec.Struct, frozen=True, tag=True):
     count: int
 
 
+class CacheCleared(msgspec.Struct, frozen=True, tag=True):
+    pass
+
+
 class WorkerStats(msgspec.Struct, frozen=True, tag=True):
     pid: int
     load_count: int
@@ -110,9 +122,12 @@ class WorkerStats(msgspec.Struct, frozen=True, tag=True):
     threads_per_allocation: int
     batches: int
     memory_max_rss_bytes: int
+    cache_bytes: int
+    cache_hits: int
+    cache_misses: int
 
 
-FromWorker = Ready | LoadFailed | BatchDone | AllocationsSet | WorkerStats
+FromWorker = Ready | LoadFailed | BatchDone | AllocationsSet | CacheCleared | WorkerStats
 
 
 # --- framing ---------------------------------------------------------------------------------------
@@ -131,9 +146,14 @@ to_worker_decoder = msgspec.msgpack.Decoder(ToWorker)
 from_worker_decoder = msgspec.msgpack.Decoder(FromWorker)
 
 
+def pack(value: Any) -> bytes:
+    """msgpack of any value a message may carry (results with numpy values included), as it would travel."""
+    return _encoder.encode(value)
+
+
 def frame(message: msgspec.Struct) -> bytes:
     """A message as it goes on the pipe: a 4-byte big-endian length, then msgpack."""
-    payload = _encoder.encode(message)
+    payload = pack(message)
     return _LENGTH.pack(len(payload)) + payload
 
 

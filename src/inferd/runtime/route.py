@@ -20,7 +20,9 @@ import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+import msgspec
 
 from inferd.clock import Clock
 from inferd.errors import InferdError, InferenceFailed, RequestTimeout, WorkerDied
@@ -30,6 +32,8 @@ from inferd.runtime.protocol import (
     PROTOCOL_VERSION,
     AllocationsSet,
     BatchDone,
+    CacheCleared,
+    ClearCache,
     FromWorker,
     GetStats,
     InferBatch,
@@ -73,11 +77,16 @@ class RouteSettings:
     allocations: int
 
 
+_Reply = WorkerStats | CacheCleared
+"""What the worker answers a question with; it answers each kind in the order it was asked."""
+_R = TypeVar("_R", bound=_Reply)
+
+
 @dataclass
 class _WorkerFacts:
     pid: int | None = None
     load_count: int = 0
-    stats_waiters: deque[asyncio.Future[WorkerStats]] = field(default_factory=deque)
+    waiters: dict[type[_Reply], deque[asyncio.Future[Any]]] = field(default_factory=dict)
 
 
 class Route:
@@ -264,15 +273,16 @@ class Route:
                 self._on_failure(f"Could not load the model: {reason}")
             case AllocationsSet():
                 pass
-            case WorkerStats():
-                if self._facts.stats_waiters:
-                    self._facts.stats_waiters.popleft().set_result(message)
+            case WorkerStats() | CacheCleared():
+                waiters = self._facts.waiters.get(type(message))
+                if waiters and not (waiter := waiters.popleft()).done():  # done: its asker gave up waiting
+                    waiter.set_result(message)
             case None:
                 self._on_exit()
 
     def _on_batch_done(self, message: BatchDone) -> None:
         jobs = {job.request_id: job for job in self._in_flight.pop(message.batch_id, [])}
-        answered = 0
+        answered = cache_hits = 0
         for outcome in message.outcomes:
             job = jobs.get(outcome.request_id)
             if job is None:
@@ -286,10 +296,11 @@ class Route:
                     )
             else:
                 answered += len(job.texts)
+                cache_hits += outcome.cache_hits
                 if not job.future.done():
                     job.future.set_result(outcome.results or [])
         if answered:
-            self.stats.record_batch(answered, message.time_ms)
+            self.stats.record_batch(answered, cache_hits, message.time_ms)
         self._dispatch()
 
     def fail(self, reason: str) -> None:
@@ -328,9 +339,10 @@ class Route:
             if not job.future.done():
                 job.future.set_exception(error)
         self._in_flight.clear()
-        for waiter in self._facts.stats_waiters:
-            waiter.cancel()
-        self._facts.stats_waiters.clear()
+        for waiters in self._facts.waiters.values():
+            for waiter in waiters:
+                waiter.cancel()
+        self._facts.waiters.clear()
         self._check_idle()
 
     def _fail_all(self, error: InferdError) -> None:
@@ -344,11 +356,19 @@ class Route:
 
     async def worker_stats(self, timeout_s: float = 10) -> WorkerStats | None:
         """Ask the worker for its own view (pid, load count, allocation threads); None if it cannot answer."""
+        return await self._ask(GetStats(), WorkerStats, timeout_s)
+
+    async def clear_cache(self, timeout_s: float = 10) -> None:
+        """Empty the worker's inference cache; one not started has nothing cached, one that cannot answer is gone."""
+        await self._ask(ClearCache(), CacheCleared, timeout_s)
+
+    async def _ask(self, question: msgspec.Struct, reply: type[_R], timeout_s: float) -> _R | None:
+        """Send a control message (it never waits behind inference) and wait for its answer."""
         if self._worker is None or self.state not in (RouteState.STARTED, RouteState.STOPPING):
             return None
-        waiter: asyncio.Future[WorkerStats] = asyncio.get_running_loop().create_future()
-        self._facts.stats_waiters.append(waiter)
-        self._worker.send(GetStats())
+        waiter: asyncio.Future[_R] = asyncio.get_running_loop().create_future()
+        self._facts.waiters.setdefault(reply, deque()).append(waiter)
+        self._worker.send(question)
         try:
             return await asyncio.wait_for(waiter, timeout_s)
         except (TimeoutError, asyncio.CancelledError):

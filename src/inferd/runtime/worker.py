@@ -3,7 +3,8 @@
 Run as `python -m inferd.runtime.worker`; it speaks `runtime/protocol.py` on stdin/stdout and logs to
 stderr. The first message loads the TorchScript definition (once, with `torch.jit.load`); then a reader
 thread feeds the main loop, which hands batches to the allocation threads and answers control messages
-(allocations, stats, shutdown) at once, even while every allocation is in a long forward pass. Each
+(allocations, stats, cache clearing, shutdown) at once, even while every allocation is in a long forward
+pass. The allocations share one inference cache (`runtime/cached_runner.py`), bounded by `cache_size`. Each
 allocation is a thread with `threads_per_allocation` intra-op threads; PyTorch releases the GIL in the
 forward pass, so allocations run in parallel over the same weights. Resizing starts or retires allocation
 threads: same process, no reload, and a retiring allocation finishes its batch first.
@@ -27,10 +28,14 @@ import torch
 
 from inferd.child_process import die_with_parent
 from inferd.runtime import protocol
+from inferd.runtime.cache import LfuCache
+from inferd.runtime.cached_runner import CachedRunner
 from inferd.runtime.engine import ModelRunner, load_torchscript, tokenizer_from
 from inferd.runtime.protocol import (
     AllocationsSet,
     BatchDone,
+    CacheCleared,
+    ClearCache,
     GetStats,
     InferBatch,
     LoadFailed,
@@ -61,7 +66,7 @@ class Outbox:
 class Allocations:
     """The allocation threads, all taking batches from one queue."""
 
-    def __init__(self, runner: ModelRunner, outbox: Outbox) -> None:
+    def __init__(self, runner: CachedRunner, outbox: Outbox) -> None:
         self._runner = runner
         self._outbox = outbox
         self._batches: queue.Queue[InferBatch | None] = queue.Queue()
@@ -114,14 +119,15 @@ def _read_messages(stream: BinaryIO, inbox: queue.Queue[protocol.ToWorker]) -> N
         inbox.put(Shutdown())
 
 
-def _load(message: LoadModel) -> ModelRunner:
+def _load(message: LoadModel) -> CachedRunner:
     if message.low_priority:
         os.nice(19)  # as Elasticsearch's --lowPriority: runs on what normal deployments leave
     torch.set_num_threads(message.threads_per_allocation)  # each allocation's intra-op threads
     torch.set_num_interop_threads(1)
     module = load_torchscript(Path(message.definition_path))
     tokenizer = tokenizer_from(message.tokenization, message.vocabulary, message.merges, message.scores)
-    return ModelRunner(module, message.task_type, tokenizer, message.vocabulary, message.max_batch_rows)
+    runner = ModelRunner(module, message.task_type, tokenizer, message.vocabulary, message.max_batch_rows)
+    return CachedRunner(runner, LfuCache(message.cache_size_bytes))
 
 
 def serve(source: BinaryIO, sink: BinaryIO) -> int:
@@ -149,8 +155,13 @@ def serve(source: BinaryIO, sink: BinaryIO) -> int:
                 outbox.send(AllocationsSet(allocations.count))
             case GetStats():
                 max_rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                cache = runner.cache
                 outbox.send(WorkerStats(os.getpid(), load_count, allocations.count, first.threads_per_allocation,
-                                        allocations.batches_done, max_rss_kib * 1024))
+                                        allocations.batches_done, max_rss_kib * 1024,
+                                        cache.size_bytes, cache.hits, cache.misses))
+            case ClearCache():
+                runner.cache.clear()
+                outbox.send(CacheCleared())
             case Shutdown():
                 allocations.stop()
                 return 0

@@ -125,13 +125,13 @@ async def infer_trained_model_deployment(
 
 @router.post("/_ml/trained_models/{model_id}/deployment/cache/_clear", dependencies=manage)
 async def clear_trained_model_deployment_cache(model_id: str, deployments: Deployments) -> dict[str, bool]:
-    deployments.get(model_id)  # 404 for an unknown deployment; the cache itself comes with runtime hardening
+    await deployments.clear_cache(model_id)
     return {"cleared": True}
 
 
 @router.get("/_inferd/deployments/{deployment_id}/workers", dependencies=monitor)
 async def get_deployment_workers(deployment_id: str, deployments: Deployments) -> dict[str, Any]:
-    """What each worker says of itself: its pid, how often it loaded the model, its allocation threads."""
+    """What each worker says of itself: its pid, how often it loaded the model, its allocation threads, its cache."""
     deployment = deployments.get(deployment_id)
     workers = []
     for node_id, route in sorted(deployment.routes.items()):
@@ -140,6 +140,7 @@ async def get_deployment_workers(deployment_id: str, deployments: Deployments) -
         if report is not None:
             entry |= {"pid": report.pid, "load_count": report.load_count, "allocations": report.allocations,
                       "threads_per_allocation": report.threads_per_allocation, "batches": report.batches,
-                      "memory_max_rss_bytes": report.memory_max_rss_bytes}
+                      "memory_max_rss_bytes": report.memory_max_rss_bytes, "cache_bytes": report.cache_bytes,
+                      "cache_hits": report.cache_hits, "cache_misses": report.cache_misses}
         workers.append(entry)
     return {"deployment_id": deployment_id, "workers": workers}

@@ -82,8 +82,8 @@ def _render_node(route: Route, node: Node | None, human: bool) -> dict[str, Any]
     average = stats.average_inference_time_ms
     if average is not None:
         entry["average_inference_time_ms"] = average
-        entry["average_inference_time_ms_excluding_cache_hits"] = average
-    entry["inference_cache_hit_count"] = 0
+        entry["average_inference_time_ms_excluding_cache_hits"] = stats.average_inference_time_ms_excluding_cache_hits
+    entry["inference_cache_hit_count"] = stats.inference_cache_hit_count
     if stats.last_access_ms is not None:
         entry["last_access"] = stats.last_access_ms
         if human:
@@ -102,7 +102,7 @@ def _render_node(route: Route, node: Node | None, human: bool) -> dict[str, Any]
     last_minute = stats.average_inference_time_ms_last_minute
     if last_minute is not None:
         entry["average_inference_time_ms_last_minute"] = last_minute
-    entry["inference_cache_hit_count_last_minute"] = 0
+    entry["inference_cache_hit_count_last_minute"] = stats.inference_cache_hit_count_last_minute
     return entry
 
 
