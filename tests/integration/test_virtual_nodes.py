@@ -139,3 +139,48 @@ def test_requests_on_a_crashed_node_are_retried_on_the_other(
         assert stats_of(es, deployment_id)["inference_count"] == load.ok
     finally:
         es.ml.stop_trained_model_deployment(model_id=deployment_id)
+
+
+def nodes(http: httpx.Client) -> dict[str, dict[str, Any]]:
+    response = http.get("/_inferd/nodes")
+    assert response.status_code == 200, response.text
+    return {node["node_id"]: node for node in response.json()["nodes"]}
+
+
+def test_a_lost_node_s_allocations_move_to_the_others_and_come_back(
+    cluster: ServerProcess, es: Elasticsearch, http: httpx.Client
+) -> None:
+    moving, staying = "moving", "staying"
+    es.ml.start_trained_model_deployment(model_id=MODEL_ID, deployment_id=moving, number_of_allocations=1)
+    es.ml.start_trained_model_deployment(model_id=MODEL_ID, deployment_id=staying, number_of_allocations=1)
+    try:
+        (home,) = [node_id for node_id, node in nodes(http).items() if moving in node["allocations"]]
+        (other,) = [node_id for node_id in nodes(http) if node_id != home]
+        assert nodes(http)[other]["allocations"] == {staying: 1}  # the emptier node
+        with Load(client_for(cluster.url, connections_per_node=8), moving) as load:
+            time.sleep(0.5)
+            assert http.post(f"/_inferd/nodes/{home}/_fail").json() == {"acknowledged": True}
+            assert nodes(http)[home]["available"] is False
+            eventually(lambda: stats_of(es, moving)["allocation_status"]["state"] == "fully_allocated",
+                       timeout_s=60, what=f"{moving} re-placed")
+            served = load.ok
+            eventually(lambda: load.ok > served + 20, timeout_s=30, what="traffic after the loss")
+        assert load.wrong == []
+        # Only what the lost node held (or what arrived before the new worker served) failed, and said why.
+        assert all(status in (409, 500) for status, _ in load.failures), load.failures[:3]
+        assert nodes(http)[other]["allocations"] == {moving: 1, staying: 1}
+        assert [n for n in stats_of(es, moving)["nodes"] if home in n["node"]] == []
+
+        # While the node is out, more allocations than fit wait for it; when it returns, they fill up there.
+        es.ml.update_trained_model_deployment(model_id=staying, number_of_allocations=3)
+        assert stats_of(es, staying)["allocation_status"] == {
+            "allocation_count": 1, "target_allocation_count": 3, "state": "started"}
+        assert http.post(f"/_inferd/nodes/{home}/_recover").json() == {"acknowledged": True}
+        eventually(lambda: stats_of(es, staying)["allocation_status"]["state"] == "fully_allocated",
+                   timeout_s=60, what="the shortfall filled on the returned node")
+        assert nodes(http)[home]["allocations"] == {staying: 2}
+    finally:
+        http.post(f"/_inferd/nodes/{home}/_recover")
+        es.ml.stop_trained_model_deployment(model_id=f"{moving},{staying}")
+    response = http.post("/_inferd/nodes/node-9/_fail")
+    assert response.status_code == 404 and response.json()["error"]["reason"] == "No known node [node-9]"

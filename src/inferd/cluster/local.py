@@ -1,7 +1,9 @@
 """The embedded backend: worker processes on this machine, optionally split into several virtual nodes.
 
 Virtual nodes divide the advertised processors and memory between them; each runs its own worker
-processes, so routing tables with several nodes behave on one machine as they would on many.
+processes, so routing tables with several nodes behave on one machine as they would on many. A virtual
+node can be marked lost (and back), as a machine of a real cluster can die, so that re-placement is
+testable on one machine.
 """
 
 from __future__ import annotations
@@ -39,9 +41,19 @@ class LocalCluster:
     def __init__(self, nodes: list[Node], log_dir: Path) -> None:
         self._nodes = nodes
         self._log_dir = log_dir
+        self._lost: set[str] = set()
 
     def nodes(self) -> list[Node]:
-        return list(self._nodes)
+        return [node for node in self._nodes if node.node_id not in self._lost]
+
+    def all_nodes(self) -> list[tuple[Node, bool]]:
+        """Every node with whether it is available, lost ones included."""
+        return [(node, node.node_id not in self._lost) for node in self._nodes]
+
+    def set_available(self, node_id: str, available: bool) -> None:
+        if node_id not in {node.node_id for node in self._nodes}:
+            raise KeyError(node_id)
+        (self._lost.discard if available else self._lost.add)(node_id)
 
     async def start_worker(self, node_id: str, name: str) -> WorkerClient:
         self._log_dir.mkdir(parents=True, exist_ok=True)

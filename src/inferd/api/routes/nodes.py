@@ -1,0 +1,42 @@
+"""inferd's nodes: what each offers and runs, and taking a virtual node out (as if its machine died) and back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+
+from inferd.api.privileges import Privilege, require_privilege
+from inferd.api.state import Deployments
+
+router = APIRouter(prefix="/_inferd/nodes")
+manage = [Depends(require_privilege(Privilege.MANAGE_ML))]
+monitor = [Depends(require_privilege(Privilege.MONITOR_ML))]
+
+
+@router.get("", dependencies=monitor)
+async def get_nodes(deployments: Deployments) -> dict[str, Any]:
+    """Each node's processors and memory for inference, whether it is available, and the allocations it runs."""
+    running: dict[str, dict[str, int]] = {}
+    for deployment in deployments.all():
+        for node_id, route in deployment.routes.items():
+            running.setdefault(node_id, {})[deployment.deployment_id] = route.allocations
+    return {"nodes": [
+        {"node_id": node.node_id, "processors": node.processors, "memory_bytes": node.memory_bytes,
+         "available": available, "allocations": running.get(node.node_id, {})}
+        for node, available in deployments.all_nodes()
+    ]}
+
+
+@router.post("/{node_id}/_fail", dependencies=manage)
+async def fail_node(node_id: str, deployments: Deployments) -> dict[str, bool]:
+    """Lose the node now: its workers are killed, their requests retried elsewhere, their allocations re-placed."""
+    await deployments.set_node_available(node_id, False)
+    return {"acknowledged": True}
+
+
+@router.post("/{node_id}/_recover", dependencies=manage)
+async def recover_node(node_id: str, deployments: Deployments) -> dict[str, bool]:
+    """Bring a lost node back: deployments short of allocations fill up on it."""
+    await deployments.set_node_available(node_id, True)
+    return {"acknowledged": True}
