@@ -51,9 +51,11 @@ love like want need search engine serve inference deploy
 """.split()
 _SUFFIXES = ["##s", "##ing", "##ed", "##er", "##ly", "##est"]
 _PUNCTUATION = [".", ",", "?", "!", "'", "-", ":", ";", "(", ")"]
-HANG_WORD = "forever"
-"""A document with this word makes the slow model loop without end, as a model with a TorchScript bug would."""
-VOCABULARY: tuple[str, ...] = tuple(_SPECIAL + _WORDS + _SUFFIXES + _PUNCTUATION + [HANG_WORD])
+VOCABULARY: tuple[str, ...] = tuple(_SPECIAL + _WORDS + _SUFFIXES + _PUNCTUATION)
+HANG_WORD = "night"
+"""A document with this word makes the slow model loop without end, as a model with a TorchScript bug would.
+
+(A word of the vocabulary that no test sends otherwise: a new word would change the tiny BERTs' vocabulary.)"""
 
 ECHO = "echo"
 SLOW = "slow"
@@ -253,7 +255,7 @@ class SlowModel(nn.Module):
     """The echo model's output, after a loop of matrix products as long as the batch has `slow` tokens.
 
     A test controls how long a forward pass takes by how many times its documents say `slow`, and makes
-    it never end with `forever`.
+    it never end with `night` (HANG_WORD).
     """
 
     def __init__(self) -> None:

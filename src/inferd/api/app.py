@@ -17,7 +17,7 @@ from inferd.api.middleware import BodyLimitMiddleware, ProductHeaderMiddleware, 
 from inferd.api.body import check_accept_header
 from inferd.api.params import reject_unknown_parameters
 from inferd.api.routes import deployments as deployment_routes
-from inferd.api.routes import health, model_aliases, root, trained_models
+from inferd.api.routes import health, metrics, model_aliases, nodes, root, trained_models
 from inferd.api.state import ServerState
 from inferd.clock import Clock, SystemClock
 from inferd.cluster.local import LocalCluster, machine_memory_bytes, machine_processors, split_machine
@@ -90,7 +90,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
-    routers = [module.router for module in (root, health, trained_models, deployment_routes, model_aliases)]
+    routers = [module.router for module in (root, health, metrics, nodes, trained_models, deployment_routes, model_aliases)]
     for router in routers:
         app.include_router(router)
     app.state.api_routes = [route for router in routers for route in router.routes if isinstance(route, APIRoute)]

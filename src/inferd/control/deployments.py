@@ -88,6 +88,10 @@ class DeploymentManager:
     def nodes(self) -> list[Node]:
         return self._backend.nodes()
 
+    def all_nodes(self) -> list[tuple[Node, bool]]:
+        """Every node, with whether it is available (False: lost)."""
+        return self._backend.all_nodes()
+
     def all(self) -> list[Deployment]:
         return sorted(self._deployments.values(), key=lambda d: d.deployment_id)
 
@@ -243,6 +247,23 @@ class DeploymentManager:
             self._apply(self._plan(list(self._deployments.values())))
             return deployment
 
+    # --- nodes ---------------------------------------------------------------------------------
+
+    async def set_node_available(self, node_id: str, available: bool) -> None:
+        """A node is lost (its workers die with it; what they held is retried elsewhere or fails) or back; then
+        re-plan, so its allocations move to the other nodes where they fit, or fill shortfalls when it returns."""
+        async with self._lock:
+            try:
+                self._backend.set_available(node_id, available)
+            except KeyError:
+                raise ResourceNotFound(f"No known node [{node_id}]") from None
+            if not available:
+                for deployment in self._deployments.values():
+                    route = deployment.routes.pop(node_id, None)
+                    if route is not None:  # out of the routing table first, so its crash is not recovered
+                        route.kill()
+            self._apply(self._plan(list(self._deployments.values())))
+
     # --- stop ----------------------------------------------------------------------------------
 
     async def stop(self, expression: str, *, allow_no_match: bool) -> None:
@@ -379,6 +400,9 @@ class DeploymentManager:
     async def _restart(self, deployment: Deployment, route: Route, delay_s: float) -> None:
         await self._clock.sleep(delay_s)
         if route.state is not RouteState.FAILED:  # stopped or retired meanwhile, and its waiters answered
+            return
+        if deployment.routes.get(route.node_id) is not route:  # its node was lost meanwhile
+            route.give_up("its node was lost")
             return
         try:
             worker = await self._backend.start_worker(route.node_id, deployment.deployment_id)

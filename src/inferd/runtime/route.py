@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from inferd.clock import Clock
-from inferd.errors import InferdError, InferenceFailed, RequestTimeout, WorkerDied
+from inferd.errors import InferdError, InferenceFailed, QueueFull, RequestTimeout, WorkerDied
 from inferd.runtime.admission import Admission, Reservation
 from inferd.runtime.client import WorkerClient
 from inferd.runtime.protocol import (
@@ -46,6 +46,7 @@ from inferd.runtime.protocol import (
     WorkerStats,
 )
 from inferd.runtime.states import RouteEvent, RouteState, transition
+from inferd.runtime.latency import RequestLatencies
 from inferd.runtime.stats import RouteStats
 
 logger = logging.getLogger(__name__)
@@ -66,6 +67,8 @@ class _Job:
     reservation: Reservation
     deadline: float
     """When the caller stops waiting (event-loop time)."""
+    dispatched: float | None = None
+    """When it left the queue for the worker (event-loop time)."""
     abandoned: bool = False
 
 
@@ -101,6 +104,9 @@ class Route:
         self.max_batch_documents = settings.max_batch_documents
         self.start_time_ms = clock.now_ms()
         self.stats = RouteStats(clock.monotonic, clock.now_ms)
+        self.latencies = RequestLatencies()
+        self.restarts = 0
+        """Workers started again after a crash."""
         self._admission = Admission(settings.queue_capacity)
         self._waiting: deque[_Job] = deque()
         self._in_flight: dict[int, list[_Job]] = {}
@@ -113,6 +119,7 @@ class Route:
         """A new worker is on its way after a crash; queued requests wait for it."""
         self._clock = clock
         self._kill_reason: str | None = None
+        self._killed = False
         self._settled = asyncio.Event()  # started, failed or stopped
         self._idle = asyncio.Event()
         self._idle.set()
@@ -126,11 +133,15 @@ class Route:
         """Give the route its freshly started worker and tell it what to load."""
         self._worker = worker
         worker.listen(self._on_message)
+        if self._killed:  # its node was lost while the worker started
+            worker.kill()
+            return
         worker.send(load)
 
     def restart(self, worker: WorkerClient, load: LoadModel) -> None:
         """Start serving again on a new worker after a crash; queued requests go to it once it has loaded."""
         self._move(RouteEvent.RESTART, self.reason)
+        self.restarts += 1
         self._settled.clear()
         self._kill_reason = None
         self.attach(worker, load)
@@ -171,6 +182,8 @@ class Route:
         self._fail_all(WorkerDied(f"deployment [{self.deployment_id}] stopped on node [{self.node_id}]"))
 
     def kill(self) -> None:
+        """End the worker at once (its node is lost); a worker still starting is ended when it arrives."""
+        self._killed = True
         if self._worker is not None:
             self._worker.kill()
 
@@ -194,17 +207,30 @@ class Route:
     async def infer(self, texts: list[str], task_options: dict[str, Any], timeout_s: float,
                     timeout_text: str) -> list[dict[str, Any]]:
         """Queue the documents (or raise QueueFull at once) and wait for their results until the timeout."""
-        reservation = self._admission.admit(len(texts))
+        try:
+            reservation = self._admission.admit(len(texts))
+        except QueueFull:
+            self.latencies.outcomes["rejected"] += 1
+            raise
         loop = asyncio.get_running_loop()
-        job = _Job(next(_request_ids), texts, task_options, loop.create_future(), reservation, loop.time() + timeout_s)
+        arrived = loop.time()
+        job = _Job(next(_request_ids), texts, task_options, loop.create_future(), reservation, arrived + timeout_s)
         self._waiting.append(job)
         self._idle.clear()
         self._dispatch()
         try:
-            return await asyncio.wait_for(asyncio.shield(job.future), timeout_s)
+            results = await asyncio.wait_for(asyncio.shield(job.future), timeout_s)
         except TimeoutError:
             self.stats.record_timeout()
+            self.latencies.outcomes["timeout"] += 1
             raise RequestTimeout(f"timeout [{timeout_text}] waiting for inference result") from None
+        except InferdError:
+            self.latencies.outcomes["error"] += 1
+            raise
+        else:
+            dispatched = job.dispatched if job.dispatched is not None else arrived
+            self.latencies.answered(dispatched - arrived, loop.time() - dispatched)
+            return results
         finally:
             if not job.future.done():
                 job.abandoned = True
@@ -228,6 +254,7 @@ class Route:
                     break
                 self._waiting.popleft()
                 job.reservation.taken(len(job.texts))
+                job.dispatched = asyncio.get_running_loop().time()
                 batch.append(job)
                 documents += len(job.texts)
             if not batch:
@@ -326,8 +353,9 @@ class Route:
         self._move(RouteEvent.FAILED, reason)
         logger.error("route %s: worker crashed: %s", self, reason)
         self.crash_times.append(self._clock.monotonic())
-        for _ in range(sum(not job.future.done() for jobs in self._in_flight.values() for job in jobs)):
-            self.stats.record_error()
+        lost = sum(not job.future.done() for jobs in self._in_flight.values() for job in jobs)
+        if lost:
+            self.stats.record_error(lost)
         self._fail_in_flight(WorkerDied(f"Error in inference process: [{reason}]"))
         self.recovering = self._on_crash is not None and self._on_crash(self)
         if not self.recovering:
@@ -371,5 +399,10 @@ class Route:
         self._worker.send(question)
         try:
             return await asyncio.wait_for(waiter, timeout_s)
-        except (TimeoutError, asyncio.CancelledError):
+        except TimeoutError:
             return None
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():  # our caller is being cancelled: let it be
+                raise
+            return None  # the worker went away and its waiters were cancelled

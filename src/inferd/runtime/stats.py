@@ -52,8 +52,8 @@ class RouteStats:
         bucket.time_ms += batch_time_ms
         self.peak_throughput_per_minute = max(self.peak_throughput_per_minute, self.throughput_last_minute)
 
-    def record_error(self) -> None:
-        self.error_count += 1
+    def record_error(self, requests: int = 1) -> None:
+        self.error_count += requests
         self.last_access_ms = self._now_ms()
 
     def record_timeout(self) -> None:
