@@ -38,7 +38,6 @@ class Deployment:
     routes: dict[str, Route] = field(default_factory=dict)
     reason: str | None = None
     stopping: bool = False
-    failed: bool = False
     max_assigned_allocations: int = 0
 
     def settings(self) -> dict[str, Any]:
@@ -58,12 +57,13 @@ class Deployment:
 
     @property
     def state(self) -> str:
-        """The assignment state: `stopping` is sticky; `started` once any route is; otherwise `starting`."""
+        """The assignment state: `stopping` is sticky; `started` once any route is; `failed` when every route has
+        failed for good (none is restarting its worker); otherwise `starting`."""
         if self.stopping:
             return "stopping"
         if any(route.state is RouteState.STARTED for route in self.routes.values()):
             return "started"
-        if self.failed:
+        if self.live_routes and all(route.failed_for_good for route in self.live_routes):
             return "failed"
         return "starting"
 

@@ -145,7 +145,7 @@ class DeploymentManager:
             raise TooManyRequests("Could not start deployment because no ML nodes with sufficient capacity were found")
         record = DeploymentRecord(deployment_id, model_id, deployment.build_number, deployment.settings(),
                                   deployment.start_time_ms)
-        await asyncio.to_thread(self._store.insert, record)  # stored first: a crash from here on restarts it
+        await asyncio.to_thread(self._store.save, record)  # stored first: a crash from here on restarts it
         self._admit(deployment, deployable, plan)
         return deployment
 
@@ -161,10 +161,15 @@ class DeploymentManager:
             for record in records:
                 try:
                     deployable = await asyncio.to_thread(self._registry.deployable, record.model_id)
-                except InferdError as error:
-                    logger.error("cannot restore deployment [%s]: %s", record.deployment_id, error)
+                    deployment = _deployment_of(record.deployment_id, deployable, record.settings,
+                                                record.start_time_ms)
+                except ResourceNotFound as error:  # its model is gone: so is the deployment
+                    logger.error("dropping deployment [%s]: %s", record.deployment_id, error)
+                    await asyncio.to_thread(self._store.delete, record.deployment_id)
                     continue
-                deployment = _deployment_of(record.deployment_id, deployable, record.settings, record.start_time_ms)
+                except Exception:  # noqa: BLE001 - one bad record must not keep the others (or readiness) back
+                    logger.exception("cannot restore deployment [%s]; it stays stored", record.deployment_id)
+                    continue
                 self._admit(deployment, deployable, self._plan([*self._deployments.values(), deployment]))
                 restored.append(deployment)
         return restored
@@ -199,7 +204,7 @@ class DeploymentManager:
         deadline = self._clock.monotonic() + timeout_s
         while True:
             live = deployment.live_routes
-            if live and all(route.state is RouteState.FAILED for route in live):
+            if live and all(route.failed_for_good for route in live):
                 reasons = "; ".join(route.reason or "failed" for route in live)
                 async with self._lock:
                     await self._remove(deployment)
@@ -270,8 +275,9 @@ class DeploymentManager:
         """Drain and stop every deployment the expression names (ids, model ids, wildcards, `_all`)."""
         async with self._lock:
             targets = self._match(expression, allow_no_match=allow_no_match)
+            # One transaction for all: stopped even if we crash now, and never half of them.
+            await asyncio.to_thread(self._store.delete, *(deployment.deployment_id for deployment in targets))
             for deployment in targets:
-                await asyncio.to_thread(self._store.delete, deployment.deployment_id)  # stopped even if we crash now
                 deployment.stopping = True
         await asyncio.gather(*(self._drain(deployment) for deployment in targets))
         async with self._lock:
@@ -306,7 +312,9 @@ class DeploymentManager:
         self._loads.pop(deployment.deployment_id, None)
 
     async def shutdown(self) -> None:
-        """Stop every worker (the server is exiting)."""
+        """Stop every worker (the server is exiting); pending restarts and worker starts are abandoned."""
+        for task in self._tasks:
+            task.cancel()
         async with self._lock:
             for deployment in self._deployments.values():
                 deployment.stopping = True
@@ -388,11 +396,12 @@ class DeploymentManager:
 
     def _on_crash(self, deployment: Deployment, route: Route) -> bool:
         """A worker died while serving: schedule its restart (True), or leave the route failed (False)."""
+        if deployment.stopping or deployment.routes.get(route.node_id) is not route:
+            return False
         delay_s = self._restarts.delay_s(route.crash_times, self._clock.monotonic())
-        if deployment.stopping or deployment.routes.get(route.node_id) is not route or delay_s is None:
-            if delay_s is None:
-                route.reason = (f"{route.reason}; the worker crashed {self._restarts.max_restarts + 1} times in a "
-                                "row: stop and start the deployment again")
+        if delay_s is None:
+            route.reason = (f"{route.reason}; the worker crashed {self._restarts.max_restarts + 1} times within "
+                            f"{self._restarts.window_s:g}s: stop and start the deployment again")
             return False
         self._spawn(self._restart(deployment, route, delay_s))
         return True
@@ -408,6 +417,9 @@ class DeploymentManager:
             worker = await self._backend.start_worker(route.node_id, deployment.deployment_id)
         except OSError as error:
             route.give_up(f"could not restart the worker process: {error}")
+            return
+        if route.state is not RouteState.FAILED or deployment.routes.get(route.node_id) is not route:
+            worker.kill()  # stopped, retired or its node lost while the worker started
             return
         logger.warning("route %s: restarting its worker after a crash (pid %s)", route, worker.pid)
         route.restart(worker, self._load_for(deployment, route))

@@ -2,9 +2,9 @@
 
 A cached result is the finished result dict, so its key must hold everything that result depends on: the
 document's text and the request's effective task options (stored config plus the request's update). The
-model and the tokenizer are the worker's own, so the token ids the issue speaks of follow from these two;
-the text is needed as well because processors read it (entity spans, fill_mask's sequence, answers), and
-keying on it lets a hit skip tokenizing too. Results are stored msgpack-encoded: their size is exact and
+model and the tokenizer are the worker's own, so the document's token ids follow from these two; the text
+(not the token ids alone) is needed because processors read it (entity spans, fill_mask's sequence,
+answers), and keying on it lets a hit skip tokenizing too. Results are stored msgpack-encoded: their size is exact and
 is what the cache's byte bound counts. A request whose documents all hit needs no forward pass.
 """
 

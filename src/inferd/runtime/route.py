@@ -110,6 +110,7 @@ class Route:
         self._admission = Admission(settings.queue_capacity)
         self._waiting: deque[_Job] = deque()
         self._in_flight: dict[int, list[_Job]] = {}
+        self._watchdogs: dict[int, asyncio.TimerHandle] = {}
         self._worker: WorkerClient | None = None
         self._facts = _WorkerFacts()
         self._on_crash = on_crash
@@ -133,8 +134,8 @@ class Route:
         """Give the route its freshly started worker and tell it what to load."""
         self._worker = worker
         worker.listen(self._on_message)
-        if self._killed:  # its node was lost while the worker started
-            worker.kill()
+        if self._killed or self.state in (RouteState.STOPPING, RouteState.STOPPED):
+            worker.kill()  # its node was lost, or the route stopped, while the worker started
             return
         worker.send(load)
 
@@ -263,7 +264,9 @@ class Route:
             self._in_flight[batch_id] = batch
             self._worker.send(InferBatch(batch_id, [InferRequest(j.request_id, j.texts, j.task_options) for j in batch]))
             loop = asyncio.get_running_loop()
-            loop.call_at(max(job.deadline for job in batch) + STUCK_GRACE_S, self._check_stuck, batch_id, self._worker)
+            self._watchdogs[batch_id] = loop.call_at(
+                max(job.deadline for job in batch) + STUCK_GRACE_S, self._check_stuck, batch_id, self._worker
+            )
         self._check_idle()
 
     def _check_stuck(self, batch_id: int, worker: WorkerClient) -> None:
@@ -309,6 +312,8 @@ class Route:
 
     def _on_batch_done(self, message: BatchDone) -> None:
         jobs = {job.request_id: job for job in self._in_flight.pop(message.batch_id, [])}
+        if (watchdog := self._watchdogs.pop(message.batch_id, None)) is not None:
+            watchdog.cancel()
         answered = cache_hits = 0
         for outcome in message.outcomes:
             job = jobs.get(outcome.request_id)
@@ -334,20 +339,29 @@ class Route:
         """The route cannot run (its worker could not start)."""
         self._on_failure(reason)
 
+    @property
+    def failed_for_good(self) -> bool:
+        return self.state is RouteState.FAILED and not self.recovering
+
     def _on_failure(self, reason: str) -> None:
+        self.recovering = False
         if self.state not in (RouteState.STOPPED, RouteState.FAILED):
             self._move(RouteEvent.FAILED, reason)
         logger.error("route %s failed: %s", self, reason)
         self._fail_all(WorkerDied(f"Error in inference process: [{reason}]"))
 
     def _on_exit(self) -> None:
-        if self.state in (RouteState.STOPPING, RouteState.STOPPED):
+        if self.state is RouteState.STOPPED:
             return
         assert self._worker is not None
         tail = self._worker.stderr_tail()
         reason = self._kill_reason or f"inference process exited with code [{self._worker.returncode}]"
         reason += f": {tail}" if tail else ""
-        if self.state is not RouteState.STARTED:  # it never served: a failure to start, not a crash
+        if self.state is RouteState.STOPPING:  # died while draining: nothing more will be answered
+            self._fail_all(WorkerDied(f"Error in inference process: [{reason}]"))
+            return
+        restarting = self.state is RouteState.STARTING and self.recovering
+        if self.state is not RouteState.STARTED and not restarting:  # never served: a failure to start
             self._on_failure(reason)
             return
         self._move(RouteEvent.FAILED, reason)
@@ -367,6 +381,9 @@ class Route:
             if not job.future.done():
                 job.future.set_exception(error)
         self._in_flight.clear()
+        for watchdog in self._watchdogs.values():
+            watchdog.cancel()
+        self._watchdogs.clear()
         for waiters in self._facts.waiters.values():
             for waiter in waiters:
                 waiter.cancel()

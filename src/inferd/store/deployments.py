@@ -14,8 +14,10 @@ class DeploymentStore:
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
 
-    def insert(self, record: DeploymentRecord) -> None:
+    def save(self, record: DeploymentRecord) -> None:
+        """Store a new deployment, replacing a stale row of the same id (one left by a restore that failed)."""
         with self._engine.begin() as connection:
+            connection.execute(sa.delete(deployments).where(deployments.c.deployment_id == record.deployment_id))
             connection.execute(sa.insert(deployments).values(
                 deployment_id=record.deployment_id, model_id=record.model_id, build_number=record.build_number,
                 settings=record.settings, start_time_ms=record.start_time_ms,
@@ -27,9 +29,10 @@ class DeploymentStore:
                 sa.update(deployments).where(deployments.c.deployment_id == deployment_id).values(settings=settings)
             )
 
-    def delete(self, deployment_id: str) -> None:
+    def delete(self, *deployment_ids: str) -> None:
+        """Delete these deployments in one transaction; ids not stored are ignored."""
         with self._engine.begin() as connection:
-            connection.execute(sa.delete(deployments).where(deployments.c.deployment_id == deployment_id))
+            connection.execute(sa.delete(deployments).where(deployments.c.deployment_id.in_(deployment_ids)))
 
     def list(self) -> list[DeploymentRecord]:
         with self._engine.connect() as connection:

@@ -23,17 +23,13 @@ class DeploymentCollector(Collector):
         self._deployments = deployments
 
     def collect(self) -> Iterator[Metric]:
-        requests = CounterMetricFamily("inferd_inference_requests", "Inference requests by how they ended.",
-                                       labels=[*ROUTE_LABELS, "outcome"])
+        requests = CounterMetricFamily(
+            "inferd_inference_requests", "Requests each route answered (answered), failed (error), refused with a "
+            "full queue (rejected) or let time out (timeout); a request retried on another route counts on both.",
+            labels=[*ROUTE_LABELS, "outcome"])
         counters = {
             "documents": CounterMetricFamily("inferd_inference_documents", "Documents answered (cache hits too).",
                                              labels=ROUTE_LABELS),
-            "errors": CounterMetricFamily("inferd_inference_errors", "Requests that failed in the worker or with it.",
-                                          labels=ROUTE_LABELS),
-            "rejections": CounterMetricFamily("inferd_inference_rejections", "Requests refused because the queue "
-                                              "was full (429).", labels=ROUTE_LABELS),
-            "timeouts": CounterMetricFamily("inferd_inference_timeouts", "Requests that timed out (408).",
-                                            labels=ROUTE_LABELS),
             "cache_hits": CounterMetricFamily("inferd_inference_cache_hits", "Documents answered from the worker's "
                                               "inference cache.", labels=ROUTE_LABELS),
             "restarts": CounterMetricFamily("inferd_worker_restarts", "Workers started again after a crash.",
@@ -59,11 +55,8 @@ class DeploymentCollector(Collector):
                 labels = [*ids, node_id]
                 for outcome in OUTCOMES:
                     requests.add_metric([*labels, outcome], route.latencies.outcomes[outcome])
-                values = {
-                    "documents": route.stats.inference_count, "errors": route.stats.error_count,
-                    "rejections": route.rejected_count, "timeouts": route.stats.timeout_count,
-                    "cache_hits": route.stats.inference_cache_hit_count, "restarts": route.restarts,
-                }
+                values = {"documents": route.stats.inference_count, "cache_hits": route.stats.inference_cache_hit_count,
+                          "restarts": route.restarts}
                 for name, family in counters.items():
                     family.add_metric(labels, values[name])
                 queue_depth.add_metric(labels, route.pending_documents)
