@@ -2,10 +2,10 @@
 
 all-MiniLM-L6-v2 at sequence length 128 (126-word sentences), on a server offering 4 processors so
 that four allocations of one thread are all placed. For each allocation count a fresh deployment is
-loaded with 16 connections per allocation (full batches) for a while, and the deployment's memory is the sum of PSS
-(proportional set size: shared pages split between the processes sharing them) over its process tree,
-the worker processes `GET /_inferd/deployments/{id}/workers` names and their children: sampled during
-the load (peak) and after it (settled). Target: each added allocation costs less than 25% of the
+loaded with 16 connections per allocation (so each can run full batches) for a while, and the
+deployment's memory is the sum of PSS (proportional set size: shared pages split between the processes
+sharing them) over its process tree, the worker processes `GET /_inferd/deployments/{id}/workers` names
+and their children: before the load (idle), sampled during it (peak) and after it (settled). Target: each added allocation costs less than 25% of the
 weights' size (the definition file); a process per allocation would pay 100%.
 
     .venv/bin/python bench/memory.py [--allocations 1,2,4] [--duration 6] [--json bench-memory.json]

@@ -59,10 +59,14 @@ class Server:
                  "--data-dir", str(self._data_dir), "--log-level", "warning", *self._options],
                 stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"},
             )
-        self._wait_ready(timeout_s=120)
-        kept = self.http.get(f"/_ml/trained_models/{MODEL_ID}").status_code == 200
-        if kept and self.stats():  # a kept data dir restarts a deployment that a crashed run left behind
-            self.stop_deployment()
+        try:
+            self._wait_ready(timeout_s=120)
+            kept = self.http.get(f"/_ml/trained_models/{MODEL_ID}").status_code == 200
+            if kept and self.stats():  # a kept data dir restarts a deployment that a crashed run left behind
+                self.stop_deployment()
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *_: object) -> None:
