@@ -1,11 +1,17 @@
-"""Smoke runs of the benchmarks with tiny counts: they must keep working, whatever numbers they give."""
+"""Smoke runs of the benchmarks with tiny counts: they must keep working, whatever numbers they give.
+
+The serving benchmarks use wrk when it is installed (`.ci/run` installs it) and the Python client when not;
+the latency one always uses the Python client, so that path is run too.
+"""
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,3 +47,74 @@ def test_batching_benchmark_smoke(tmp_path: Path) -> None:
     assert measured["distinct_documents"] == 8 * 3 * 2 and measured["cache_hits"] == 0
     assert [row["batch_documents"] for row in measured["batches"]] == [1, 4]
     assert all(row["docs_per_s"] > 0 for row in measured["batches"])
+
+
+# --- the serving benchmarks: a real server, all-MiniLM-L6-v2, one trace and one upload for the module ----
+
+
+@pytest.fixture(scope="module")
+def kept(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """The traced model's cache and the server's store, kept across this module's runs: traced and uploaded once."""
+    root = tmp_path_factory.mktemp("bench-serving")
+    return ["--model-cache", str(root / "model"), "--data-dir", str(root / "data")]
+
+
+def run_serving(script: str, tmp_path: Path, kept: list[str], *options: str) -> dict[str, Any]:
+    """Run a serving benchmark; its table and target line printed, its JSON back, with what all of them report."""
+    output = tmp_path / f"{script}.json"
+    result = subprocess.run([sys.executable, str(BENCH / f"{script}.py"), *kept, "--json", str(output), *options],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "target: " in result.stdout and "cache hits" in result.stdout
+    measured = json.loads(output.read_text())
+    assert measured["benchmark"] == script and isinstance(measured["met"], bool)
+    assert measured["cache_hits"] == 0 and measured["failed"] == 0 and measured["repeated_requests"] == 0
+    generator = measured["load_generator"]
+    assert generator["name"] == ("wrk" if shutil.which("wrk") and "python" not in options else "python")
+    assert 0 <= generator["cpu_percent_of_core"] < 200
+    assert measured["machine"]["before"]["cpus"] >= 1
+    return measured
+
+
+def test_throughput_benchmark_smoke(tmp_path: Path, kept: list[str]) -> None:
+    measured = run_serving("throughput", tmp_path, kept, "--duration", "1", "--warmup", "0", "--raw-sizes", "1,8",
+                           "--raw-seconds", "0.2", "--max-rate", "400")
+    assert measured["tokens_per_sentence"] == 12
+    assert len(measured["raw"]) == (3 if measured["processors"] > 1 else 1)
+    assert all([row["batch"] for row in layout["batches"]] == [1, 8] for layout in measured["raw"])
+    assert measured["best_raw_per_s"] == max(layout["best_docs_per_s"] for layout in measured["raw"]) > 0
+    assert measured["served_per_s"] > 0 and measured["ratio"] == measured["served_per_s"] / measured["best_raw_per_s"]
+    assert len(measured["served"]["runs"]) == 3
+    assert all(run["inferred_documents"] > 0 for run in measured["served"]["runs"])
+
+
+def test_latency_benchmark_smoke_with_the_python_client(tmp_path: Path, kept: list[str]) -> None:
+    measured = run_serving("latency", tmp_path, kept, "--duration", "1", "--warmup", "0", "--raw-seconds", "0.2",
+                           "--load-generator", "python")
+    assert 0 < measured["raw_forward_ms_p50"] <= measured["raw_forward_ms_p99"]
+    assert 0 < measured["latency_ms_p50"] <= measured["latency_ms_p99"]
+    assert measured["over_raw_ms_p50"] == measured["latency_ms_p50"] - measured["raw_forward_ms_p50"]
+
+
+def test_scaling_benchmark_smoke(tmp_path: Path, kept: list[str]) -> None:
+    measured = run_serving("scaling", tmp_path, kept, "--duration", "1", "--warmup", "0", "--raw-seconds", "0.2",
+                           "--max-rate", "400")
+    assert set(measured["served_per_s"]) == {"1", "2"} and all(rate > 0 for rate in measured["served_per_s"].values())
+    assert measured["gain"] == measured["served_per_s"]["2"] / measured["served_per_s"]["1"]
+    assert measured["raw_gain"] > 0
+
+
+def test_memory_benchmark_smoke(tmp_path: Path, kept: list[str]) -> None:
+    measured = run_serving("memory", tmp_path, kept, "--allocations", "1,2", "--duration", "1")
+    assert measured["tokens_per_sentence"] == 128 and measured["weights_bytes"] > 50 * 2**20
+    # each deployment's workers hold the weights at least once
+    assert all(pss > measured["weights_bytes"] for pss in measured["pss_peak_bytes"].values())
+    assert [(step["from"], step["to"]) for step in measured["steps"]] == [(1, 2)]
+    assert all(len(run["worker_pids"]) == 1 for runs in measured["runs"].values() for run in runs)
+
+
+def test_resize_benchmark_smoke(tmp_path: Path, kept: list[str]) -> None:
+    measured = run_serving("resize", tmp_path, kept, "--settle", "0.5", "--hold", "0.5", "--max-rate", "400")
+    assert set(measured["layouts"]) == {"in place", "new worker"}
+    for layout in measured["layouts"].values():
+        assert layout["grow_to_serving_s"] > 0 and layout["shrink_done_s"] > 0 and layout["served_per_s"] > 0
