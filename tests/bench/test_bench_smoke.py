@@ -78,7 +78,7 @@ def run_serving(script: str, tmp_path: Path, kept: list[str], *options: str) -> 
 
 def test_throughput_benchmark_smoke(tmp_path: Path, kept: list[str]) -> None:
     measured = run_serving("throughput", tmp_path, kept, "--duration", "1", "--warmup", "0", "--raw-sizes", "1,8",
-                           "--raw-seconds", "0.2", "--max-rate", "400")
+                           "--raw-seconds", "0.2", "--max-rate", "2000")
     assert measured["tokens_per_sentence"] == 12
     assert len(measured["raw"]) == (3 if measured["processors"] > 1 else 1)
     assert all([row["batch"] for row in layout["batches"]] == [1, 8] for layout in measured["raw"])
@@ -98,7 +98,7 @@ def test_latency_benchmark_smoke_with_the_python_client(tmp_path: Path, kept: li
 
 def test_scaling_benchmark_smoke(tmp_path: Path, kept: list[str]) -> None:
     measured = run_serving("scaling", tmp_path, kept, "--duration", "1", "--warmup", "0", "--raw-seconds", "0.2",
-                           "--max-rate", "400")
+                           "--max-rate", "2000")
     assert set(measured["served_per_s"]) == {"1", "2"} and all(rate > 0 for rate in measured["served_per_s"].values())
     assert measured["gain"] == measured["served_per_s"]["2"] / measured["served_per_s"]["1"]
     assert measured["raw_gain"] > 0
@@ -114,7 +114,7 @@ def test_memory_benchmark_smoke(tmp_path: Path, kept: list[str]) -> None:
 
 
 def test_resize_benchmark_smoke(tmp_path: Path, kept: list[str]) -> None:
-    measured = run_serving("resize", tmp_path, kept, "--settle", "0.5", "--hold", "0.5", "--max-rate", "400")
+    measured = run_serving("resize", tmp_path, kept, "--settle", "0.5", "--hold", "0.5", "--max-rate", "2000")
     assert set(measured["layouts"]) == {"in place", "new worker"}
     for layout in measured["layouts"].values():
         assert layout["grow_to_serving_s"] > 0 and layout["shrink_done_s"] > 0 and layout["served_per_s"] > 0

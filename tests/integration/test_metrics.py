@@ -52,6 +52,7 @@ def test_counters_move_with_traffic(es: Elasticsearch, http: httpx.Client, deplo
     for histogram in ("inferd_request_seconds", "inferd_request_queue_seconds", "inferd_request_inference_seconds"):
         assert moved[(f"{histogram}_count", node, "")] == 2
         assert moved[(f"{histogram}_bucket", node, "+Inf")] == 2
+    for histogram in ("inferd_request_seconds", "inferd_request_inference_seconds"):  # an idle queue may take 0 s
         assert after[(f"{histogram}_sum", node, "")] > 0
     assert after[("inferd_queue_documents", node, "")] == 0
     stats = es.ml.get_trained_models_stats(model_id=deployed)["trained_model_stats"][0]["deployment_stats"]

@@ -51,7 +51,7 @@ def _route_parameters(route: APIRoute) -> frozenset[str]:
     return cached
 
 
-def reject_unknown_parameters(request: Request) -> None:
+async def reject_unknown_parameters(request: Request) -> None:
     """Refuse query parameters the route does not declare, naming them as Elasticsearch does."""
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):

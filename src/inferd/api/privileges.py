@@ -20,7 +20,7 @@ class RequiredPrivilege:
     def __init__(self, privilege: Privilege) -> None:
         self.privilege = privilege
 
-    def __call__(self, request: Request) -> None:
+    async def __call__(self, request: Request) -> None:
         request.state.required_privilege = self.privilege
 
 

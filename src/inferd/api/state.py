@@ -24,21 +24,27 @@ class ServerState:
     ready: bool = field(default=False)
 
 
-def server_state(request: Request) -> ServerState:
+# The dependencies are `async` (as are the other per-request ones): FastAPI runs a plain `def` dependency in
+# its thread pool, and that hand-off cost more than all of an `_infer` request's own work.
+def _state_of(request: Request) -> ServerState:
     state: ServerState = request.app.state.inferd
     return state
 
 
-def registry(request: Request) -> ModelRegistry:
-    return server_state(request).registry
+async def server_state(request: Request) -> ServerState:
+    return _state_of(request)
+
+
+async def registry(request: Request) -> ModelRegistry:
+    return _state_of(request).registry
 
 
 State = Annotated[ServerState, Depends(server_state)]
 Registry = Annotated[ModelRegistry, Depends(registry)]
 
 
-def deployments(request: Request) -> DeploymentManager:
-    return server_state(request).deployments
+async def deployments(request: Request) -> DeploymentManager:
+    return _state_of(request).deployments
 
 
 Deployments = Annotated[DeploymentManager, Depends(deployments)]

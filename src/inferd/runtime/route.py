@@ -51,6 +51,8 @@ from inferd.runtime.stats import RouteStats
 
 logger = logging.getLogger(__name__)
 
+BATCH_FILL_WAIT_S = 0.005
+"""How long, under load, a free allocation may wait for a fuller batch (an idle route never waits)."""
 STUCK_GRACE_S = 5.0
 """How long a batch may run on after its last caller's timeout before the watchdog recycles the worker."""
 
@@ -65,6 +67,8 @@ class _Job:
     task_options: dict[str, Any]
     future: asyncio.Future[list[dict[str, Any]]]
     reservation: Reservation
+    arrived: float
+    """When it was admitted (event-loop time)."""
     deadline: float
     """When the caller stops waiting (event-loop time)."""
     dispatched: float | None = None
@@ -111,6 +115,8 @@ class Route:
         self._waiting: deque[_Job] = deque()
         self._in_flight: dict[int, list[_Job]] = {}
         self._watchdogs: dict[int, asyncio.TimerHandle] = {}
+        self._fill_timer: asyncio.TimerHandle | None = None
+        self._last_batch_done = 0.0
         self._worker: WorkerClient | None = None
         self._facts = _WorkerFacts()
         self._on_crash = on_crash
@@ -215,7 +221,8 @@ class Route:
             raise
         loop = asyncio.get_running_loop()
         arrived = loop.time()
-        job = _Job(next(_request_ids), texts, task_options, loop.create_future(), reservation, arrived + timeout_s)
+        job = _Job(next(_request_ids), texts, task_options, loop.create_future(), reservation, arrived,
+                   arrived + timeout_s)
         self._waiting.append(job)
         self._idle.clear()
         self._dispatch()
@@ -240,10 +247,23 @@ class Route:
             self._check_idle()
 
     def _dispatch(self) -> None:
-        """While an allocation is free, send it everything waiting, up to the batch limit."""
+        """While an allocation is free, send it everything waiting, up to the batch limit.
+
+        Under load (another batch in flight) a free allocation waits for a full batch up to `BATCH_FILL_WAIT_S`
+        after the last batch came back (or the oldest waiting request arrived, if later): the callers just
+        answered are about to send their next documents, and one batch of 16 costs far less than 16 batches of
+        one. An idle route sends at once.
+        """
         if self._worker is None or self.state not in (RouteState.STARTED, RouteState.STOPPING):
             return
+        loop = asyncio.get_running_loop()
         while self._waiting and len(self._in_flight) < self.allocations:
+            if self._in_flight and self._admission.waiting < self.max_batch_documents:
+                fill_by = max(self._waiting[0].arrived, self._last_batch_done) + BATCH_FILL_WAIT_S
+                if loop.time() < fill_by:
+                    if self._fill_timer is None:
+                        self._fill_timer = loop.call_at(fill_by, self._on_fill_timer)
+                    break
             batch: list[_Job] = []
             documents = 0
             while self._waiting:
@@ -255,7 +275,7 @@ class Route:
                     break
                 self._waiting.popleft()
                 job.reservation.taken(len(job.texts))
-                job.dispatched = asyncio.get_running_loop().time()
+                job.dispatched = loop.time()
                 batch.append(job)
                 documents += len(job.texts)
             if not batch:
@@ -263,11 +283,14 @@ class Route:
             batch_id = next(_batch_ids)
             self._in_flight[batch_id] = batch
             self._worker.send(InferBatch(batch_id, [InferRequest(j.request_id, j.texts, j.task_options) for j in batch]))
-            loop = asyncio.get_running_loop()
             self._watchdogs[batch_id] = loop.call_at(
                 max(job.deadline for job in batch) + STUCK_GRACE_S, self._check_stuck, batch_id, self._worker
             )
         self._check_idle()
+
+    def _on_fill_timer(self) -> None:
+        self._fill_timer = None
+        self._dispatch()
 
     def _check_stuck(self, batch_id: int, worker: WorkerClient) -> None:
         """The watchdog: a batch outliving every caller by the grace period means the worker is stuck."""
@@ -312,6 +335,7 @@ class Route:
 
     def _on_batch_done(self, message: BatchDone) -> None:
         jobs = {job.request_id: job for job in self._in_flight.pop(message.batch_id, [])}
+        self._last_batch_done = asyncio.get_running_loop().time()
         if (watchdog := self._watchdogs.pop(message.batch_id, None)) is not None:
             watchdog.cancel()
         answered = cache_hits = 0
