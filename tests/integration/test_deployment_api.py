@@ -19,7 +19,7 @@ import pytest
 from elasticsearch import ApiError, BadRequestError, ConflictError, Elasticsearch, NotFoundError
 from elasticsearch.exceptions import ElasticsearchWarning
 
-from tests.support.api import CLS, SEP, echo_rows, error, eventually, http_error, workers
+from tests.support.api import CLS, SEP, deployment_stats, echo_rows, error, eventually, http_error, workers
 from tests.support.models import SLOW_WORD, VOCABULARY, TestModel, upload_test_model
 from tests.support.server import ServerProcess
 
@@ -47,14 +47,6 @@ def predicted(response: Any) -> list[Any]:
 def stats_entries(es: Elasticsearch, model_id: str, **params: Any) -> tuple[int, list[dict[str, Any]]]:
     response = es.ml.get_trained_models_stats(model_id=model_id, **params)
     return response["count"], response["trained_model_stats"]
-
-
-def deployment_stats(es: Elasticsearch, model_id: str, deployment_id: str, **params: Any) -> dict[str, Any] | None:
-    """The deployment_stats of one deployment of `model_id`, or None when it has none."""
-    _, entries = stats_entries(es, model_id, **params)
-    found = [e["deployment_stats"] for e in entries if e.get("deployment_stats", {}).get("deployment_id") == deployment_id]
-    assert len(found) <= 1
-    return found[0] if found else None
 
 
 def parse_iso(text: str) -> datetime:

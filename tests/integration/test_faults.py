@@ -13,7 +13,7 @@ import httpx
 import pytest
 from elasticsearch import ApiError, Elasticsearch
 
-from tests.support.api import echoed_ids, eventually, expected_ids, workers
+from tests.support.api import deployment_stats, echoed_ids, eventually, expected_ids, workers
 from tests.support.load import Load, kill_worker, serving_again
 from tests.support.models import HANG_WORD, TestModel, upload_test_model
 from tests.support.server import ServerProcess, client_for
@@ -21,14 +21,8 @@ from tests.support.server import ServerProcess, client_for
 pytestmark = pytest.mark.slow
 
 
-def stats_of(es: Elasticsearch, deployment_id: str) -> dict[str, Any]:
-    entries = es.ml.get_trained_models_stats(model_id=deployment_id)["trained_model_stats"]
-    (stats,) = [e["deployment_stats"] for e in entries if e.get("deployment_stats", {}).get("deployment_id") == deployment_id]
-    return stats
-
-
 def routing(es: Elasticsearch, deployment_id: str, node: str = "node-0") -> dict[str, Any]:
-    (entry,) = [n for n in stats_of(es, deployment_id)["nodes"] if node in n["node"]]
+    (entry,) = [n for n in deployment_stats(es, deployment_id)["nodes"] if node in n["node"]]
     return entry["routing_state"]
 
 
@@ -56,7 +50,7 @@ def test_a_worker_killed_under_load_fails_only_its_batch_and_comes_back(
     assert load.wrong == []
     assert load.failures and all(status == 500 and "Error in inference process" in body
                                  for status, body in load.failures), load.failures[:3]
-    stats = stats_of(es, deployed_echo)
+    stats = deployment_stats(es, deployed_echo)
     assert stats["error_count"] == len(load.failures)
     assert stats["inference_count"] == load.ok
     assert routing(es, deployed_echo) == {"routing_state": "started"}
@@ -97,7 +91,7 @@ def test_a_hanging_model_answers_408_and_its_worker_is_recycled(
         eventually(serving_again(http, model_id, before["pid"]), timeout_s=60, what="the stuck worker recycled")
         response = es.ml.infer_trained_model(model_id=model_id, docs=[{"text_field": "the cat"}])
         assert echoed_ids(response["inference_results"][0]) == expected_ids("the cat")
-        stats = stats_of(es, model_id)
+        stats = deployment_stats(es, model_id)
         assert stats["timeout_count"] == 1 and stats["inference_count"] == 1
     finally:
         es.ml.stop_trained_model_deployment(model_id=model_id, force=True)

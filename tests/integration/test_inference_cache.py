@@ -14,7 +14,7 @@ import httpx
 import pytest
 from elasticsearch import Elasticsearch
 
-from tests.support.api import echo_rows, workers
+from tests.support.api import deployment_stats, echo_rows, workers
 from tests.support.models import TestModel, upload_test_model
 
 ECHO_ID = f"t-inference-cache-echo-{hashlib.sha1(__name__.encode()).hexdigest()[:8]}"
@@ -47,8 +47,8 @@ def infer(es: Elasticsearch, deployment_id: str, *texts: str, **options: Any) ->
 
 
 def node_stats(es: Elasticsearch, echo_id: str, deployment_id: str) -> dict[str, Any]:
-    entries = es.ml.get_trained_models_stats(model_id=echo_id)["trained_model_stats"]
-    (stats,) = [e["deployment_stats"] for e in entries if e["deployment_stats"]["deployment_id"] == deployment_id]
+    stats = deployment_stats(es, echo_id, deployment_id)
+    assert stats is not None
     (node,) = stats["nodes"]
     return dict(node)
 

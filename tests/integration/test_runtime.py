@@ -12,16 +12,12 @@ import httpx
 import pytest
 from elasticsearch import ApiError, Elasticsearch
 
-from tests.support.api import echoed_ids, expected_ids, workers
+from tests.support.api import deployment_stats, echoed_ids, expected_ids, workers
 from tests.support.load import PLAIN_WORDS, Load
 from tests.support.models import SLOW_WORD, TestModel, upload_test_model
 from tests.support.server import ServerProcess, client_for
 
 CLIENTS = 16
-
-
-def deployment_stats(es: Elasticsearch, model_id: str) -> dict[str, Any]:
-    return es.ml.get_trained_models_stats(model_id=model_id)["trained_model_stats"][0]["deployment_stats"]
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from elasticsearch import ApiError, Elasticsearch
 
-from tests.support.api import echo_rows, error, eventually, workers
+from tests.support.api import deployment_stats, echo_rows, error, eventually, workers
 from tests.support.load import Load, kill_worker, serving_again
 from tests.support.models import TestModel, upload_test_model
 from tests.support.server import ServerProcess, client_for, http_for
@@ -45,12 +45,6 @@ def http(cluster: ServerProcess) -> Iterator[httpx.Client]:
         yield client
 
 
-def stats_of(es: Elasticsearch, deployment_id: str) -> dict[str, Any]:
-    (entry,) = [e for e in es.ml.get_trained_models_stats(model_id=MODEL_ID)["trained_model_stats"]
-                if e.get("deployment_stats", {}).get("deployment_id") == deployment_id]
-    return entry["deployment_stats"]
-
-
 def test_allocations_spread_over_nodes_and_a_shortfall_is_reported_not_refused(
     es: Elasticsearch, http: httpx.Client
 ) -> None:
@@ -68,7 +62,7 @@ def test_allocations_spread_over_nodes_and_a_shortfall_is_reported_not_refused(
         # Six asked, four fit: accepted, running four, the shortfall named per node.
         assignment = es.ml.update_trained_model_deployment(model_id=deployment_id, number_of_allocations=6)["assignment"]
         assert assignment["task_parameters"]["number_of_allocations"] == 6
-        stats = stats_of(es, deployment_id)
+        stats = deployment_stats(es, MODEL_ID, deployment_id)
         assert stats["allocation_status"] == {"allocation_count": 4, "target_allocation_count": 6, "state": "started"}
         assert stats["state"] == "started"
         assert "Could not assign (more) allocations on node [node-0]" in stats["reason"]
@@ -78,10 +72,10 @@ def test_allocations_spread_over_nodes_and_a_shortfall_is_reported_not_refused(
 
         # Back to two: whole nodes are freed first (as Elasticsearch's reducer does); what stays is the same process.
         es.ml.update_trained_model_deployment(model_id=deployment_id, number_of_allocations=2)
-        stats = stats_of(es, deployment_id)
+        stats = deployment_stats(es, MODEL_ID, deployment_id)
         assert stats["allocation_status"]["state"] == "fully_allocated" and "reason" not in stats
-        eventually(lambda: len(stats_of(es, deployment_id)["nodes"]) == 1, what="the freed node's route to go")
-        (node,) = stats_of(es, deployment_id)["nodes"]
+        eventually(lambda: len(deployment_stats(es, MODEL_ID, deployment_id)["nodes"]) == 1, what="the freed node's route to go")
+        (node,) = deployment_stats(es, MODEL_ID, deployment_id)["nodes"]
         assert node["number_of_allocations"] == 2 and node["routing_state"] == {"routing_state": "started"}
         (worker,) = workers(http, deployment_id)
         assert worker["pid"] == pids[worker["node"]] and worker["load_count"] == 1
@@ -95,8 +89,8 @@ def test_allocations_spread_over_nodes_and_a_shortfall_is_reported_not_refused(
             "Timed out after [3s] waiting for trained model deployment [second] to start. Use the trained model "
             "stats API to track the state of the deployment and try again once it has started.",
         )
-        eventually(lambda: stats_of(es, "second")["allocation_status"]["allocation_count"] == 2, what="2 of 3 running")
-        assert stats_of(es, "second")["allocation_status"]["state"] == "started"
+        eventually(lambda: deployment_stats(es, MODEL_ID, "second")["allocation_status"]["allocation_count"] == 2, what="2 of 3 running")
+        assert deployment_stats(es, MODEL_ID, "second")["allocation_status"]["state"] == "started"
 
         # The limit of two deployments.
         with pytest.raises(ApiError) as limited:
@@ -109,7 +103,7 @@ def test_allocations_spread_over_nodes_and_a_shortfall_is_reported_not_refused(
         es.ml.stop_trained_model_deployment(model_id=deployment_id)
 
     # Freed processors go to the deployment that is short of its target.
-    eventually(lambda: stats_of(es, "second")["allocation_status"]["state"] == "fully_allocated", what="refill")
+    eventually(lambda: deployment_stats(es, MODEL_ID, "second")["allocation_status"]["state"] == "fully_allocated", what="refill")
     es.ml.stop_trained_model_deployment(model_id="second")
 
 
@@ -136,7 +130,7 @@ def test_requests_on_a_crashed_node_are_retried_on_the_other(
             served = load.ok
             eventually(lambda: load.ok > served + 20, timeout_s=30, what="traffic after the restart")
         assert load.failures == [] and load.wrong == []
-        assert stats_of(es, deployment_id)["inference_count"] == load.ok
+        assert deployment_stats(es, MODEL_ID, deployment_id)["inference_count"] == load.ok
     finally:
         es.ml.stop_trained_model_deployment(model_id=deployment_id)
 
@@ -161,7 +155,7 @@ def test_a_lost_node_s_allocations_move_to_the_others_and_come_back(
             time.sleep(0.5)
             assert http.post(f"/_inferd/nodes/{home}/_fail").json() == {"acknowledged": True}
             assert nodes(http)[home]["available"] is False
-            eventually(lambda: stats_of(es, moving)["allocation_status"]["state"] == "fully_allocated",
+            eventually(lambda: deployment_stats(es, MODEL_ID, moving)["allocation_status"]["state"] == "fully_allocated",
                        timeout_s=60, what=f"{moving} re-placed")
             served = load.ok
             eventually(lambda: load.ok > served + 20, timeout_s=30, what="traffic after the loss")
@@ -169,14 +163,14 @@ def test_a_lost_node_s_allocations_move_to_the_others_and_come_back(
         # Only what the lost node held (or what arrived before the new worker served) failed, and said why.
         assert all(status in (409, 500) for status, _ in load.failures), load.failures[:3]
         assert nodes(http)[other]["allocations"] == {moving: 1, staying: 1}
-        assert [n for n in stats_of(es, moving)["nodes"] if home in n["node"]] == []
+        assert [n for n in deployment_stats(es, MODEL_ID, moving)["nodes"] if home in n["node"]] == []
 
         # While the node is out, more allocations than fit wait for it; when it returns, they fill up there.
         es.ml.update_trained_model_deployment(model_id=staying, number_of_allocations=3)
-        assert stats_of(es, staying)["allocation_status"] == {
+        assert deployment_stats(es, MODEL_ID, staying)["allocation_status"] == {
             "allocation_count": 1, "target_allocation_count": 3, "state": "started"}
         assert http.post(f"/_inferd/nodes/{home}/_recover").json() == {"acknowledged": True}
-        eventually(lambda: stats_of(es, staying)["allocation_status"]["state"] == "fully_allocated",
+        eventually(lambda: deployment_stats(es, MODEL_ID, staying)["allocation_status"]["state"] == "fully_allocated",
                    timeout_s=60, what="the shortfall filled on the returned node")
         assert nodes(http)[home]["allocations"] == {staying: 2}
     finally:

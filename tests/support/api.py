@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from elasticsearch import ApiError
+from elasticsearch import ApiError, Elasticsearch
 
 from tests.support.models import VOCABULARY
 
@@ -42,6 +42,17 @@ def echo_rows(text: str) -> list[list[float]]:
 def echoed_ids(result: dict[str, Any]) -> list[int]:
     """The token ids an echo-model result carries."""
     return [int(row[0]) for row in result["predicted_value"]]
+
+
+def deployment_stats(
+    es: Elasticsearch, model_id: str, deployment_id: str | None = None, **params: Any
+) -> dict[str, Any] | None:
+    """The deployment_stats of one deployment of `model_id` (by default the one named like the model), or None."""
+    wanted = deployment_id or model_id
+    entries = es.ml.get_trained_models_stats(model_id=model_id, **params)["trained_model_stats"]
+    found = [e["deployment_stats"] for e in entries if e.get("deployment_stats", {}).get("deployment_id") == wanted]
+    assert len(found) <= 1
+    return found[0] if found else None
 
 
 def workers(http: httpx.Client, deployment_id: str) -> list[dict[str, Any]]:

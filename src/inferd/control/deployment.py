@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from inferd.control.deployment_request import AdaptiveAllocations
+from inferd.control.registry import Deployable
 from inferd.runtime.route import Route
 from inferd.runtime.states import RouteState
 
@@ -68,6 +70,11 @@ class Deployment:
         return "starting"
 
     @property
+    def settled(self) -> bool:
+        """Serving, failed for good, or with nowhere to run: nothing more will happen without a change."""
+        return self.state in ("started", "failed") or not self.live_routes
+
+    @property
     def allocation_state(self) -> str:
         count = self.allocation_count
         if count == 0:
@@ -78,3 +85,32 @@ class Deployment:
         self.max_assigned_allocations = max(
             self.max_assigned_allocations, sum(route.allocations for route in self.live_routes)
         )
+
+
+def deployment_of(deployment_id: str, deployable: Deployable, settings: Mapping[str, Any], start_time_ms: int,
+                   ) -> Deployment:
+    """A deployment of the deployable build with the user's settings (as `Deployment.settings` stores them)."""
+    build = deployable.model.build
+    (task_type, task_options), = build.config["inference_config"].items()
+    metadata = build.config.get("metadata", {})
+    model_bytes = build.total_definition_length or 0
+    adaptive = settings["adaptive_allocations"]
+    return Deployment(
+        deployment_id=deployment_id,
+        model_id=deployable.model.model_id,
+        build_number=build.build_number,
+        task_type=task_type,
+        task_options=task_options,
+        input_field=build.config["input"]["field_names"][0],
+        model_bytes=model_bytes,
+        per_deployment_memory_bytes=metadata.get("per_deployment_memory_bytes", 0),
+        per_allocation_memory_bytes=metadata.get("per_allocation_memory_bytes", 0),
+        threads_per_allocation=settings["threads_per_allocation"],
+        number_of_allocations=settings["number_of_allocations"],
+        queue_capacity=settings["queue_capacity"],
+        cache_size=settings["cache_size"] if settings["cache_size"] is not None else f"{model_bytes}b",
+        priority=settings["priority"],
+        max_batch_documents=settings["max_batch_documents"],
+        adaptive_allocations=AdaptiveAllocations(**adaptive) if isinstance(adaptive, Mapping) else adaptive,
+        start_time_ms=start_time_ms,
+    )

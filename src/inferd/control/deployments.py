@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +19,7 @@ import msgspec
 from inferd.clock import Clock
 from inferd.cluster.backend import ClusterBackend
 from inferd.cluster.nodes import Node
-from inferd.control.deployment import Deployment
+from inferd.control.deployment import Deployment, deployment_of
 from inferd.control.deployment_request import AdaptiveAllocations, StartRequest, UpdateRequest
 from inferd.control.ids import id_problems
 from inferd.control.matching import expand_ids
@@ -28,6 +27,7 @@ from inferd.control.memory import estimate_memory_bytes
 from inferd.control.planner import Demand, Plan, plan_allocations
 from inferd.control.registry import Deployable, ModelRegistry
 from inferd.control.restarts import RestartPolicy
+from inferd.control.routing import pick_other_route, pick_route
 from inferd.errors import (
     BadRequest,
     InferdError,
@@ -139,7 +139,7 @@ class DeploymentManager:
             "max_batch_documents": request.max_batch_documents or self._limits.max_batch_documents,
             "adaptive_allocations": request.adaptive_allocations,
         }
-        deployment = _deployment_of(deployment_id, deployable, settings, self._clock.now_ms())
+        deployment = deployment_of(deployment_id, deployable, settings, self._clock.now_ms())
         plan = self._plan([*self._deployments.values(), deployment])
         if not plan.allocations.get(deployment_id):
             raise TooManyRequests("Could not start deployment because no ML nodes with sufficient capacity were found")
@@ -161,7 +161,7 @@ class DeploymentManager:
             for record in records:
                 try:
                     deployable = await asyncio.to_thread(self._registry.deployable, record.model_id)
-                    deployment = _deployment_of(record.deployment_id, deployable, record.settings,
+                    deployment = deployment_of(record.deployment_id, deployable, record.settings,
                                                 record.start_time_ms)
                 except ResourceNotFound as error:  # its model is gone: so is the deployment
                     logger.error("dropping deployment [%s]: %s", record.deployment_id, error)
@@ -203,9 +203,8 @@ class DeploymentManager:
     async def _wait_for(self, deployment: Deployment, wait_for: str, timeout_s: float, timeout_text: str) -> None:
         deadline = self._clock.monotonic() + timeout_s
         while True:
-            live = deployment.live_routes
-            if live and all(route.failed_for_good for route in live):
-                reasons = "; ".join(route.reason or "failed" for route in live)
+            if deployment.state == "failed":
+                reasons = "; ".join(route.reason or "failed" for route in deployment.live_routes)
                 async with self._lock:
                     await self._remove(deployment)
                 raise InferdError(f"Could not start deployment [{deployment.deployment_id}]: {reasons}")
@@ -224,7 +223,7 @@ class DeploymentManager:
     async def wait_settled(self, deployments: Sequence[Deployment], timeout_s: float) -> bool:
         """Wait until each deployment serves, has failed, or has nowhere to run; False if time ran out first."""
         deadline = self._clock.monotonic() + timeout_s
-        while not all(_settled(deployment) for deployment in deployments):
+        while not all(deployment.settled for deployment in deployments):
             if self._clock.monotonic() >= deadline:
                 return False
             await self._clock.sleep(WAIT_POLL_S)
@@ -441,16 +440,16 @@ class DeploymentManager:
             task_options = apply_update(deployment.model_id, deployment.task_type, deployment.task_options, update)
         except NlpError as error:
             raise BadRequest(str(error)) from None
-        route = _pick_route(deployment)
+        route = pick_route(deployment)
         started = self._clock.monotonic()
         try:
             return await route.infer(texts, task_options, timeout_s, timeout_text)
         except WorkerDied:  # inference is idempotent: one more try on another route that serves
-            others = [other for other in _serving(deployment) if other is not route]
-            if not others:
+            other = pick_other_route(deployment, route)
+            if other is None:
                 raise
             remaining_s = max(timeout_s - (self._clock.monotonic() - started), 0.0)
-            return await _weighted_choice(others).infer(texts, task_options, remaining_s, timeout_text)
+            return await other.infer(texts, task_options, remaining_s, timeout_text)
 
     async def _resolve(self, identifier: str) -> Deployment:
         deployment = self._deployments.get(identifier)
@@ -465,31 +464,8 @@ class DeploymentManager:
         return min(candidates, key=lambda d: STATE_PREFERENCE.index(d.state))
 
 
-def _settled(deployment: Deployment) -> bool:
-    routes = deployment.live_routes
-    return deployment.state == "started" or not routes or all(r.state is RouteState.FAILED for r in routes)
 
 
-def _serving(deployment: Deployment) -> list[Route]:
-    return [r for r in deployment.routes.values() if r.state is RouteState.STARTED and r.allocations > 0]
-
-
-def _pick_route(deployment: Deployment) -> Route:
-    """A started route, at random weighted by its allocations; else one whose crashed worker is restarting
-    (the request waits for it, within its timeout); a stopping one only when nothing else is left."""
-    routes = deployment.routes.values()
-    for candidates in (
-        _serving(deployment),
-        [r for r in routes if r.recovering and r.allocations > 0],
-        [r for r in routes if r.state is RouteState.STOPPING and r.allocations > 0],
-    ):
-        if candidates:
-            return _weighted_choice(candidates)
-    raise StatusConflict(f"Trained model deployment [{deployment.deployment_id}] is not allocated to any nodes")
-
-
-def _weighted_choice(routes: Sequence[Route]) -> Route:
-    return random.choices(routes, weights=[route.allocations for route in routes])[0]
 
 
 def _input_text(document: Mapping[str, Any], field: str) -> str:
@@ -513,32 +489,3 @@ def _merge_adaptive(current: AdaptiveAllocations | None, change: AdaptiveAllocat
         value = getattr(change, name)
         merged[name] = getattr(current, name) if value is None else (None if value == -1 else value)
     return AdaptiveAllocations(**merged)
-
-
-def _deployment_of(deployment_id: str, deployable: Deployable, settings: Mapping[str, Any], start_time_ms: int,
-                   ) -> Deployment:
-    """A deployment of the deployable build with the user's settings (as `Deployment.settings` stores them)."""
-    build = deployable.model.build
-    (task_type, task_options), = build.config["inference_config"].items()
-    metadata = build.config.get("metadata", {})
-    model_bytes = build.total_definition_length or 0
-    adaptive = settings["adaptive_allocations"]
-    return Deployment(
-        deployment_id=deployment_id,
-        model_id=deployable.model.model_id,
-        build_number=build.build_number,
-        task_type=task_type,
-        task_options=task_options,
-        input_field=build.config["input"]["field_names"][0],
-        model_bytes=model_bytes,
-        per_deployment_memory_bytes=metadata.get("per_deployment_memory_bytes", 0),
-        per_allocation_memory_bytes=metadata.get("per_allocation_memory_bytes", 0),
-        threads_per_allocation=settings["threads_per_allocation"],
-        number_of_allocations=settings["number_of_allocations"],
-        queue_capacity=settings["queue_capacity"],
-        cache_size=settings["cache_size"] if settings["cache_size"] is not None else f"{model_bytes}b",
-        priority=settings["priority"],
-        max_batch_documents=settings["max_batch_documents"],
-        adaptive_allocations=AdaptiveAllocations(**adaptive) if isinstance(adaptive, Mapping) else adaptive,
-        start_time_ms=start_time_ms,
-    )

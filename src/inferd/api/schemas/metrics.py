@@ -6,16 +6,37 @@ Prometheus scrapes, so the two views always agree. Every series is labelled by d
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from inferd.control import DeploymentManager
-from inferd.runtime.latency import OUTCOMES, Histogram
+from inferd.runtime.latency import OUTCOMES, Histogram, RequestLatencies
+from inferd.runtime.route import Route
 
 ROUTE_LABELS = ["deployment_id", "model_id", "node"]
 DEPLOYMENT_LABELS = ["deployment_id", "model_id"]
+
+
+# Per route: (family, name, help, the value read from the route).
+ROUTE_VALUES: tuple[tuple[type[CounterMetricFamily | GaugeMetricFamily], str, str, Callable[[Route], float]], ...] = (
+    (CounterMetricFamily, "inferd_inference_documents", "Documents answered (cache hits too).",
+     lambda route: route.stats.inference_count),
+    (CounterMetricFamily, "inferd_inference_cache_hits", "Documents answered from the worker's inference cache.",
+     lambda route: route.stats.inference_cache_hit_count),
+    (CounterMetricFamily, "inferd_worker_restarts", "Workers started again after a crash.",
+     lambda route: route.restarts),
+    (GaugeMetricFamily, "inferd_queue_documents", "Documents queued or being inferred.",
+     lambda route: route.pending_documents),
+)
+# Per route: (name, help, the histogram read from the route's latencies).
+ROUTE_HISTOGRAMS: tuple[tuple[str, str, Callable[[RequestLatencies], Histogram]], ...] = (
+    ("inferd_request_queue_seconds", "Time a request waited in the queue.", lambda latencies: latencies.queue),
+    ("inferd_request_inference_seconds", "Time from leaving the queue to the answer.",
+     lambda latencies: latencies.inference),
+    ("inferd_request_seconds", "Time from admission to the answer.", lambda latencies: latencies.total),
+)
 
 
 class DeploymentCollector(Collector):
@@ -27,24 +48,9 @@ class DeploymentCollector(Collector):
             "inferd_inference_requests", "Requests each route answered (answered), failed (error), refused with a "
             "full queue (rejected) or let time out (timeout); a request retried on another route counts on both.",
             labels=[*ROUTE_LABELS, "outcome"])
-        counters = {
-            "documents": CounterMetricFamily("inferd_inference_documents", "Documents answered (cache hits too).",
-                                             labels=ROUTE_LABELS),
-            "cache_hits": CounterMetricFamily("inferd_inference_cache_hits", "Documents answered from the worker's "
-                                              "inference cache.", labels=ROUTE_LABELS),
-            "restarts": CounterMetricFamily("inferd_worker_restarts", "Workers started again after a crash.",
-                                            labels=ROUTE_LABELS),
-        }
-        queue_depth = GaugeMetricFamily("inferd_queue_documents", "Documents queued or being inferred.",
-                                        labels=ROUTE_LABELS)
-        histograms = {
-            "queue": HistogramMetricFamily("inferd_request_queue_seconds", "Time a request waited in the queue.",
-                                           labels=ROUTE_LABELS),
-            "inference": HistogramMetricFamily("inferd_request_inference_seconds", "Time from leaving the queue "
-                                               "to the answer.", labels=ROUTE_LABELS),
-            "total": HistogramMetricFamily("inferd_request_seconds", "Time from admission to the answer.",
-                                           labels=ROUTE_LABELS),
-        }
+        values = [(family(name, text, labels=ROUTE_LABELS), read) for family, name, text, read in ROUTE_VALUES]
+        histograms = [(HistogramMetricFamily(name, text, labels=ROUTE_LABELS), read)
+                      for name, text, read in ROUTE_HISTOGRAMS]
         current = GaugeMetricFamily("inferd_allocations", "Allocations serving.", labels=DEPLOYMENT_LABELS)
         target = GaugeMetricFamily("inferd_target_allocations", "Allocations asked for.", labels=DEPLOYMENT_LABELS)
         for deployment in self._deployments.all():
@@ -55,15 +61,12 @@ class DeploymentCollector(Collector):
                 labels = [*ids, node_id]
                 for outcome in OUTCOMES:
                     requests.add_metric([*labels, outcome], route.latencies.outcomes[outcome])
-                values = {"documents": route.stats.inference_count, "cache_hits": route.stats.inference_cache_hit_count,
-                          "restarts": route.restarts}
-                for name, family in counters.items():
-                    family.add_metric(labels, values[name])
-                queue_depth.add_metric(labels, route.pending_documents)
-                for name, family in histograms.items():
-                    histogram: Histogram = getattr(route.latencies, name)
-                    family.add_metric(labels, _buckets(histogram), histogram.sum)
-        yield from (requests, *counters.values(), queue_depth, *histograms.values(), current, target)
+                for family, read in values:
+                    family.add_metric(labels, read(route))
+                for histogram_family, read_histogram in histograms:
+                    histogram = read_histogram(route.latencies)
+                    histogram_family.add_metric(labels, _buckets(histogram), histogram.sum)
+        yield from (requests, *(family for family, _ in values), *(family for family, _ in histograms), current, target)
 
 
 def _buckets(histogram: Histogram) -> list[tuple[str, float]]:
