@@ -9,6 +9,7 @@ import pytest
 from elasticsearch import ApiError, Elasticsearch
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.api import deployment_stats, eventually
 from tests.support.models import TestModel, upload_test_model
 
 
@@ -44,6 +45,8 @@ def test_counters_move_with_traffic(es: Elasticsearch, http: httpx.Client, deplo
         es.ml.infer_trained_model(model_id=deployed, docs=[{"text_field": "hello world"}], timeout="0s")
     assert timed_out.value.meta.status == 408
 
+    # The timed-out document may still be in the worker; read once it is back, so every count is final.
+    eventually(lambda: deployment_stats(es, deployed)["nodes"][0]["number_of_pending_requests"] == 0)
     after = scrape(http, deployed)
     moved = {key: after[key] - before.get(key, 0) for key in after}
     assert moved[("inferd_inference_requests_total", node, "answered")] == 2
