@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     max_batch_documents: int = Field(
         16, ge=1, le=1024, description="Default batch limit: the most documents a free allocation takes at once."
     )
+    max_batch_tokens: int = Field(
+        384, ge=1, le=1_048_576, description="The most padded tokens one forward pass takes: long sequences run in "
+        "smaller batches, which bounds the activation memory each concurrent allocation adds."
+    )
     stop_timeout_s: float = Field(60.0, gt=0, description="How long stopping a deployment waits for it to drain.")
     restore_timeout_s: float = Field(
         300.0, gt=0, description="How long readiness waits, after a start, for the stored deployments to serve again."

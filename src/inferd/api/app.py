@@ -59,7 +59,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             shutil.rmtree(settings.data_dir / "tmp", ignore_errors=True)  # leftovers of a process that was killed
             registry = ModelRegistry(ModelStore(engine), clock, settings.data_dir, settings.definition_check_timeout_s)
             deployments = DeploymentManager(registry, DeploymentStore(engine), local_cluster(settings), clock, RuntimeLimits(
-                settings.max_deployments, settings.max_batch_documents, settings.stop_timeout_s
+                settings.max_deployments, settings.max_batch_documents, settings.max_batch_tokens, settings.stop_timeout_s
             ))
             state = ServerState(
                 settings=settings,

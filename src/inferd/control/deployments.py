@@ -57,6 +57,7 @@ WAIT_POLL_S = 0.05
 class RuntimeLimits:
     max_deployments: int = 100
     max_batch_documents: int = 16
+    max_batch_tokens: int = 384
     stop_timeout_s: float = 60.0
 
 
@@ -188,6 +189,7 @@ class DeploymentManager:
             threads_per_allocation=deployment.threads_per_allocation,
             allocations=0,
             max_batch_rows=max(deployment.max_batch_documents, 1),
+            max_batch_tokens=self._limits.max_batch_tokens,
             cache_size_bytes=parse_byte_size(deployment.cache_size, "cache_size"),
             low_priority=deployment.priority == "low",
         )

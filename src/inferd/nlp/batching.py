@@ -47,12 +47,25 @@ def rows_of(documents: Sequence[Sequence[Encoding]]) -> list[Row]:
     ]
 
 
-def bucket_by_length(rows: Sequence[Row], max_rows: int) -> list[list[Row]]:
-    """Groups of at most `max_rows` rows of similar length (longest first), so padding stays small."""
-    if max_rows < 1:
-        raise ValueError("max_rows must be at least 1")
+def bucket_by_length(rows: Sequence[Row], max_rows: int, max_tokens: int | None = None) -> list[list[Row]]:
+    """Groups of similar length (longest first), so padding stays small, each of at most `max_rows` rows and,
+    when `max_tokens` is given, at most `max_tokens` padded tokens (but always at least one row).
+
+    The token budget bounds the activations of one forward pass: long sequences gain little from large
+    batches, while each concurrent allocation pays memory in proportion to its batch's tokens.
+    """
+    if max_rows < 1 or (max_tokens is not None and max_tokens < 1):
+        raise ValueError("max_rows and max_tokens must be at least 1")
     ordered = sorted(rows, key=lambda row: len(row.encoding), reverse=True)
-    return [ordered[start : start + max_rows] for start in range(0, len(ordered), max_rows)]
+    groups: list[list[Row]] = []
+    start = 0
+    while start < len(ordered):
+        size = max_rows
+        if max_tokens is not None:  # the group's first row is its longest: every row is padded to it
+            size = max(1, min(max_rows, max_tokens // len(ordered[start].encoding)))
+        groups.append(ordered[start : start + size])
+        start += size
+    return groups
 
 
 def pad(rows: Sequence[Row], pad_token_id: int) -> ModelInputs:

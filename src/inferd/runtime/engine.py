@@ -58,12 +58,13 @@ class ModelRunner:
     """A loaded model with its tokenizer; `run` is safe to call from several allocation threads at once."""
 
     def __init__(self, module: torch.jit.ScriptModule, task_type: str, tokenizer: NlpTokenizer,
-                 vocabulary: Sequence[str], max_batch_rows: int) -> None:
+                 vocabulary: Sequence[str], max_batch_rows: int, max_batch_tokens: int | None = None) -> None:
         self._module = module
         self._task_type = task_type
         self._tokenizer = tokenizer
         self._vocabulary = vocabulary
         self._max_batch_rows = max_batch_rows
+        self._max_batch_tokens = max_batch_tokens
         self._accepted_inputs = len(module.forward.schema.arguments) - 1  # minus self
 
     def run(self, requests: Sequence[InferRequest]) -> list[RequestOutcome]:
@@ -105,7 +106,7 @@ class ModelRunner:
         pad_id = self._tokenizer.pad_token_id or 0
         done: list[Row] = []
         values: list[np.ndarray] = []
-        for group in bucket_by_length(rows, self._max_batch_rows) if rows else []:
+        for group in bucket_by_length(rows, self._max_batch_rows, self._max_batch_tokens) if rows else []:
             inputs = pad(group, pad_id)
             arguments = [torch.from_numpy(array) for array in inputs.as_tuple()][: self._accepted_inputs]
             with torch.inference_mode():

@@ -33,6 +33,8 @@ class LoadModel(msgspec.Struct, frozen=True, tag=True):
     threads_per_allocation: int
     allocations: int
     max_batch_rows: int
+    max_batch_tokens: int
+    """The most padded tokens in one forward pass: bounds each allocation's activation memory."""
     cache_size_bytes: int
     """The bound of the worker's inference cache (`cache_size`); 0 disables it."""
     low_priority: bool = False

@@ -42,6 +42,25 @@ def test_spanned_documents_come_back_in_span_order(tokenizer) -> None:  # type: 
     assert [values.tolist() for values in per_document[1]] == [[100 + span] for span in range(len(long))]
 
 
+def test_a_token_budget_makes_long_rows_run_in_smaller_batches() -> None:
+    tokenizer = build_tokenizer("bert", VOCABULARY, options=TokenizerOptions(max_sequence_length=32))
+    long_text, short_text = "the cat sat on a mat the dog ran", "the cat"  # 11 and 4 tokens
+    rows = rows_of([tokenizer.encode(text) for text in [short_text] * 6 + [long_text] * 3])
+    batches = bucket_by_length(rows, max_rows=4, max_tokens=24)
+    # 24 // 11 = 2 long rows; then 24 // 11 again (a long row leads); then 24 // 4 = 6, capped by max_rows
+    assert [len(batch) for batch in batches] == [2, 2, 4, 1]
+    assert all(len(batch) * len(batch[0].encoding) <= 24 for batch in batches)
+    assert sorted(row.document for batch in batches for row in batch) == list(range(9))
+
+
+def test_a_row_longer_than_the_budget_still_runs_alone() -> None:
+    tokenizer = build_tokenizer("bert", VOCABULARY, options=TokenizerOptions(max_sequence_length=32))
+    rows = rows_of([tokenizer.encode("the cat sat on a mat the dog ran")] * 2)
+    assert [len(batch) for batch in bucket_by_length(rows, max_rows=16, max_tokens=5)] == [1, 1]
+    with pytest.raises(ValueError, match="at least 1"):
+        bucket_by_length(rows, max_rows=16, max_tokens=0)
+
+
 def test_mismatched_outputs_are_refused(tokenizer) -> None:  # type: ignore[no-untyped-def]
     rows = rows_of([tokenizer.encode("the cat")])
     with pytest.raises(ValueError, match="returned 2 rows for 1 inputs"):
