@@ -49,6 +49,17 @@ class Settings(BaseSettings):
         384, ge=1, le=1_048_576, description="The most padded tokens one forward pass takes: long sequences run in "
         "smaller batches, which bounds the activation memory each concurrent allocation adds."
     )
+    adaptive_allocations_interval_s: float = Field(
+        10.0, gt=0, le=3600, description="How often the adaptive allocations scaler reads the load (seconds)."
+    )
+    scale_up_cooldown_s: float = Field(
+        300.0, ge=0, le=86400, description="After scaling a deployment up, how long the scaler keeps the added "
+        "allocations before it may scale down (seconds)."
+    )
+    scale_to_zero_after_s: float = Field(
+        86400.0, ge=60, description="How long an adaptive deployment whose minimum allows it gets no request before "
+        "it scales to zero allocations (seconds; at least 60, as Elasticsearch documents)."
+    )
     stop_timeout_s: float = Field(60.0, gt=0, description="How long stopping a deployment waits for it to drain.")
     restore_timeout_s: float = Field(
         300.0, gt=0, description="How long readiness waits, after a start, for the stored deployments to serve again."

@@ -21,7 +21,7 @@ from inferd.api.routes import health, metrics, model_aliases, nodes, root, train
 from inferd.api.state import ServerState
 from inferd.clock import Clock, SystemClock
 from inferd.cluster.local import LocalCluster, machine_memory_bytes, machine_processors, split_machine
-from inferd.control import DeploymentManager, ModelRegistry, RuntimeLimits
+from inferd.control import DeploymentManager, ModelRegistry, RuntimeLimits, ScalerSettings
 from inferd.settings import Settings
 from inferd.store import DataDirLock, DeploymentStore, ModelStore, open_store
 from inferd.store.cluster import ensure_cluster_uuid
@@ -39,6 +39,7 @@ def local_cluster(settings: Settings) -> LocalCluster:
 async def _restore(state: ServerState, timeout_s: float) -> None:
     """Start the stored deployments again; the server is ready once they serve (or cannot, or time is up)."""
     restored = await state.deployments.restore()
+    state.deployments.start_scaler()
     if not await state.deployments.wait_settled(restored, timeout_s):
         logger.warning("deployments still starting after %.0fs: ready anyway", timeout_s)
     state.ready = True
@@ -60,6 +61,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             registry = ModelRegistry(ModelStore(engine), clock, settings.data_dir, settings.definition_check_timeout_s)
             deployments = DeploymentManager(registry, DeploymentStore(engine), local_cluster(settings), clock, RuntimeLimits(
                 settings.max_deployments, settings.max_batch_documents, settings.max_batch_tokens, settings.stop_timeout_s
+            ), scaler_settings=ScalerSettings(
+                settings.adaptive_allocations_interval_s, settings.scale_up_cooldown_s, settings.scale_to_zero_after_s
             ))
             state = ServerState(
                 settings=settings,

@@ -16,6 +16,12 @@ def serve(
     processors: Annotated[int | None, typer.Option(help="Processors for deployments [default: this machine's].")] = None,
     ml_memory: Annotated[str | None, typer.Option(help="Memory for deployments, e.g. 8gb [default: this machine's].")] = None,
     nodes: Annotated[int | None, typer.Option(help="Split the machine into this many virtual nodes [default: 1].")] = None,
+    adaptive_interval: Annotated[float | None, typer.Option(
+        help="Seconds between the adaptive allocations scaler's load readings [default: 10].")] = None,
+    scale_up_cooldown: Annotated[float | None, typer.Option(
+        help="Seconds a scaled-up deployment keeps its allocations before it may scale down [default: 300].")] = None,
+    scale_to_zero_after: Annotated[float | None, typer.Option(
+        help="Seconds without requests before an adaptive deployment scales to zero (>= 60) [default: 86400].")] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
     """Start the inferd server (options override INFERD_* environment variables)."""
@@ -26,6 +32,8 @@ def serve(
 
     overrides: dict[str, Any] = {
         "host": host, "port": port, "data_dir": data_dir, "processors": processors, "ml_memory": ml_memory, "nodes": nodes,
+        "adaptive_allocations_interval_s": adaptive_interval, "scale_up_cooldown_s": scale_up_cooldown,
+        "scale_to_zero_after_s": scale_to_zero_after,
     }
     settings = Settings(**{name: value for name, value in overrides.items() if value is not None})
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")

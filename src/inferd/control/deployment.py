@@ -59,10 +59,12 @@ class Deployment:
 
     @property
     def state(self) -> str:
-        """The assignment state: `stopping` is sticky; `started` once any route is; `failed` when every route has
-        failed for good (none is restarting its worker); otherwise `starting`."""
+        """The assignment state: `stopping` is sticky; `started` once any route is (or when scaled to zero); `failed`
+        when every route has failed for good (none is restarting its worker); otherwise `starting`."""
         if self.stopping:
             return "stopping"
+        if self.number_of_allocations == 0:
+            return "started"  # scaled to zero by adaptive allocations: up, and the next inference scales it back
         if any(route.state is RouteState.STARTED for route in self.routes.values()):
             return "started"
         if self.live_routes and all(route.failed_for_good for route in self.live_routes):

@@ -19,6 +19,7 @@ import msgspec
 from inferd.clock import Clock
 from inferd.cluster.backend import ClusterBackend
 from inferd.cluster.nodes import Node
+from inferd.control.adaptive import AllocationWaits, RouteCounters, ScalerSettings, scales_from_zero
 from inferd.control.deployment import Deployment, deployment_of
 from inferd.control.deployment_request import AdaptiveAllocations, StartRequest, UpdateRequest
 from inferd.control.ids import id_problems
@@ -28,6 +29,7 @@ from inferd.control.planner import Demand, Plan, plan_allocations
 from inferd.control.registry import Deployable, ModelRegistry
 from inferd.control.restarts import RestartPolicy
 from inferd.control.routing import pick_other_route, pick_route
+from inferd.control.scaling import ScalerService
 from inferd.errors import (
     BadRequest,
     InferdError,
@@ -63,7 +65,8 @@ class RuntimeLimits:
 
 class DeploymentManager:
     def __init__(self, registry: ModelRegistry, store: DeploymentStore, backend: ClusterBackend, clock: Clock,
-                 limits: RuntimeLimits, restarts: RestartPolicy | None = None) -> None:
+                 limits: RuntimeLimits, restarts: RestartPolicy | None = None,
+                 scaler_settings: ScalerSettings | None = None) -> None:
         self._registry = registry
         self._store = store
         self._restarts = restarts or RestartPolicy()
@@ -74,6 +77,15 @@ class DeploymentManager:
         self._lock = asyncio.Lock()
         self._loads: dict[str, LoadModel] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        scaling = scaler_settings or ScalerSettings()
+        self.scaler = ScalerService(clock, RouteCounters(self._deployments.values), self.scale,
+                                    interval_s=scaling.interval_s, scale_up_cooldown_s=scaling.scale_up_cooldown_s,
+                                    scale_to_zero_after_s=scaling.scale_to_zero_after_s)
+        self.allocation_waits = AllocationWaits(clock)
+
+    def start_scaler(self) -> None:
+        """Run the adaptive allocations scaler until shutdown."""
+        self._spawn(self.scaler.run())
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -242,16 +254,26 @@ class DeploymentManager:
             if adaptive is not None and adaptive.problems():
                 raise SettingsInvalid(adaptive.problems())
             allocations = request.number_of_allocations or deployment.number_of_allocations
-            if allocations == deployment.number_of_allocations and adaptive == deployment.adaptive_allocations:
-                return deployment
-            if deployment.state != "started":
-                raise StatusConflict("cannot update deployment that is not in [started] state")
-            changed = dataclasses.replace(deployment, number_of_allocations=allocations, adaptive_allocations=adaptive)
-            await asyncio.to_thread(self._store.update_settings, deployment_id, changed.settings())
-            deployment.number_of_allocations = allocations
-            deployment.adaptive_allocations = adaptive
-            self._apply(self._plan(list(self._deployments.values())))
+            await self._change(deployment, allocations, adaptive)
             return deployment
+
+    async def scale(self, deployment_id: str, allocations: int) -> None:
+        """The adaptive scaler's internal update: any count from zero up, while adaptive allocations are enabled."""
+        async with self._lock:
+            deployment = self.get(deployment_id)
+            await self._change(deployment, allocations, deployment.adaptive_allocations)
+
+    async def _change(self, deployment: Deployment, allocations: int, adaptive: AdaptiveAllocations | None) -> None:
+        """Store the new settings first (a crash from here on restarts with them), then re-plan."""
+        if allocations == deployment.number_of_allocations and adaptive == deployment.adaptive_allocations:
+            return
+        if deployment.state != "started":
+            raise StatusConflict("cannot update deployment that is not in [started] state")
+        changed = dataclasses.replace(deployment, number_of_allocations=allocations, adaptive_allocations=adaptive)
+        await asyncio.to_thread(self._store.update_settings, deployment.deployment_id, changed.settings())
+        deployment.number_of_allocations = allocations
+        deployment.adaptive_allocations = adaptive
+        self._apply(self._plan(list(self._deployments.values())))
 
     # --- nodes ---------------------------------------------------------------------------------
 
@@ -442,16 +464,28 @@ class DeploymentManager:
             task_options = apply_update(deployment.model_id, deployment.task_type, deployment.task_options, update)
         except NlpError as error:
             raise BadRequest(str(error)) from None
-        route = pick_route(deployment)
         started = self._clock.monotonic()
+        route = await self._route_for(deployment, timeout_s, timeout_text)
         try:
-            return await route.infer(texts, task_options, timeout_s, timeout_text)
+            remaining_s = max(timeout_s - (self._clock.monotonic() - started), 0.0)
+            return await route.infer(texts, task_options, remaining_s, timeout_text)
         except WorkerDied:  # inference is idempotent: one more try on another route that serves
             other = pick_other_route(deployment, route)
             if other is None:
                 raise
             remaining_s = max(timeout_s - (self._clock.monotonic() - started), 0.0)
             return await other.infer(texts, task_options, remaining_s, timeout_text)
+
+    async def _route_for(self, deployment: Deployment, timeout_s: float, timeout_text: str) -> Route:
+        """A route to send the inference to; with none and adaptive allocations that may scale from zero, ask the
+        scaler for an allocation and wait for it (bounded) rather than answer 409 as Elasticsearch does by default."""
+        try:
+            return pick_route(deployment)
+        except StatusConflict:
+            if not scales_from_zero(deployment) or deployment.stopping:
+                raise
+        await self.scaler.request_scale_from_zero(deployment.deployment_id)
+        return await self.allocation_waits.wait(deployment, timeout_s, timeout_text)
 
     async def _resolve(self, identifier: str) -> Deployment:
         deployment = self._deployments.get(identifier)
@@ -464,10 +498,6 @@ class DeploymentManager:
                 f"Model [{identifier}] must be deployed to use. Please deploy with the start trained model deployment API."
             )
         return min(candidates, key=lambda d: STATE_PREFERENCE.index(d.state))
-
-
-
-
 
 
 def _input_text(document: Mapping[str, Any], field: str) -> str:

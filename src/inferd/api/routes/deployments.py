@@ -11,6 +11,7 @@ from inferd.api.deprecation import warn
 from inferd.api.params import EsBool
 from inferd.api.privileges import Privilege, require_privilege
 from inferd.api.schemas.deployment import render_assignment
+from inferd.api.schemas.scaling import render_scaling_event
 from inferd.api.state import Deployments
 from inferd.control.deployment_request import parse_start_request, parse_update_request
 from inferd.errors import IllegalArgument, ParseError, ValidationFailed
@@ -144,3 +145,11 @@ async def get_deployment_workers(deployment_id: str, deployments: Deployments) -
                       "cache_hits": report.cache_hits, "cache_misses": report.cache_misses}
         workers.append(entry)
     return {"deployment_id": deployment_id, "workers": workers}
+
+
+@router.get("/_inferd/deployments/{deployment_id}/events", dependencies=monitor)
+async def get_deployment_scaling_events(deployment_id: str, deployments: Deployments) -> dict[str, Any]:
+    """The adaptive allocations scaler's decisions for the deployment, newest first, each with its inputs."""
+    deployment = deployments.get(deployment_id)
+    return {"deployment_id": deployment.deployment_id,
+            "events": [render_scaling_event(event) for event in deployments.scaler.events(deployment_id)]}

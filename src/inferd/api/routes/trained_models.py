@@ -104,7 +104,9 @@ async def get_trained_models_stats(
             {
                 **model_stats,
                 "inference_stats": deployment_inference_stats(deployment, now_ms),
-                "deployment_stats": render_deployment_stats(deployment, nodes, human=human),
+                "deployment_stats": render_deployment_stats(
+                    deployment, nodes, human=human, scaler_status=deployments.scaler.status(deployment.deployment_id),
+                    waiting_requests=deployments.allocation_waits.waiting(deployment.deployment_id)),
             }
             for deployment in deployed
         ] or [model_stats]

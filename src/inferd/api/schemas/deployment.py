@@ -6,8 +6,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from inferd.api.schemas.scaling import render_scaler_status
 from inferd.api.human import human_time
 from inferd.cluster.nodes import Node
+from inferd.control.scaling import ScalerStatus
 from inferd.control.deployment import Deployment
 from inferd.runtime.route import Route
 from inferd.runtime.states import RouteState
@@ -106,7 +108,8 @@ def _render_node(route: Route, node: Node | None, human: bool) -> dict[str, Any]
     return entry
 
 
-def render_deployment_stats(deployment: Deployment, nodes: Mapping[str, Node], *, human: bool) -> dict[str, Any]:
+def render_deployment_stats(deployment: Deployment, nodes: Mapping[str, Node], *, human: bool,
+                            scaler_status: ScalerStatus | None = None, waiting_requests: int = 0) -> dict[str, Any]:
     routes = [route for _, route in sorted(deployment.routes.items())]
     stats: dict[str, Any] = {
         "deployment_id": deployment.deployment_id,
@@ -140,6 +143,8 @@ def render_deployment_stats(deployment: Deployment, nodes: Mapping[str, Node], *
     stats["peak_throughput_per_minute"] = sum(route.stats.peak_throughput_per_minute for route in routes)
     stats["nodes"] = [_render_node(route, nodes.get(route.node_id), human) for route in routes]
     stats["inferd"] = {"build": deployment.build_number, "max_batch_documents": deployment.max_batch_documents}
+    if deployment.adaptive_allocations is not None and deployment.adaptive_allocations.enabled:
+        stats["inferd"]["adaptive_allocations"] = render_scaler_status(scaler_status, waiting_requests)
     return stats
 
 

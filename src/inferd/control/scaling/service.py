@@ -91,6 +91,7 @@ class ScalerService:
         interval_s: float = INTERVAL_S,
         scale_up_cooldown_s: float = SCALE_UP_COOLDOWN_S,
         scale_to_zero_after_s: float = SCALE_TO_ZERO_AFTER_S,
+        event_log: EventLog | None = None,
     ) -> None:
         self._clock = clock
         self._source = source
@@ -98,7 +99,7 @@ class ScalerService:
         self._interval_s = interval_s
         self._cooldown_s = scale_up_cooldown_s
         self._scale_to_zero_after_s = scale_to_zero_after_s
-        self._log = EventLog()
+        self._log = event_log or EventLog()
         self._tracked: dict[str, _Tracked] = {}
         self._scaling_from_zero: set[str] = set()
 

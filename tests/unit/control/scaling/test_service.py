@@ -6,6 +6,7 @@ import logging
 import pytest
 
 from inferd.control.scaling.counters import NodeCounters
+from inferd.control.scaling.events import EventLog
 from inferd.control.scaling.service import AdaptiveTarget, ScalerService
 from tests.support.clock import EPOCH_MS, FakeClock
 from tests.unit.control.scaling.fake_cluster import NODE, FakeCluster, FakeDeployment, play
@@ -16,7 +17,7 @@ def setup(*deployments: FakeDeployment, **options: float) -> tuple[FakeClock, Fa
     cluster = FakeCluster()
     for deployment in deployments:
         cluster.add(deployment)
-    return clock, cluster, ScalerService(clock, cluster, cluster.apply, **options)
+    return clock, cluster, ScalerService(clock, cluster, cluster.apply, event_log=EventLog(fold_repeats=False), **options)
 
 
 def test_elasticsearch_service_cycle() -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from inferd.control.scaling.events import ScalingEvent
+from inferd.control.scaling.events import EventLog, ScalingEvent
 from inferd.control.scaling.service import ScalerService
 from tests.support.clock import EPOCH_MS, FakeClock
 from tests.unit.control.scaling.fake_cluster import FakeCluster, FakeDeployment, play
@@ -35,7 +35,8 @@ def setup(
     clock = FakeClock()
     cluster = FakeCluster()
     cluster.add(deployment)
-    service = ScalerService(clock, cluster, cluster.apply, scale_to_zero_after_s=scale_to_zero_after_s)
+    service = ScalerService(clock, cluster, cluster.apply, scale_to_zero_after_s=scale_to_zero_after_s,
+                            event_log=EventLog(fold_repeats=False))  # one event per poll, to check each
     return clock, cluster, service
 
 
