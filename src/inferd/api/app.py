@@ -16,6 +16,7 @@ from inferd.api.errors import install_error_handlers
 from inferd.api.middleware import BodyLimitMiddleware, ProductHeaderMiddleware, ResponseFormatMiddleware
 from inferd.api.body import check_accept_header
 from inferd.api.params import reject_unknown_parameters
+from inferd.api.responses import FastJSONResponse
 from inferd.api.routes import deployments as deployment_routes
 from inferd.api.routes import health, metrics, model_aliases, nodes, root, trained_models
 from inferd.api.state import ServerState
@@ -87,6 +88,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app = FastAPI(
         title="inferd",
         lifespan=lifespan,
+        default_response_class=FastJSONResponse,
         dependencies=[Depends(check_accept_header), Depends(reject_unknown_parameters)],
         docs_url="/_inferd/docs",
         openapi_url="/_inferd/openapi.json",

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from inferd.cluster.nodes import Node
-from inferd.runtime.client import WorkerClient
+from inferd.runtime.client import WorkerClient, worker_environment
 
 
 def machine_processors() -> int:
@@ -61,6 +61,6 @@ class LocalCluster:
         with log_path.open("ab") as log:
             process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "inferd.runtime.worker",
-                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=log,
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=log, env=worker_environment(),
             )
         return WorkerClient(process, log_path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +21,15 @@ from inferd.runtime.protocol import FromWorker
 logger = logging.getLogger(__name__)
 
 STDERR_TAIL_LINES = 20
+WORKER_ENVIRONMENT = {"OMP_WAIT_POLICY": "PASSIVE"}
+"""Idle intra-op threads sleep instead of spinning after each parallel region: on a small machine their
+spinning took the CPU the server needs to answer the batch just computed (about 0.9 ms per request at low
+load) and cost the forward pass nothing measurable."""
+
+
+def worker_environment() -> dict[str, str]:
+    """The environment a worker process starts with; the user's own settings win."""
+    return {**WORKER_ENVIRONMENT, **os.environ}
 
 
 class WorkerClient:

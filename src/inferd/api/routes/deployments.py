@@ -10,6 +10,7 @@ from inferd.api.body import JsonBody
 from inferd.api.deprecation import warn
 from inferd.api.params import EsBool
 from inferd.api.privileges import Privilege, require_privilege
+from inferd.api.responses import FastJSONResponse
 from inferd.api.schemas.deployment import render_assignment
 from inferd.api.schemas.scaling import render_scaling_event
 from inferd.api.state import Deployments
@@ -86,7 +87,8 @@ async def stop_trained_model_deployment(
     return {"stopped": True}
 
 
-async def _infer(model_id: str, body: Any, deployments: Any, timeout: str | None) -> dict[str, Any]:
+async def _infer(model_id: str, body: Any, deployments: Any, timeout: str | None) -> FastJSONResponse:
+    """The answer is a response already, so FastAPI's generic encoder never walks the results (the hot path)."""
     timeout_text = timeout if timeout is not None else DEFAULT_INFER_TIMEOUT
     try:
         timeout_s = parse_time_value(timeout_text, "timeout")
@@ -106,22 +108,23 @@ async def _infer(model_id: str, body: Any, deployments: Any, timeout: str | None
     if update is not None and not isinstance(update, dict):
         raise ParseError("[infer_trained_model] failed to parse field [inference_config]")
     results = await deployments.infer(model_id, documents, update, max(timeout_s, 0.0), timeout_text)
-    return {"inference_results": results}
+    return FastJSONResponse({"inference_results": results})
 
 
 @router.post("/_ml/trained_models/{model_id}/_infer", dependencies=monitor)
 async def infer_trained_model(
     model_id: str, body: JsonBody, deployments: Deployments, timeout: str | None = None
-) -> dict[str, Any]:
+) -> FastJSONResponse:
     return await _infer(model_id, body, deployments, timeout)
 
 
 @router.post("/_ml/trained_models/{model_id}/deployment/_infer", dependencies=monitor)
 async def infer_trained_model_deployment(
-    model_id: str, body: JsonBody, deployments: Deployments, response: Response, timeout: str | None = None
-) -> dict[str, Any]:
-    warn(response, DEPRECATED_INFER)
-    return await _infer(model_id, body, deployments, timeout)
+    model_id: str, body: JsonBody, deployments: Deployments, timeout: str | None = None
+) -> FastJSONResponse:
+    answer = await _infer(model_id, body, deployments, timeout)
+    warn(answer, DEPRECATED_INFER)
+    return answer
 
 
 @router.post("/_ml/trained_models/{model_id}/deployment/cache/_clear", dependencies=manage)
