@@ -62,9 +62,17 @@ def workers(http: httpx.Client, deployment_id: str) -> list[dict[str, Any]]:
     return response.json()["workers"]
 
 
-def eventually(check: Callable[[], bool], timeout_s: float = 10, what: str = "condition") -> None:
+def scaling_events(http: httpx.Client, deployment_id: str) -> list[dict[str, Any]]:
+    """The adaptive allocations scaler's events for a deployment, newest first."""
+    response = http.get(f"/_inferd/deployments/{deployment_id}/events")
+    assert response.status_code == 200, response.text
+    return response.json()["events"]
+
+
+def eventually(check: Callable[[], bool], timeout_s: float = 10, what: str = "condition", period_s: float = 0.05,
+               ) -> None:
     deadline = time.monotonic() + timeout_s
     while not check():
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} never held within {timeout_s}s")
-        time.sleep(0.05)
+        time.sleep(period_s)

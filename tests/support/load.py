@@ -30,6 +30,8 @@ class Load:
     es: Elasticsearch
     model_id: str
     clients: int = 8
+    slow_words: int = 0
+    """How many times each document says `slow`: the slow model's work per document (the echo model ignores it)."""
     answered: list[int] = field(init=False)
     """Correct answers per client."""
     failures: list[tuple[int, str]] = field(default_factory=list)
@@ -48,7 +50,8 @@ class Load:
     def _run(self, index: int) -> None:
         own = random.Random(index)
         while not self._stop.is_set():
-            text = " ".join(own.choice(PLAIN_WORDS) for _ in range(own.randint(2, 8)))
+            words = [own.choice(PLAIN_WORDS) for _ in range(own.randint(2, 8))]
+            text = " ".join([SLOW_WORD] * self.slow_words + words)
             try:
                 response = self.es.ml.infer_trained_model(model_id=self.model_id, docs=[{"text_field": text}])
                 if echoed_ids(response["inference_results"][0]) == expected_ids(text):

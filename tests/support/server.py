@@ -41,6 +41,8 @@ class ServerProcess:
     data_dir: Path
     port: int = field(default_factory=free_port)
     extra_env: dict[str, str] = field(default_factory=dict)
+    extra_args: list[str] = field(default_factory=list)
+    """More `inferd serve` options, e.g. `["--adaptive-interval", "1"]`."""
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -56,7 +58,7 @@ class ServerProcess:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "inferd", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir),
-             "--log-level", "warning"],
+             "--log-level", "warning", *self.extra_args],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,

@@ -78,8 +78,9 @@ class Deployment:
 
     @property
     def allocation_state(self) -> str:
+        """Elasticsearch's `AllocationStatus.calculateState`: zero of zero (scaled to zero) is fully allocated."""
         count = self.allocation_count
-        if count == 0:
+        if count == 0 and self.number_of_allocations > 0:
             return "starting"
         return "fully_allocated" if count >= self.number_of_allocations else "started"
 

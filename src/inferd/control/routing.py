@@ -17,12 +17,14 @@ def serving_routes(deployment: Deployment) -> list[Route]:
 
 def pick_route(deployment: Deployment) -> Route:
     """A started route, at random weighted by its allocations; else one whose crashed worker is restarting
-    (the request waits for it, within its timeout); a stopping one only when nothing else is left."""
+    (the request waits for it, within its timeout); a stopping one only when nothing else is left, and never
+    once the deployment is scaled to zero: its last route is draining, its worker about to exit (or told to
+    already), so the inference must ask for a new allocation instead."""
     routes = deployment.routes.values()
     for candidates in (
         serving_routes(deployment),
         [r for r in routes if r.recovering and r.allocations > 0],
-        [r for r in routes if r.state is RouteState.STOPPING and r.allocations > 0],
+        [r for r in routes if r.state is RouteState.STOPPING and r.allocations > 0 and deployment.number_of_allocations],
     ):
         if candidates:
             return _weighted_choice(candidates)
