@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from inferd.clock import Clock
 from inferd.control.deployment import Deployment
+from inferd.control.deployment_request import AdaptiveAllocations
 from inferd.control.routing import pick_route, serving_routes
 from inferd.control.scaling import AdaptiveTarget, NodeCounters
 from inferd.control.scaling.service import INTERVAL_S, SCALE_TO_ZERO_AFTER_S, SCALE_UP_COOLDOWN_S
@@ -34,6 +35,15 @@ def scales_from_zero(deployment: Deployment) -> bool:
     """Adaptive allocations with no minimum (or 0): an inference that finds no allocation asks for one."""
     adaptive = deployment.adaptive_allocations
     return bool(adaptive and adaptive.enabled and _bound(adaptive.min_number_of_allocations) in (None, 0))
+
+
+def allocations_after_update(current: int, requested: int | None, adaptive: AdaptiveAllocations | None) -> int:
+    """The count an `_update` leaves: the one asked for, else the current one; but a deployment scaled to zero
+    whose adaptive allocations are turned off gets one, since nothing would ever bring it back."""
+    allocations = requested or current
+    if allocations == 0 and not (adaptive is not None and adaptive.enabled):
+        return 1
+    return allocations
 
 
 class RouteCounters:

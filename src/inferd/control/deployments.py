@@ -19,7 +19,13 @@ import msgspec
 from inferd.clock import Clock
 from inferd.cluster.backend import ClusterBackend
 from inferd.cluster.nodes import Node
-from inferd.control.adaptive import AllocationWaits, RouteCounters, ScalerSettings, scales_from_zero
+from inferd.control.adaptive import (
+    AllocationWaits,
+    RouteCounters,
+    ScalerSettings,
+    allocations_after_update,
+    scales_from_zero,
+)
 from inferd.control.deployment import Deployment, deployment_of
 from inferd.control.deployment_request import AdaptiveAllocations, StartRequest, UpdateRequest
 from inferd.control.ids import id_problems
@@ -253,7 +259,8 @@ class DeploymentManager:
                 raise SettingsInvalid(["[number_of_allocations] cannot be set if adaptive allocations is enabled"])
             if adaptive is not None and adaptive.problems():
                 raise SettingsInvalid(adaptive.problems())
-            allocations = request.number_of_allocations or deployment.number_of_allocations
+            allocations = allocations_after_update(deployment.number_of_allocations, request.number_of_allocations,
+                                                   adaptive)
             await self._change(deployment, allocations, adaptive)
             return deployment
 

@@ -9,7 +9,13 @@ from typing import Any
 
 import pytest
 
-from inferd.control.adaptive import MAX_WAITING_REQUESTS, AllocationWaits, RouteCounters, scales_from_zero
+from inferd.control.adaptive import (
+    MAX_WAITING_REQUESTS,
+    AllocationWaits,
+    RouteCounters,
+    allocations_after_update,
+    scales_from_zero,
+)
 from inferd.control.deployment import Deployment
 from inferd.control.deployment_request import AdaptiveAllocations
 from inferd.control.routing import pick_route
@@ -382,3 +388,12 @@ def test_node_counters_are_each_live_route_with_failures_as_errors_timeouts_and_
     assert counters.node_counters("unknown") == {}
     deployment.routes.clear()  # scaled to zero: no route, nothing to read
     assert counters.node_counters("d") == {}
+
+
+def test_an_update_keeps_or_sets_the_count_and_turning_adaptive_off_at_zero_brings_one_back() -> None:
+    assert allocations_after_update(2, None, ADAPTIVE) == 2
+    assert allocations_after_update(2, 3, None) == 3
+    assert allocations_after_update(0, None, ADAPTIVE) == 0  # still adaptive: the next inference scales it
+    assert allocations_after_update(0, None, AdaptiveAllocations(enabled=False)) == 1
+    assert allocations_after_update(0, None, None) == 1
+    assert allocations_after_update(0, 4, AdaptiveAllocations(enabled=False)) == 4
