@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,15 +31,15 @@ def free_port() -> int:
 
 
 class Server:
-    """One server; `processors`/`nodes`/`ml_memory` as `inferd serve` takes them.
+    """One server; `processors`/`nodes`/`ml_memory` as `inferd serve` takes them, `options` any other of its options.
 
     Its data dir is fresh unless `data_dir` is given: a kept one spares later runs the upload (seconds
     for 90 MB), which is what the smoke tests do.
     """
 
     def __init__(self, *, processors: int | None = None, nodes: int | None = None, ml_memory: str = "8gb",
-                 data_dir: Path | None = None) -> None:
-        self._options = ["--ml-memory", ml_memory]
+                 data_dir: Path | None = None, options: Sequence[str] = ()) -> None:
+        self._options = ["--ml-memory", ml_memory, *options]
         if processors is not None:
             self._options += ["--processors", str(processors)]
         if nodes is not None:
@@ -130,6 +131,15 @@ class Server:
         return self._call("POST", f"/_ml/trained_models/{MODEL_ID}/deployment/_start", params=params,
                           json={"inferd": {"max_batch_documents": max_batch_documents}})
 
+    def start_adaptive_deployment(self, min_allocations: int, max_allocations: int, threads: int, *,
+                                  max_batch_documents: int = 16, queue_capacity: int = 10_000) -> dict[str, Any]:
+        """Start with adaptive allocations (it starts at `min_allocations`, or 1 for 0) and wait until it is started."""
+        params = {"threads_per_allocation": threads, "queue_capacity": queue_capacity, "timeout": "120s"}
+        body = {"adaptive_allocations": {"enabled": True, "min_number_of_allocations": min_allocations,
+                                         "max_number_of_allocations": max_allocations},
+                "inferd": {"max_batch_documents": max_batch_documents}}
+        return self._call("POST", f"/_ml/trained_models/{MODEL_ID}/deployment/_start", params=params, json=body)
+
     def wait_fully_allocated(self, timeout_s: float = 120) -> dict[str, Any]:
         deadline = time.monotonic() + timeout_s
         while True:
@@ -147,8 +157,11 @@ class Server:
     def stop_deployment(self) -> None:
         self._call("POST", f"/_ml/trained_models/{MODEL_ID}/deployment/_stop")
 
-    def infer(self, text: str) -> dict[str, Any]:
-        return self._call("POST", f"/_ml/trained_models/{MODEL_ID}/_infer", json={"docs": [{"text_field": text}]})
+    def infer(self, text: str, timeout: str | None = None) -> dict[str, Any]:
+        """One document; `timeout` as `_infer` takes it (default 10s: it bounds a wait for a scale from zero too)."""
+        params = {} if timeout is None else {"timeout": timeout}
+        return self._call("POST", f"/_ml/trained_models/{MODEL_ID}/_infer", params=params,
+                          json={"docs": [{"text_field": text}]})
 
     # --- what the server says of it --------------------------------------------------------------
 
@@ -159,6 +172,10 @@ class Server:
 
     def workers(self) -> list[dict[str, Any]]:
         return self._call("GET", f"/_inferd/deployments/{MODEL_ID}/workers")["workers"]  # type: ignore[no-any-return]
+
+    def scaling_events(self) -> list[dict[str, Any]]:
+        """The adaptive allocations scaler's events for the deployment, newest first."""
+        return self._call("GET", f"/_inferd/deployments/{MODEL_ID}/events")["events"]  # type: ignore[no-any-return]
 
     def worker_pids(self) -> list[int]:
         return [worker["pid"] for worker in self.workers() if worker.get("pid") is not None]

@@ -118,3 +118,14 @@ def test_resize_benchmark_smoke(tmp_path: Path, kept: list[str]) -> None:
     assert set(measured["layouts"]) == {"in place", "new worker"}
     for layout in measured["layouts"].values():
         assert layout["grow_to_serving_s"] > 0 and layout["shrink_done_s"] > 0 and layout["served_per_s"] > 0
+
+
+def test_adaptive_benchmark_smoke(tmp_path: Path, kept: list[str]) -> None:
+    """One cycle: it idles to zero once (the 60 s minimum), so this one takes about a minute and a half."""
+    measured = run_serving("adaptive", tmp_path, kept, "--runs", "1", "--hold", "0.5", "--max-rate", "2000")
+    assert measured["runs_count"] == 1 and measured["new_worker_each_cold_start"]
+    total, load = measured["cold_start_total_s"], measured["cold_start_load_s"]
+    assert total >= load > 0 and measured["cold_start_rest_s"] == total - load
+    assert measured["reached_max_allocations"] and measured["sustained_load_to_serving_s"] > 0
+    (run,) = measured["runs"]
+    assert run["sustained_load"]["needed_allocations"] >= 2 and run["sustained_load"]["back_to_one_s"] is not None

@@ -13,7 +13,7 @@ from typing import Any, BinaryIO
 
 import msgspec
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 MAX_FRAME_BYTES = 512 * 1024 * 1024
 _LENGTH = struct.Struct(">I")
 
@@ -80,6 +80,10 @@ class Ready(msgspec.Struct, frozen=True, tag=True):
     pid: int
     load_count: int
     allocations: int
+    load_ms: float = 0.0
+    """The worker's own time to load the model: the TorchScript definition, the tokenizer and the runner (not
+    the process start or its imports). Last, with a default, so that an older worker's `Ready` still decodes
+    and is refused for its `protocol_version`."""
 
 
 class LoadFailed(msgspec.Struct, frozen=True, tag=True):

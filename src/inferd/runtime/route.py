@@ -93,6 +93,7 @@ _R = TypeVar("_R", bound=_Reply)
 class _WorkerFacts:
     pid: int | None = None
     load_count: int = 0
+    load_ms: float | None = None
     waiters: dict[type[_Reply], deque[asyncio.Future[Any]]] = field(default_factory=dict)
 
 
@@ -314,8 +315,8 @@ class Route:
             case Ready(protocol_version=version) if version != PROTOCOL_VERSION:
                 self._on_failure(f"worker speaks protocol [{version}], the server [{PROTOCOL_VERSION}]")
                 self.kill()
-            case Ready(pid=pid, load_count=load_count):
-                self._facts.pid, self._facts.load_count = pid, load_count
+            case Ready(pid=pid, load_count=load_count, load_ms=load_ms):
+                self._facts.pid, self._facts.load_count, self._facts.load_ms = pid, load_count, load_ms
                 if self.state is RouteState.STARTING:
                     self.recovering = False
                     self._move(RouteEvent.LOADED)
@@ -422,6 +423,11 @@ class Route:
         self._fail_in_flight(error)
 
     # --- worker facts --------------------------------------------------------------------------
+
+    @property
+    def load_time_ms(self) -> float | None:
+        """How long the worker took to load the model, as it said when ready; None before it is."""
+        return self._facts.load_ms
 
     async def worker_stats(self, timeout_s: float = 10) -> WorkerStats | None:
         """Ask the worker for its own view (pid, load count, allocation threads); None if it cannot answer."""

@@ -153,16 +153,18 @@ def serve(source: BinaryIO, sink: BinaryIO) -> int:
     first = inbox.control.get()
     if not isinstance(first, LoadModel):
         return 2
+    loading = time.perf_counter()
     try:
         runner = _load(first)
     except Exception as error:  # noqa: BLE001 - any load failure is reported, then the worker exits
         outbox.send(LoadFailed(f"{type(error).__name__}: {error}"))
         return 1
+    load_ms = (time.perf_counter() - loading) * 1000
     load_count = 1
     allocations = Allocations(runner, outbox)
     allocations.resize(first.allocations)
     inbox.allocations = allocations
-    outbox.send(Ready(protocol.PROTOCOL_VERSION, os.getpid(), load_count, allocations.count))
+    outbox.send(Ready(protocol.PROTOCOL_VERSION, os.getpid(), load_count, allocations.count, load_ms))
     while True:
         match inbox.control.get():
             case InferBatch() as batch:

@@ -135,7 +135,8 @@ async def clear_trained_model_deployment_cache(model_id: str, deployments: Deplo
 
 @router.get("/_inferd/deployments/{deployment_id}/workers", dependencies=monitor)
 async def get_deployment_workers(deployment_id: str, deployments: Deployments) -> dict[str, Any]:
-    """What each worker says of itself: its pid, how often it loaded the model, its allocation threads, its cache."""
+    """What each worker says of itself: its pid, how often and how long it loaded the model, its allocation threads,
+    its cache."""
     deployment = deployments.get(deployment_id)
     workers = []
     for node_id, route in sorted(deployment.routes.items()):
@@ -145,7 +146,8 @@ async def get_deployment_workers(deployment_id: str, deployments: Deployments) -
             entry |= {"pid": report.pid, "load_count": report.load_count, "allocations": report.allocations,
                       "threads_per_allocation": report.threads_per_allocation, "batches": report.batches,
                       "memory_max_rss_bytes": report.memory_max_rss_bytes, "cache_bytes": report.cache_bytes,
-                      "cache_hits": report.cache_hits, "cache_misses": report.cache_misses}
+                      "cache_hits": report.cache_hits, "cache_misses": report.cache_misses,
+                      "load_time_ms": route.load_time_ms}
         workers.append(entry)
     return {"deployment_id": deployment_id, "workers": workers}
 
