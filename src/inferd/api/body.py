@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 from pydantic import BaseModel, ValidationError
 
+from inferd.api.limits import RequestLimits, check_json_depth, request_limits
 from inferd.api.suggestions import did_you_mean
 from inferd.errors import (
     BodyUnreadable,
@@ -63,17 +64,19 @@ async def read_json(request: Request) -> Any | None:
         check_content_type(request)
     if not raw.strip():
         return None
+    depth = request_limits(request).max_json_depth
     if len(raw) <= INLINE_PARSE_BYTES:  # a thread hand-off costs more than parsing a small body
-        return parse_json(raw)
-    return await run_in_threadpool(parse_json, raw)  # a large body must not stall the event loop
+        return parse_json(raw, depth)
+    return await run_in_threadpool(parse_json, raw, depth)  # a large body must not stall the event loop
 
 
 def _refuse_constant(name: str) -> None:
     raise ParseError(f"[{name}] is not a number JSON allows")
 
 
-def parse_json(raw: bytes) -> Any:
-    """Strict JSON: no NaN or Infinity, and bounded nesting."""
+def parse_json(raw: bytes, max_depth: int = RequestLimits.max_json_depth) -> Any:
+    """Strict JSON: no NaN or Infinity, and nesting at most `max_depth` deep."""
+    check_json_depth(raw, max_depth)
     try:
         return json.loads(raw, parse_constant=_refuse_constant)
     except UnicodeDecodeError:

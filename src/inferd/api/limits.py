@@ -1,0 +1,76 @@
+"""Bounds on what one request may ask of the server: JSON nesting, documents per `_infer`, text per document.
+
+The body's size is bounded before it is read (`middleware/body_limit.py`), the request head by the HTTP protocol
+(`http_protocol.py`); these bounds apply to what a body holds. Each is a `Settings` field, read once by `create_app`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+
+from inferd.errors import IllegalArgument, ParseError, ValidationFailed
+from inferd.settings import Settings
+
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
+
+
+@dataclass(frozen=True)
+class RequestLimits:
+    max_json_depth: int = 100
+    max_infer_documents: int = 10_000
+    max_document_chars: int = 1_000_000
+
+    @classmethod
+    def of(cls, settings: Settings) -> RequestLimits:
+        return cls(settings.max_json_depth, settings.max_infer_documents, settings.max_document_chars)
+
+
+def request_limits(request: Request) -> RequestLimits:
+    limits: RequestLimits = request.app.state.request_limits
+    return limits
+
+
+def nests_deeper_than(raw: bytes, limit: int) -> bool:
+    """Whether the JSON text nests objects and arrays more than `limit` deep, decided without parsing it.
+
+    Strings are dropped, then each pass removes the innermost `[]`/`{}` pairs (marked first, so a pair that a
+    removal closes waits for the next pass): one level per pass, all in C. Unbalanced text is left to the parser.
+    """
+    if raw.count(b"[") + raw.count(b"{") <= limit:  # the usual body: too few brackets to nest that deep
+        return False
+    brackets = _STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    for _ in range(limit):
+        marked = brackets.replace(b"[]", b"x").replace(b"{}", b"x")
+        if len(marked) == len(brackets):
+            return False
+        brackets = marked.replace(b"x", b"")
+    return b"[]" in brackets or b"{}" in brackets
+
+
+def check_json_depth(raw: bytes, limit: int) -> None:
+    if nests_deeper_than(raw, limit):
+        raise ParseError(f"[1:1] the request body nests objects and arrays more than [{limit}] deep (max_json_depth)")
+
+
+def check_infer_documents(documents: Sequence[Any], limits: RequestLimits) -> None:
+    """At most `max_infer_documents` documents, none with a text longer than `max_document_chars`."""
+    if len(documents) > limits.max_infer_documents:
+        raise ValidationFailed(
+            [f"[docs] must contain at most [{limits.max_infer_documents}] documents; found [{len(documents)}] "
+             "(max_infer_documents)"]
+        )
+    for index, document in enumerate(documents):
+        if not isinstance(document, Mapping):
+            continue  # refused later with Elasticsearch's own message
+        for field, value in document.items():
+            if isinstance(value, str) and len(value) > limits.max_document_chars:
+                raise IllegalArgument(
+                    f"Input field [{field}] of document [{index}] has [{len(value)}] characters, more than the "
+                    f"[{limits.max_document_chars}] allowed (max_document_chars)"
+                )
