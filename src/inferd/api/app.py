@@ -16,6 +16,7 @@ from inferd.api.errors import install_error_handlers
 from inferd.api.middleware import BodyLimitMiddleware, ProductHeaderMiddleware, ResponseFormatMiddleware
 from inferd.api.body import check_accept_header
 from inferd.api.limits import RequestLimits
+from inferd.api.openapi import install_openapi
 from inferd.api.params import reject_unknown_parameters
 from inferd.api.responses import FastJSONResponse
 from inferd.api.routes import deployments as deployment_routes
@@ -113,6 +114,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     routers = [module.router for module in (root, health, metrics, nodes, trained_models, deployment_routes, model_aliases)]
     for router in routers:
         app.include_router(router)
+    install_openapi(app, settings)
     app.state.api_routes = [route for router in routers for route in router.routes if isinstance(route, APIRoute)]
     app.add_middleware(
         BodyLimitMiddleware,

@@ -1,0 +1,135 @@
+"""Fuzzing every operation of the OpenAPI description against a real server, as every identity it knows.
+
+Each generated request must get an answer below 500, every error in Elasticsearch's shape; afterwards the server
+still answers a deployed echo model's `_infer` correctly and its stored definition is unchanged.
+
+CI runs a short pass (`INFERD_FUZZ_EXAMPLES`, default 3 generated examples per operation on top of schemathesis'
+boundary-value "coverage" cases); a long one:
+
+    INFERD_FUZZ_EXAMPLES=1000 .venv/bin/python -m pytest tests/fuzz -p no:cacheprovider
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import os
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+from tests.support.api import echo_rows
+from tests.support.fuzz import elasticsearch_error_problems, fuzz_identities
+from tests.support.models import TestModel, upload_test_model
+from tests.support.server import ServerProcess, client_for
+
+EXAMPLES = int(os.environ.get("INFERD_FUZZ_EXAMPLES", "3"))
+ECHO_ID = "fuzz-echo"
+TEXT = "hello world"
+CALLS: Counter[tuple[str, str, str]] = Counter()  # (identity, operation, status class) -> requests
+IDENTITIES = ["anonymous"]  # see tests/support/fuzz.py: an identity there and here runs the fuzz as it
+
+
+@pytest.fixture(scope="module")
+def fuzz_server(tmp_path_factory: pytest.TempPathFactory, echo_model: TestModel) -> Iterator[ServerProcess]:
+    """One server for the whole run, with the echo model deployed under `fuzz-echo`."""
+    server = ServerProcess(tmp_path_factory.mktemp("fuzz") / "data", extra_env={
+        "INFERD_PROCESSORS": "8", "INFERD_ML_MEMORY": "16gb", "INFERD_DEFINITION_CHECK_TIMEOUT_S": "30",
+    }).start()
+    es = client_for(server.url)
+    upload_test_model(es, ECHO_ID, echo_model)
+    es.ml.start_trained_model_deployment(model_id=ECHO_ID, wait_for="started")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def fuzz_schema(fuzz_server: ServerProcess) -> schemathesis.BaseSchema:
+    config = schemathesis.Config.from_dict({
+        "phases": {"examples": {"enabled": False}, "stateful": {"enabled": False}},
+    })
+    return schemathesis.openapi.from_url(f"{fuzz_server.url}/_inferd/openapi.json", config=config)
+
+
+@pytest.fixture(scope="module", params=IDENTITIES)
+def identity(request: pytest.FixtureRequest, fuzz_server: ServerProcess) -> tuple[str, dict[str, str]]:
+    known = fuzz_identities(fuzz_server)
+    assert request.param in known, f"tests/support/fuzz.py knows no identity [{request.param}]"
+    return request.param, known[request.param]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def examples_table(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Print how many requests each operation got, and their answers by status class."""
+    yield
+    operations = sorted({(who, operation) for who, operation, _ in CALLS})
+    classes = ("2xx", "4xx", "5xx", "skipped")
+    lines = [f"fuzz: {sum(CALLS.values())} requests, INFERD_FUZZ_EXAMPLES={EXAMPLES}",
+             f"{'identity':<10} {'operation':<66} {'requests':>8} " + " ".join(f"{c:>7}" for c in classes)]
+    for who, operation in operations:
+        counts = [CALLS[(who, operation, status)] for status in classes]
+        lines.append(f"{who:<10} {operation:<66} {sum(counts):>8} " + " ".join(f"{c:>7}" for c in counts))
+    reporter = request.config.pluginmanager.getplugin("terminalreporter")
+    for line in lines:
+        reporter.write_line(line) if reporter is not None else print(line)
+    if os.environ.get("INFERD_FUZZ_REPORT"):
+        Path(os.environ["INFERD_FUZZ_REPORT"]).write_text("\n".join(lines) + "\n")
+
+
+# Losing a virtual node is what `_fail` is for; it would take the echo deployment's only node away.
+schema = schemathesis.pytest.from_fixture("fuzz_schema").exclude(path_regex=r"/_fail$")
+
+
+@schema.parametrize()
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+def test_no_request_gets_a_server_error(
+    case: schemathesis.Case, fuzz_server: ServerProcess, identity: tuple[str, dict[str, str]]
+) -> None:
+    who, headers = identity
+    if _removes_the_echo_deployment(case):
+        CALLS[(who, f"{case.method.upper()} {case.path}", "skipped")] += 1
+        return
+    response = case.call(base_url=fuzz_server.url, headers=headers, timeout=60)
+    CALLS[(who, f"{case.method.upper()} {case.path}", f"{response.status_code // 100}xx")] += 1
+    described = f"{case.method.upper()} {case.formatted_path} query={case.query} body={case.body!r:.300}"
+    assert response.status_code < 500, f"{described} -> {response.status_code} {response.text[:500]}"
+    if response.status_code >= 400 and case.method.upper() != "HEAD":
+        problems = elasticsearch_error_problems(response.status_code, _json(response))
+        assert not problems, f"{described} -> {response.status_code} {response.text[:300]}: {problems}"
+
+
+def _removes_the_echo_deployment(case: schemathesis.Case) -> bool:
+    """A stop or delete that names the echo deployment (schemathesis reuses ids it saw in responses): it would
+    do what it is meant to, and the final check needs the deployment."""
+    model_id = str((case.path_parameters or {}).get("model_id", ""))
+    names = [name.strip() for name in model_id.split(",")]
+    named = any(fnmatch.fnmatchcase(ECHO_ID, name) or name == "_all" for name in names)
+    stops = case.method.upper() == "POST" and case.path.endswith("/deployment/_stop")
+    deletes = case.method.upper() == "DELETE" and case.path == "/_ml/trained_models/{model_id}"
+    return named and (stops or deletes)
+
+
+def _json(response: Any) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return response.text
+
+
+def test_the_server_still_serves_after_the_fuzzing(fuzz_server: ServerProcess, echo_model: TestModel) -> None:
+    """Runs after the fuzz tests (file order): the deployment answers correctly and its model is unchanged."""
+    with httpx.Client(base_url=fuzz_server.url, timeout=60) as http:
+        assert http.get("/_inferd/ready").status_code == 200
+        answer = http.post(f"/_ml/trained_models/{ECHO_ID}/_infer", json={"docs": [{"text_field": TEXT}]})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["inference_results"][0]["predicted_value"] == echo_rows(TEXT)
+        config = http.get(f"/_ml/trained_models/{ECHO_ID}", params={"include": "definition_status"}).json()
+        stored = config["trained_model_configs"][0]
+        assert stored["fully_defined"] is True
+        assert stored["inferd"]["definition_sha256"] == hashlib.sha256(echo_model.definition_path.read_bytes()).hexdigest()
