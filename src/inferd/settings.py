@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     max_json_depth: int = Field(
         100, ge=2, le=900, description="Deepest nesting of objects and arrays a JSON body may have (400 beyond)."
     )
+    max_json_values: int = Field(
+        5_000_000, ge=1000, description="Most values (numbers, strings, arrays, objects...) a JSON body may hold: "
+        "parsed, each costs the server tens of bytes, so a body of empty arrays could otherwise take gigabytes "
+        "(400 beyond)."
+    )
     max_infer_documents: int = Field(
         10_000, ge=1, description="Documents one `_infer` request may carry (400 beyond; a deployment's queue "
         "refuses more than `queue_capacity` anyway)."

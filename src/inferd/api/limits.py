@@ -23,12 +23,14 @@ _NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
 @dataclass(frozen=True)
 class RequestLimits:
     max_json_depth: int = 100
+    max_json_values: int = 5_000_000
     max_infer_documents: int = 10_000
     max_document_chars: int = 1_000_000
 
     @classmethod
     def of(cls, settings: Settings) -> RequestLimits:
-        return cls(settings.max_json_depth, settings.max_infer_documents, settings.max_document_chars)
+        return cls(settings.max_json_depth, settings.max_json_values, settings.max_infer_documents,
+                   settings.max_document_chars)
 
 
 def request_limits(request: Request) -> RequestLimits:
@@ -53,9 +55,25 @@ def nests_deeper_than(raw: bytes, limit: int) -> bool:
     return b"[]" in brackets or b"{}" in brackets
 
 
-def check_json_depth(raw: bytes, limit: int) -> None:
-    if nests_deeper_than(raw, limit):
-        raise ParseError(f"[1:1] the request body nests objects and arrays more than [{limit}] deep (max_json_depth)")
+def holds_more_values_than(raw: bytes, limit: int) -> bool:
+    """Whether the JSON text holds more than `limit` values, counted by separators outside strings (an upper
+    bound for valid JSON: each value but the first follows a comma or opens a container)."""
+    def count(text: bytes) -> int:
+        return text.count(b",") + text.count(b"[") + text.count(b"{") + 1
+
+    return count(raw) > limit and count(_STRING.sub(b"", raw)) > limit
+
+
+def check_json_shape(raw: bytes, limits: RequestLimits) -> None:
+    """Refuse a body whose parsing alone would cost too much: too deep for the parser, or too many values."""
+    if nests_deeper_than(raw, limits.max_json_depth):
+        raise ParseError(
+            f"[1:1] the request body nests objects and arrays more than [{limits.max_json_depth}] deep (max_json_depth)"
+        )
+    if holds_more_values_than(raw, limits.max_json_values):
+        raise ParseError(
+            f"[1:1] the request body holds more than [{limits.max_json_values}] values (max_json_values)"
+        )
 
 
 def check_infer_documents(documents: Sequence[Any], limits: RequestLimits) -> None:

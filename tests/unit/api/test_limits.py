@@ -8,7 +8,7 @@ import time
 import pytest
 
 from inferd.api.body import parse_json
-from inferd.api.limits import RequestLimits, check_infer_documents, nests_deeper_than
+from inferd.api.limits import RequestLimits, check_infer_documents, holds_more_values_than, nests_deeper_than
 from inferd.errors import IllegalArgument, ParseError, ValidationFailed
 
 
@@ -20,19 +20,19 @@ def nested(depth: int, open_: str = "[", close: str = "]") -> bytes:
 def test_nesting_up_to_the_limit_is_read(depth: int) -> None:
     assert not nests_deeper_than(nested(depth), 100)
     assert not nests_deeper_than(('{"a":' * depth + "1" + "}" * depth).encode(), 100)
-    parse_json(nested(depth), 100)
+    parse_json(nested(depth), RequestLimits(max_json_depth=100))
 
 
 @pytest.mark.parametrize("depth", [101, 1000, 100_000])
 def test_deeper_nesting_is_refused_before_parsing(depth: int) -> None:
     with pytest.raises(ParseError, match=r"nests objects and arrays more than \[100\] deep \(max_json_depth\)"):
-        parse_json(nested(depth), 100)
+        parse_json(nested(depth), RequestLimits(max_json_depth=100))
 
 
 def test_brackets_inside_strings_do_not_count() -> None:
     body = json.dumps({"docs": [{"text_field": "[" * 5000 + '\\"{' * 100}]}).encode()
     assert not nests_deeper_than(body, 10)
-    assert parse_json(body, 10)["docs"][0]["text_field"].startswith("[[[")
+    assert parse_json(body, RequestLimits(max_json_depth=10))["docs"][0]["text_field"].startswith("[[[")
 
 
 def test_many_shallow_documents_are_not_deep() -> None:
@@ -51,10 +51,11 @@ def test_a_long_string_is_scanned_quickly() -> None:
 
 def test_unbalanced_text_is_left_to_the_parser() -> None:
     with pytest.raises(ParseError, match=r"^\[1:"):
-        parse_json(b"[" * 150 + b"]" * 3, 100)
+        parse_json(b"[" * 150 + b"]" * 3, RequestLimits(max_json_depth=100))
 
 
 LIMITS = RequestLimits(max_json_depth=100, max_infer_documents=3, max_document_chars=10)
+
 
 
 def test_documents_per_request_are_bounded() -> None:
@@ -85,3 +86,18 @@ def test_a_wide_flat_body_is_measured_quickly() -> None:
     started = time.monotonic()
     assert not nests_deeper_than(body, 100)
     assert time.monotonic() - started < 2
+
+
+def test_a_body_of_many_tiny_values_is_refused_before_parsing() -> None:
+    body = b"[" + b"[]," * 2_000_000 + b"[]]"
+    started = time.monotonic()
+    with pytest.raises(ParseError, match=r"holds more than \[1000000\] values \(max_json_values\)"):
+        parse_json(body, RequestLimits(max_json_values=1_000_000))
+    assert time.monotonic() - started < 1
+
+
+def test_commas_inside_strings_are_not_values() -> None:
+    body = json.dumps({"docs": [{"text_field": "," * 5000}]}).encode()
+    assert not holds_more_values_than(body, 1000)
+    assert holds_more_values_than(json.dumps(list(range(1000))).encode(), 1000)  # the array and its 1000 numbers
+    assert not holds_more_values_than(json.dumps(list(range(999))).encode(), 1000)
