@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     max_document_chars: int = Field(
         1_000_000, ge=1, description="Longest text one `_infer` document may hold, in characters (400 beyond)."
     )
+    max_document_windows: int = Field(
+        1000, ge=1, description="Most windows spanning (`span`) may cut one `_infer` document into; a request over it "
+        "is refused (400) before its windows are built, so a long text with a small stride cannot exhaust a worker."
+    )
     max_definition_bytes: int = Field(
         4 * 1024**3, ge=1, description="Largest model definition (`total_definition_length`) accepted, in bytes."
     )

@@ -76,7 +76,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             shutil.rmtree(settings.data_dir / "tmp", ignore_errors=True)  # leftovers of a process that was killed
             registry = ModelRegistry(ModelStore(engine), clock, settings.data_dir, upload_limits(settings))
             deployments = DeploymentManager(registry, DeploymentStore(engine), local_cluster(settings), clock, RuntimeLimits(
-                settings.max_deployments, settings.max_batch_documents, settings.max_batch_tokens, settings.stop_timeout_s
+                settings.max_deployments, settings.max_batch_documents, settings.max_batch_tokens, settings.stop_timeout_s,
+                settings.max_document_windows,
             ), scaler_settings=ScalerSettings(
                 settings.adaptive_allocations_interval_s, settings.scale_up_cooldown_s, settings.scale_to_zero_after_s
             ))

@@ -61,6 +61,7 @@ class RuntimeLimits:
     max_batch_documents: int = 16
     max_batch_tokens: int = 384
     stop_timeout_s: float = 60.0
+    max_document_windows: int | None = 1000
 
 
 class DeploymentManager:
@@ -204,6 +205,7 @@ class DeploymentManager:
             max_batch_tokens=self._limits.max_batch_tokens,
             cache_size_bytes=parse_byte_size(deployment.cache_size, "cache_size"),
             low_priority=deployment.priority == "low",
+            max_document_windows=self._limits.max_document_windows,
         )
         self._apply(plan)
 

@@ -141,6 +141,7 @@ def _load(message: LoadModel) -> CachedRunner:
     torch.set_num_interop_threads(1)
     module = load_torchscript(Path(message.definition_path))
     tokenizer = tokenizer_from(message.tokenization, message.vocabulary, message.merges, message.scores)
+    tokenizer = tokenizer.with_options(max_windows=message.max_document_windows)
     runner = ModelRunner(module, message.task_type, tokenizer, message.vocabulary, message.max_batch_rows,
                          message.max_batch_tokens)
     return CachedRunner(runner, LfuCache(message.cache_size_bytes))

@@ -32,6 +32,8 @@ class TokenizerOptions:
     truncate: Truncate = Truncate.FIRST
     span: int = NO_SPAN
     add_prefix_space: bool = False
+    max_windows: int | None = None
+    """The most windows spanning may cut one document into (None: unbounded)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "truncate", Truncate(self.truncate))
