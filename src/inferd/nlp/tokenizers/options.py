@@ -41,8 +41,8 @@ class TokenizerOptions:
             raise ValueError("max_sequence_length must be positive")
         if self.span < DEFAULT_SPAN:
             raise ValueError("span must be -1 (no spanning), -2 (half the window) or a number of tokens")
-        if self.span >= self.max_sequence_length:
-            raise ValueError("span must be less than max_sequence_length")
+        if self.span > self.max_sequence_length:  # equal is Elasticsearch's limit; windows then advance by one
+            raise ValueError("span must not be greater than max_sequence_length")
 
 
 @dataclass(frozen=True, slots=True)
