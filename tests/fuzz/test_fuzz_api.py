@@ -37,6 +37,7 @@ EXAMPLES = int(os.environ.get("INFERD_FUZZ_EXAMPLES", "10"))
 ECHO_ID = "fuzz-echo"
 TEXT = "hello world"
 CALLS: Counter[tuple[str, str, str]] = Counter()  # (identity, operation, status class) -> requests
+CHANGES: list[str] = []  # the requests that named the echo model and changed something (2xx PUT, POST, DELETE)
 
 
 @pytest.fixture(scope="module")
@@ -138,6 +139,9 @@ def check_answer(case: schemathesis.Case, server: ServerProcess) -> None:
             continue
         response = case.call(base_url=server.url, headers=headers, timeout=60)
         CALLS[(who, operation, f"{response.status_code // 100}xx")] += 1
+        changed = response.status_code < 300 and case.method.upper() in ("PUT", "POST", "DELETE")
+        if changed and ECHO_ID in case.formatted_path and not case.path.endswith("/_infer"):
+            CHANGES.append(f"{case.method.upper()} {case.formatted_path} query={case.query} body={case.body!r:.200}")
         described = (f"as {who}: {case.method.upper()} {case.formatted_path} query={case.query} "
                      f"headers={case.headers} body={case.body!r:.300}")
         assert response.status_code < 500, f"{described} -> {response.status_code} {response.text[:500]}"
@@ -175,6 +179,7 @@ def test_the_server_still_serves_after_the_fuzzing(fuzz_server: ServerProcess, e
             "deployment_id") == ECHO_ID]
         assert left, f"the echo deployment is gone: {stats}"
         summary = {name: left[0].get(name) for name in ("state", "allocation_status", "adaptive_allocations")}
+        summary["last_changes"] = CHANGES[-15:]
         print(f"the echo deployment after the fuzz: {summary}")
         resized = http.post(f"/_ml/trained_models/{ECHO_ID}/deployment/_update",
                             json={"number_of_allocations": 1, "adaptive_allocations": {"enabled": False}})
