@@ -114,6 +114,16 @@ def test_too_many_documents(hostile: Hostile) -> None:
     hostile.check_unharmed()
 
 
+def test_zero_shot_labels_count_as_inputs(hostile: Hostile) -> None:
+    response = hostile.http.post(f"/_ml/trained_models/{ECHO_ID}/_infer", json={
+        "docs": [{"text_field": "a"}] * 10, "inference_config": {"zero_shot_classification": {"labels": ["x"] * 6}},
+    })
+    refused(response, 400, "action_request_validation_exception",
+            "Validation Failed: 1: [docs] must contain at most [50] documents; found [10] documents times [6] labels "
+            "(max_infer_documents);")
+    hostile.check_unharmed()
+
+
 def test_a_document_too_long(hostile: Hostile) -> None:
     response = hostile.http.post(f"/_ml/trained_models/{ECHO_ID}/_infer",
                                  json={"docs": [{"text_field": "a"}, {"text_field": "word " * 1001}]})

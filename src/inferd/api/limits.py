@@ -76,11 +76,20 @@ def check_json_shape(raw: bytes, limits: RequestLimits) -> None:
         )
 
 
-def check_infer_documents(documents: Sequence[Any], limits: RequestLimits) -> None:
-    """At most `max_infer_documents` documents, none with a text longer than `max_document_chars`."""
-    if len(documents) > limits.max_infer_documents:
+def check_infer_documents(
+    documents: Sequence[Any], limits: RequestLimits, update: Mapping[str, Any] | None = None
+) -> None:
+    """At most `max_infer_documents` model inputs (a zero-shot request's documents times its labels), and no text,
+    in a document or in the `inference_config` update, longer than `max_document_chars`."""
+    inputs = len(documents)
+    options = next(iter(update.values()), None) if isinstance(update, Mapping) and len(update) == 1 else None
+    labels = options.get("labels") if isinstance(options, Mapping) else None
+    if isinstance(labels, list) and labels:
+        inputs *= len(labels)
+    if inputs > limits.max_infer_documents:
+        found = f"{len(documents)}]" + (f" documents times [{len(labels)}] labels" if inputs > len(documents) else "")
         raise ValidationFailed(
-            [f"[docs] must contain at most [{limits.max_infer_documents}] documents; found [{len(documents)}] "
+            [f"[docs] must contain at most [{limits.max_infer_documents}] documents; found [{found} "
              "(max_infer_documents)"]
         )
     for index, document in enumerate(documents):
@@ -91,4 +100,12 @@ def check_infer_documents(documents: Sequence[Any], limits: RequestLimits) -> No
                 raise IllegalArgument(
                     f"Input field [{field}] of document [{index}] has [{len(value)}] characters, more than the "
                     f"[{limits.max_document_chars}] allowed (max_document_chars)"
+                )
+    if isinstance(options, Mapping):
+        for name, value in options.items():
+            texts = value if isinstance(value, list) else [value]
+            if any(isinstance(text, str) and len(text) > limits.max_document_chars for text in texts):
+                raise IllegalArgument(
+                    f"[inference_config] field [{name}] holds a text longer than the [{limits.max_document_chars}] "
+                    "characters allowed (max_document_chars)"
                 )

@@ -101,3 +101,22 @@ def test_commas_inside_strings_are_not_values() -> None:
     assert not holds_more_values_than(body, 1000)
     assert holds_more_values_than(json.dumps(list(range(1000))).encode(), 1000)  # the array and its 1000 numbers
     assert not holds_more_values_than(json.dumps(list(range(999))).encode(), 1000)
+
+
+def test_zero_shot_labels_multiply_the_inputs_a_request_makes() -> None:
+    update = {"zero_shot_classification": {"labels": ["a", "b"]}}
+    check_infer_documents([{"text_field": "a"}], LIMITS, update)
+    with pytest.raises(ValidationFailed) as refused:
+        check_infer_documents([{"text_field": "a"}] * 2, LIMITS, update)
+    assert refused.value.reason == (
+        "Validation Failed: 1: [docs] must contain at most [3] documents; found [2] documents times [2] labels "
+        "(max_infer_documents);"
+    )
+
+
+def test_texts_of_the_inference_config_update_are_bounded_too() -> None:
+    check_infer_documents([{"text_field": "a"}], LIMITS, {"question_answering": {"question": "a" * 10}})
+    with pytest.raises(IllegalArgument, match=r"\[inference_config\] field \[question\] holds a text longer"):
+        check_infer_documents([{"text_field": "a"}], LIMITS, {"question_answering": {"question": "a" * 11}})
+    with pytest.raises(IllegalArgument, match=r"field \[labels\]"):
+        check_infer_documents([{"text_field": "a"}], LIMITS, {"zero_shot_classification": {"labels": ["a" * 11]}})

@@ -107,10 +107,10 @@ async def _infer(
     documents = body.get("docs")
     if not isinstance(documents, list) or not documents:
         raise ValidationFailed(["[docs] must not be empty"])
-    check_infer_documents(documents, limits)
     update = body.get("inference_config")
     if update is not None and not isinstance(update, dict):
         raise ParseError("[infer_trained_model] failed to parse field [inference_config]")
+    check_infer_documents(documents, limits, update)
     results = await deployments.infer(model_id, documents, update, max(timeout_s, 0.0), timeout_text)
     return FastJSONResponse({"inference_results": results})
 
