@@ -31,6 +31,7 @@ from pathlib import Path
 from inferd.child_process import die_with_parent
 
 MAX_ENTRIES = 100_000
+MAX_DIRECTORY_BYTES = 64 * 1024**2
 MAX_EXPANSION_BYTES = 64 * 1024**2
 """What all entries may declare beyond the archive's own size (TorchScript stores tensors uncompressed)."""
 MAX_COMPRESSION_RATIO = 200
@@ -57,6 +58,9 @@ def _archive_problem(path: Path) -> str | None:
     if not zipfile.is_zipfile(path):
         return "it is not a TorchScript archive (a zip file written by torch.jit.save); pickle files are refused"
     try:
+        problem = _directory_problem(path)  # before ZipFile reads the whole directory into memory
+        if problem:
+            return problem
         with zipfile.ZipFile(path) as archive:
             entries = archive.infolist()
             if len(entries) > MAX_ENTRIES:
@@ -68,8 +72,23 @@ def _archive_problem(path: Path) -> str | None:
             if not any("/code/" in name for name in names) or not any(name.endswith("/constants.pkl") for name in names):
                 return "it is a zip file without TorchScript code (torch.save files are refused; use torch.jit.save)"
             return _code_problem(archive, entries)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError, ValueError) as error:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError, ValueError,
+            RuntimeError) as error:  # RuntimeError: an encrypted entry
         return f"it is a damaged zip file ({error})"
+
+
+def _directory_problem(path: Path) -> str | None:
+    """The end record's counts, read before the directory is: a directory of millions of empty entries would
+    cost gigabytes to parse."""
+    with path.open("rb") as file:
+        end = zipfile._EndRecData(file)  # type: ignore[attr-defined]
+    if end is None:
+        return "it is a damaged zip file (no end of central directory)"
+    entries, size = end[zipfile._ECD_ENTRIES_TOTAL], end[zipfile._ECD_SIZE]  # type: ignore[attr-defined]
+    if entries > MAX_ENTRIES or size > MAX_DIRECTORY_BYTES:
+        return (f"its directory lists [{entries}] entries in [{size}] bytes, more than a TorchScript archive has "
+                f"(at most [{MAX_ENTRIES}] entries in [{MAX_DIRECTORY_BYTES}] bytes)")
+    return None
 
 
 def _expansion_problem(entries: list[zipfile.ZipInfo], archive_bytes: int) -> str | None:

@@ -191,3 +191,29 @@ def test_a_memory_bomb_in_a_hook_hits_the_check_process_limit(tmp_path: Path) ->
 
 def test_a_plain_module_passes(tmp_path: Path) -> None:
     check_definition(_save(Plain(), tmp_path / "plain.pt"), timeout_s=60)
+
+
+def test_a_directory_of_millions_of_entries_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
+    path = tmp_path / "crowded.pt"
+    with zipfile.ZipFile(path, "w") as archive:
+        _torchscript_names(archive)
+    data = bytearray(path.read_bytes())
+    end = data.rfind(b"PK\x05\x06")
+    struct.pack_into("<HH", data, end + 8, 0xFFFF, 0xFFFF)  # entries on this disk, entries in all: 65535
+    struct.pack_into("<I", data, end + 12, 0xFFFFF000)  # directory size: ~4 GiB
+    path.write_bytes(bytes(data))
+    problem = _archive_problem(path)
+    assert problem is not None and "its directory lists" in problem
+
+
+def test_an_encrypted_entry_is_a_damaged_archive_not_a_server_error(tmp_path: Path) -> None:
+    path = tmp_path / "locked.pt"
+    with zipfile.ZipFile(path, "w") as archive:
+        _torchscript_names(archive)
+    data = bytearray(path.read_bytes())
+    for signature, flags_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = data.find(signature)  # the code entry's headers come first
+        struct.pack_into("<H", data, at + flags_at, 1)  # general purpose flag bit 0: encrypted
+    path.write_bytes(bytes(data))
+    problem = _archive_problem(path)
+    assert problem is not None and "damaged zip file" in problem
