@@ -124,6 +124,19 @@ def test_zero_shot_labels_count_as_inputs(hostile: Hostile) -> None:
     hostile.check_unharmed()
 
 
+def test_millions_of_allocations_keep_the_ones_that_run(hostile: Hostile) -> None:
+    """Regression (fuzzing): the memory estimate counted every allocation asked for, so `_update` to 3342105
+    allocations made the estimate outgrow the node, and the planner dropped the deployment's running allocation;
+    the deployment then sat at zero allocations and refused `_update` as not started."""
+    update = f"/_ml/trained_models/{ECHO_ID}/deployment/_update"
+    try:
+        response = hostile.http.post(update, json={"number_of_allocations": 3_342_105})
+        assert response.status_code == 200, response.text
+        hostile.check_unharmed()
+    finally:
+        assert hostile.http.post(update, json={"number_of_allocations": 1}).status_code == 200
+
+
 def test_a_document_too_long(hostile: Hostile) -> None:
     response = hostile.http.post(f"/_ml/trained_models/{ECHO_ID}/_infer",
                                  json={"docs": [{"text_field": "a"}, {"text_field": "word " * 1001}]})
