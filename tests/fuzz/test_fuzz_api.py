@@ -140,8 +140,11 @@ def check_answer(case: schemathesis.Case, server: ServerProcess) -> None:
         response = case.call(base_url=server.url, headers=headers, timeout=60)
         CALLS[(who, operation, f"{response.status_code // 100}xx")] += 1
         changed = response.status_code < 300 and case.method.upper() in ("PUT", "POST", "DELETE")
+        request = f"{case.method.upper()} {case.formatted_path:.200} query={case.query} body={case.body!r:.200}"
         if changed and ECHO_ID in case.formatted_path and not case.path.endswith("/_infer"):
-            CHANGES.append(f"{case.method.upper()} {case.formatted_path} query={case.query} body={case.body!r:.200}")
+            CHANGES.append(request)
+        elif changed and (case.path.endswith("/_stop") or case.method.upper() == "DELETE") and not _echo_deployed(server):
+            CHANGES.append(f"stopped the echo deployment: {request}")
         described = (f"as {who}: {case.method.upper()} {case.formatted_path} query={case.query} "
                      f"headers={case.headers} body={case.body!r:.300}")
         assert response.status_code < 500, f"{described} -> {response.status_code} {response.text[:500]}"
@@ -161,6 +164,12 @@ def _removes_the_echo_deployment(case: schemathesis.Case) -> bool:
     return named and (stops or deletes)
 
 
+def _echo_deployed(server: ServerProcess) -> bool:
+    stats = httpx.get(f"{server.url}/_ml/trained_models/{ECHO_ID}/_stats", timeout=60).json()
+    return any(entry.get("deployment_stats", {}).get("deployment_id") == ECHO_ID
+               for entry in stats.get("trained_model_stats", []))
+
+
 def _json(response: Any) -> Any:
     try:
         return response.json()
@@ -172,14 +181,18 @@ def test_the_server_still_serves_after_the_fuzzing(fuzz_server: ServerProcess, e
     """Runs after the fuzz tests (file order): the deployment answers correctly and its model is unchanged."""
     with httpx.Client(base_url=fuzz_server.url, timeout=60) as http:
         assert http.get("/_inferd/ready").status_code == 200
-        # The fuzz may have resized the deployment legitimately (even to zero allocations, with adaptive allocations
-        # then switched off): size it back, which a deployment whose routes are failed or gone cannot do.
+        # The fuzz may have resized the deployment legitimately, or stopped it with a pattern or an alias the skip
+        # above does not foresee: start it again if it is gone, then size it back to one allocation (which a
+        # deployment whose routes are failed cannot do).
+        summary: dict[str, Any] = {"last_changes": CHANGES[-15:]}
+        if not _echo_deployed(fuzz_server):
+            started = http.post(f"/_ml/trained_models/{ECHO_ID}/deployment/_start")
+            assert started.status_code == 200, (started.text, summary)
+            summary["started_again"] = True
         stats = http.get(f"/_ml/trained_models/{ECHO_ID}/_stats").json()["trained_model_stats"]
         left = [entry["deployment_stats"] for entry in stats if entry.get("deployment_stats", {}).get(
             "deployment_id") == ECHO_ID]
-        assert left, f"the echo deployment is gone: {stats}"
-        summary = {name: left[0].get(name) for name in ("state", "allocation_status", "adaptive_allocations")}
-        summary["last_changes"] = CHANGES[-15:]
+        summary |= {name: left[0].get(name) for name in ("state", "allocation_status", "adaptive_allocations")}
         print(f"the echo deployment after the fuzz: {summary}")
         resized = http.post(f"/_ml/trained_models/{ECHO_ID}/deployment/_update",
                             json={"number_of_allocations": 1, "adaptive_allocations": {"enabled": False}})
