@@ -38,6 +38,7 @@ ECHO_ID = "fuzz-echo"
 TEXT = "hello world"
 CALLS: Counter[tuple[str, str, str]] = Counter()  # (identity, operation, status class) -> requests
 CHANGES: list[str] = []  # the requests that named the echo model and changed something (2xx PUT, POST, DELETE)
+STOPS: list[str] = []  # the requests that stopped the echo deployment without naming it
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +145,9 @@ def check_answer(case: schemathesis.Case, server: ServerProcess) -> None:
         if changed and ECHO_ID in case.formatted_path and not case.path.endswith("/_infer"):
             CHANGES.append(request)
         elif changed and (case.path.endswith("/_stop") or case.method.upper() == "DELETE") and not _echo_deployed(server):
-            CHANGES.append(f"stopped the echo deployment: {request}")
+            STOPS.append(request)  # legitimate (a pattern or alias the skip missed): start it again for what follows
+            started = httpx.post(f"{server.url}/_ml/trained_models/{ECHO_ID}/deployment/_start", timeout=60)
+            assert started.status_code == 200, f"after {request}, the echo deployment cannot start: {started.text}"
         described = (f"as {who}: {case.method.upper()} {case.formatted_path} query={case.query} "
                      f"headers={case.headers} body={case.body!r:.300}")
         assert response.status_code < 500, f"{described} -> {response.status_code} {response.text[:500]}"
@@ -184,7 +187,7 @@ def test_the_server_still_serves_after_the_fuzzing(fuzz_server: ServerProcess, e
         # The fuzz may have resized the deployment legitimately, or stopped it with a pattern or an alias the skip
         # above does not foresee: start it again if it is gone, then size it back to one allocation (which a
         # deployment whose routes are failed cannot do).
-        summary: dict[str, Any] = {"last_changes": CHANGES[-15:]}
+        summary: dict[str, Any] = {"last_changes": CHANGES[-15:], "stopped_by": STOPS}
         if not _echo_deployed(fuzz_server):
             started = http.post(f"/_ml/trained_models/{ECHO_ID}/deployment/_start")
             assert started.status_code == 200, (started.text, summary)
