@@ -85,6 +85,9 @@ def _directory_problem(path: Path) -> str | None:
     if end is None:
         return "it is a damaged zip file (no end of central directory)"
     entries, size = end[zipfile._ECD_ENTRIES_TOTAL], end[zipfile._ECD_SIZE]  # type: ignore[attr-defined]
+    archive_bytes = path.stat().st_size
+    if size > archive_bytes:
+        return f"it is a damaged zip file (its directory claims [{size}] bytes; the archive has [{archive_bytes}])"
     if entries > MAX_ENTRIES or size > MAX_DIRECTORY_BYTES:
         return (f"its directory lists [{entries}] entries in [{size}] bytes, more than a TorchScript archive has "
                 f"(at most [{MAX_ENTRIES}] entries in [{MAX_DIRECTORY_BYTES}] bytes)")

@@ -18,6 +18,7 @@ from typing import Tuple
 import pytest
 import torch
 
+from inferd.control import definition_check
 from inferd.control.definition_check import (
     MAX_COMPRESSION_RATIO,
     DefinitionRejected,
@@ -193,17 +194,28 @@ def test_a_plain_module_passes(tmp_path: Path) -> None:
     check_definition(_save(Plain(), tmp_path / "plain.pt"), timeout_s=60)
 
 
-def test_a_directory_of_millions_of_entries_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
+def test_a_directory_of_too_many_entries_is_refused_before_it_is_parsed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(definition_check, "MAX_ENTRIES", 10)
     path = tmp_path / "crowded.pt"
     with zipfile.ZipFile(path, "w") as archive:
         _torchscript_names(archive)
+        for index in range(9):
+            archive.writestr(f"m/data/{index}", b"")
+    problem = _archive_problem(path)
+    assert problem is not None and problem.startswith("its directory lists [11] entries")
+
+
+def test_a_directory_larger_than_the_archive_is_damaged(tmp_path: Path) -> None:
+    path = tmp_path / "liar.pt"
+    with zipfile.ZipFile(path, "w") as archive:
+        _torchscript_names(archive)
     data = bytearray(path.read_bytes())
-    end = data.rfind(b"PK\x05\x06")
-    struct.pack_into("<HH", data, end + 8, 0xFFFF, 0xFFFF)  # entries on this disk, entries in all: 65535
-    struct.pack_into("<I", data, end + 12, 0xFFFFF000)  # directory size: ~4 GiB
+    struct.pack_into("<I", data, data.rfind(b"PK\x05\x06") + 12, 0xFFFFF000)  # directory size: ~4 GiB
     path.write_bytes(bytes(data))
     problem = _archive_problem(path)
-    assert problem is not None and "its directory lists" in problem
+    assert problem is not None and "damaged zip file" in problem
 
 
 def test_an_encrypted_entry_is_a_damaged_archive_not_a_server_error(tmp_path: Path) -> None:
