@@ -29,6 +29,54 @@ class Settings(BaseSettings):
         512 * 1024 * 1024, gt=0, description="All request bodies being received at once (429 beyond, as Elasticsearch's "
         "in-flight requests breaker)."
     )
+    max_header_bytes: int = Field(
+        16 * 1024, ge=1024, description="Largest request head (request line and headers) accepted; beyond it the "
+        "connection answers 400 and closes (Elasticsearch's http.max_header_size)."
+    )
+    max_url_bytes: int = Field(
+        4 * 1024, ge=256, description="Longest request line: method, path and query string (400 beyond, as "
+        "Elasticsearch's http.max_initial_line_length)."
+    )
+    max_json_depth: int = Field(
+        100, ge=2, le=900, description="Deepest nesting of objects and arrays a JSON body may have (400 beyond)."
+    )
+    max_json_values: int = Field(
+        5_000_000, ge=1000, description="Most values (numbers, strings, arrays, objects...) a JSON body may hold: "
+        "parsed, each costs the server tens of bytes, so a body of empty arrays could otherwise take gigabytes "
+        "(400 beyond)."
+    )
+    max_infer_documents: int = Field(
+        10_000, ge=1, description="Documents one `_infer` request may carry (400 beyond; a deployment's queue "
+        "refuses more than `queue_capacity` anyway)."
+    )
+    max_document_chars: int = Field(
+        1_000_000, ge=1, description="Longest text one `_infer` document may hold, in characters (400 beyond)."
+    )
+    max_document_windows: int = Field(
+        1000, ge=1, description="Most windows spanning (`span`) may cut one `_infer` document into; a request over it "
+        "is refused (400) before its windows are built, so a long text with a small stride cannot exhaust a worker."
+    )
+    max_definition_bytes: int = Field(
+        4 * 1024**3, ge=1, description="Largest model definition (`total_definition_length`) accepted, in bytes."
+    )
+    max_definition_parts: int = Field(
+        10_000, ge=1, le=10_000, description="Most parts a definition may be uploaded in (`total_parts`; "
+        "Elasticsearch's limit, 10000, is the most)."
+    )
+    max_definition_part_bytes: int = Field(
+        64 * 1024**2, ge=1, description="Largest definition part accepted, in bytes once base64-decoded (eland "
+        "sends 1 MiB parts)."
+    )
+    max_vocabulary_size: int = Field(
+        1_000_000, ge=1, description="Most entries `vocabulary`, `merges` and `scores` may each have."
+    )
+    max_vocabulary_entry_chars: int = Field(
+        1_000, ge=1, description="Longest `vocabulary` or `merges` entry accepted, in characters."
+    )
+    definition_check_memory_bytes: int = Field(
+        2 * 1024**3, ge=256 * 1024**2, description="Address space the throwaway process that checks a TorchScript "
+        "archive may use on top of three times the definition's size (it is killed beyond)."
+    )
     definition_check_timeout_s: float = Field(
         120.0, gt=0, description="How long the throwaway process that checks a TorchScript archive may run."
     )

@@ -15,6 +15,8 @@ from fastapi.routing import APIRoute
 from inferd.api.errors import install_error_handlers
 from inferd.api.middleware import BodyLimitMiddleware, ProductHeaderMiddleware, ResponseFormatMiddleware
 from inferd.api.body import check_accept_header
+from inferd.api.limits import RequestLimits
+from inferd.api.openapi import install_openapi
 from inferd.api.params import reject_unknown_parameters
 from inferd.api.responses import FastJSONResponse
 from inferd.api.routes import deployments as deployment_routes
@@ -23,6 +25,7 @@ from inferd.api.state import ServerState
 from inferd.clock import Clock, SystemClock
 from inferd.cluster.local import LocalCluster, machine_memory_bytes, machine_processors, split_machine
 from inferd.control import DeploymentManager, ModelRegistry, RuntimeLimits, ScalerSettings
+from inferd.control.upload_limits import UploadLimits
 from inferd.settings import Settings
 from inferd.store import DataDirLock, DeploymentStore, ModelStore, open_store
 from inferd.store.cluster import ensure_cluster_uuid
@@ -48,6 +51,18 @@ async def _restore(state: ServerState, timeout_s: float) -> None:
                 state.cluster_uuid, len(restored))
 
 
+def upload_limits(settings: Settings) -> UploadLimits:
+    return UploadLimits(
+        max_definition_bytes=settings.max_definition_bytes,
+        max_definition_parts=settings.max_definition_parts,
+        max_definition_part_bytes=settings.max_definition_part_bytes,
+        max_vocabulary_size=settings.max_vocabulary_size,
+        max_vocabulary_entry_chars=settings.max_vocabulary_entry_chars,
+        check_timeout_s=settings.definition_check_timeout_s,
+        check_memory_bytes=settings.definition_check_memory_bytes,
+    )
+
+
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     clock = clock or SystemClock()
 
@@ -59,9 +74,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         try:
             engine = open_store(settings.resolved_store_url)
             shutil.rmtree(settings.data_dir / "tmp", ignore_errors=True)  # leftovers of a process that was killed
-            registry = ModelRegistry(ModelStore(engine), clock, settings.data_dir, settings.definition_check_timeout_s)
+            registry = ModelRegistry(ModelStore(engine), clock, settings.data_dir, upload_limits(settings))
             deployments = DeploymentManager(registry, DeploymentStore(engine), local_cluster(settings), clock, RuntimeLimits(
-                settings.max_deployments, settings.max_batch_documents, settings.max_batch_tokens, settings.stop_timeout_s
+                settings.max_deployments, settings.max_batch_documents, settings.max_batch_tokens, settings.stop_timeout_s,
+                settings.max_document_windows,
             ), scaler_settings=ScalerSettings(
                 settings.adaptive_allocations_interval_s, settings.scale_up_cooldown_s, settings.scale_to_zero_after_s
             ))
@@ -97,11 +113,13 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         openapi_url="/_inferd/openapi.json",
         redoc_url=None,
     )
+    app.state.request_limits = RequestLimits.of(settings)
     install_error_handlers(app)
     # Inference routes first: a request is matched against the routes in order, and _infer is the hot path.
     routers = [module.router for module in (deployment_routes, root, health, metrics, nodes, trained_models, model_aliases)]
     for router in routers:
         app.include_router(router)
+    install_openapi(app, settings)
     app.state.api_routes = [route for router in routers for route in router.routes if isinstance(route, APIRoute)]
     app.add_middleware(
         BodyLimitMiddleware,

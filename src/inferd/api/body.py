@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 from pydantic import BaseModel, ValidationError
 
+from inferd.api.limits import RequestLimits, check_json_shape, request_limits
 from inferd.api.suggestions import did_you_mean
 from inferd.errors import (
     BodyUnreadable,
@@ -63,17 +64,22 @@ async def read_json(request: Request) -> Any | None:
         check_content_type(request)
     if not raw.strip():
         return None
+    limits = request_limits(request)
     if len(raw) <= INLINE_PARSE_BYTES:  # a thread hand-off costs more than parsing a small body
-        return parse_json(raw)
-    return await run_in_threadpool(parse_json, raw)  # a large body must not stall the event loop
+        return parse_json(raw, limits)
+    return await run_in_threadpool(parse_json, raw, limits)  # a large body must not stall the event loop
 
 
 def _refuse_constant(name: str) -> None:
     raise ParseError(f"[{name}] is not a number JSON allows")
 
 
-def parse_json(raw: bytes) -> Any:
-    """Strict JSON: no NaN or Infinity, and bounded nesting."""
+DEFAULT_LIMITS = RequestLimits()
+
+
+def parse_json(raw: bytes, limits: RequestLimits = DEFAULT_LIMITS) -> Any:
+    """Strict JSON: no NaN or Infinity, bounded nesting and number of values."""
+    check_json_shape(raw, limits)
     try:
         return json.loads(raw, parse_constant=_refuse_constant)
     except UnicodeDecodeError:

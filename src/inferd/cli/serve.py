@@ -28,6 +28,7 @@ def serve(
     import uvicorn
 
     from inferd.api.app import create_app
+    from inferd.api.http_protocol import bounded_http_protocol
     from inferd.settings import Settings
 
     overrides: dict[str, Any] = {
@@ -43,4 +44,5 @@ def serve(
         port=settings.port,
         log_level=log_level,
         timeout_graceful_shutdown=30,
+        http=bounded_http_protocol(settings.max_url_bytes, settings.max_header_bytes),
     )

@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 
 from inferd.control.definition_check import DefinitionRejected, check_definition
+from inferd.control.upload_limits import UploadLimits
 from inferd.errors import (
     BadRequest,
     IllegalArgument,
@@ -25,21 +26,28 @@ from inferd.errors import (
 )
 from inferd.store import BuildRecord, ModelStore, PartRecord
 
-MAX_PARTS = 10_000
 MAX_CONCURRENT_CHECKS = 2
+DEFAULT_LIMITS = UploadLimits()
 
 
-def validate_part_request(part: int, total_definition_length: int, total_parts: int) -> None:
-    """Elasticsearch's PutTrainedModelDefinitionPartAction.Request#validate, in its order."""
+def validate_part_request(
+    part: int, total_definition_length: int, total_parts: int, limits: UploadLimits = DEFAULT_LIMITS
+) -> None:
+    """Elasticsearch's PutTrainedModelDefinitionPartAction.Request#validate, in its order, with inferd's size bound."""
     problems = []
     if part < 0:
         problems.append("[part] must be greater or equal to 0")
     if total_parts <= 0:
         problems.append("[total_parts] must be greater than 0")
-    if total_parts > MAX_PARTS:
-        problems.append(f"[total_parts] must be less than or equal to {MAX_PARTS}")
+    if total_parts > limits.max_definition_parts:
+        problems.append(f"[total_parts] must be less than or equal to {limits.max_definition_parts}")
     if total_definition_length <= 0:
         problems.append("[total_definition_length] must be greater than 0")
+    if total_definition_length > limits.max_definition_bytes:
+        problems.append(
+            f"[total_definition_length] must be less than or equal to {limits.max_definition_bytes} "
+            "(max_definition_bytes)"
+        )
     if part >= total_parts:
         problems.append("[part] must be less than total_parts")
     if problems:
@@ -59,10 +67,13 @@ def decode_definition(definition: str | None) -> bytes:
 class DefinitionAssembler:
     """Adds parts to a build and seals the build when the last one arrives."""
 
-    def __init__(self, store: ModelStore, scratch_dir: Path, check_timeout_s: float) -> None:
+    def __init__(
+        self, store: ModelStore, scratch_dir: Path, check_timeout_s: float, check_memory_bytes: int = 2 * 1024**3
+    ) -> None:
         self._store = store
         self._scratch_dir = scratch_dir
         self._check_timeout_s = check_timeout_s
+        self._check_memory_bytes = check_memory_bytes
         # Each check is a child process importing torch: a few at a time, the rest told to retry.
         self._checks = threading.BoundedSemaphore(MAX_CONCURRENT_CHECKS)
 
@@ -140,7 +151,7 @@ class DefinitionAssembler:
                     chunk = new_data if index == new_part else next(parts)[1]
                     digest.update(chunk)
                     file.write(chunk)
-            check_definition(path, self._check_timeout_s)
+            check_definition(path, self._check_timeout_s, self._check_memory_bytes)
         except DefinitionRejected as rejection:
             raise BadRequest(
                 f"The definition of model [{build.model_id}] was refused: {rejection}. Nothing was stored for "

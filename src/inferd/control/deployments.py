@@ -67,6 +67,7 @@ class RuntimeLimits:
     max_batch_documents: int = 16
     max_batch_tokens: int = 384
     stop_timeout_s: float = 60.0
+    max_document_windows: int | None = 1000
 
 
 class DeploymentManager:
@@ -210,6 +211,7 @@ class DeploymentManager:
             max_batch_tokens=self._limits.max_batch_tokens,
             cache_size_bytes=parse_byte_size(deployment.cache_size, "cache_size"),
             low_priority=deployment.priority == "low",
+            max_document_windows=self._limits.max_document_windows,
         )
         self._apply(plan)
 
@@ -362,6 +364,7 @@ class DeploymentManager:
 
     def _plan(self, deployments: Sequence[Deployment]) -> Plan:
         demands = []
+        nodes = self._backend.nodes()
         for deployment in deployments:
             # A route being retired no longer counts (the plan dropped it); a stopping deployment holds all it has;
             # a crashed route keeps its place while its worker restarts.
@@ -370,14 +373,18 @@ class DeploymentManager:
             current = {route.node_id: route.allocations for route in deployment.routes.values()
                        if route.state in holding or route.recovering}
             cache_bytes = parse_byte_size(deployment.cache_size, "cache_size")
+            # Memory is charged for the allocations that can exist: asking for millions must not make a running
+            # deployment's estimate outgrow its node and lose the allocations it has.
+            threads = max(deployment.threads_per_allocation, 1)
+            possible = max(sum(current.values()), sum(node.processors // threads for node in nodes), 1)
             memory = estimate_memory_bytes(
                 deployment.model_bytes, deployment.per_deployment_memory_bytes,
-                deployment.per_allocation_memory_bytes, deployment.number_of_allocations,
+                deployment.per_allocation_memory_bytes, min(deployment.number_of_allocations, possible),
             ) + max(0, cache_bytes - deployment.model_bytes)
             target = sum(current.values()) if deployment.stopping else deployment.number_of_allocations
             demands.append(Demand(deployment.deployment_id, target, deployment.threads_per_allocation, memory,
                                   current, low_priority=deployment.priority == "low"))
-        return plan_allocations(self._backend.nodes(), demands)
+        return plan_allocations(nodes, demands)
 
     def _apply(self, plan: Plan) -> None:
         for deployment in self._deployments.values():

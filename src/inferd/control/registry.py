@@ -18,6 +18,7 @@ from inferd.control.definitions import DefinitionAssembler, decode_definition, v
 from inferd.control.ids import alias_problems, id_problems
 from inferd.control.inference_config import GENERATED_AT_CREATION, TREE_TASKS, TrainedModelConfigBody
 from inferd.control.matching import expand_ids, is_wildcard
+from inferd.control.upload_limits import UploadLimits
 from inferd.errors import (
     BadRequest,
     IllegalArgument,
@@ -56,12 +57,15 @@ def missing_model(model_id: str) -> ResourceNotFound:
 
 
 class ModelRegistry:
-    def __init__(self, store: ModelStore, clock: Clock, data_dir: Path, definition_check_timeout_s: float) -> None:
+    def __init__(self, store: ModelStore, clock: Clock, data_dir: Path, limits: UploadLimits | None = None) -> None:
         self._store = store
         self._definitions_dir = data_dir / "definitions"
         scratch_dir = data_dir / "tmp"
         self._clock = clock
-        self._definitions = DefinitionAssembler(store, scratch_dir, definition_check_timeout_s)
+        self._limits = limits or UploadLimits()
+        self._definitions = DefinitionAssembler(
+            store, scratch_dir, self._limits.check_timeout_s, self._limits.check_memory_bytes
+        )
         self._locks = [threading.Lock() for _ in range(LOCK_STRIPES)]
         # Model ids, aliases and tags share one name space: creating or deleting any of them is serialised.
         self._names = threading.Lock()
@@ -182,7 +186,8 @@ class ModelRegistry:
         self, model_id: str, part: int, definition: str | None, total_definition_length: int, total_parts: int
     ) -> None:
         data = decode_definition(definition)
-        validate_part_request(part, total_definition_length, total_parts)
+        validate_part_request(part, total_definition_length, total_parts, self._limits)
+        self._limits.check_part_size(len(data))
         with self._lock(model_id):
             build = self.get_model(model_id).build
             self._definitions.add_part(build, part, data, total_definition_length, total_parts)
@@ -192,6 +197,7 @@ class ModelRegistry:
             raise IllegalArgument("[vocabulary] must not be null.")
         if not vocabulary.vocabulary:
             raise ValidationFailed(["[vocabulary] must not be empty"])
+        self._limits.check_vocabulary(vocabulary)
         with self._lock(model_id):
             build = self.get_model(model_id).build
             if build.fully_defined and build.has_vocabulary:

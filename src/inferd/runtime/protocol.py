@@ -38,6 +38,8 @@ class LoadModel(msgspec.Struct, frozen=True, tag=True):
     cache_size_bytes: int
     """The bound of the worker's inference cache (`cache_size`); 0 disables it."""
     low_priority: bool = False
+    max_document_windows: int | None = None
+    """The most windows spanning may cut one document into; beyond, the request is refused (400)."""
 
 
 class InferRequest(msgspec.Struct, frozen=True):

@@ -18,6 +18,7 @@ import resource
 import sys
 import threading
 import time
+import traceback
 import warnings
 from pathlib import Path
 from typing import BinaryIO
@@ -36,11 +37,13 @@ from inferd.runtime.protocol import (
     BatchDone,
     CacheCleared,
     ClearCache,
+    Failure,
     GetStats,
     InferBatch,
     LoadFailed,
     LoadModel,
     Ready,
+    RequestOutcome,
     SetAllocations,
     Shutdown,
     WorkerStats,
@@ -104,7 +107,12 @@ class Allocations:
             if batch is _RETIRE:
                 return
             started = time.perf_counter()
-            outcomes = self._runner.run(batch.requests)
+            try:
+                outcomes = self._runner.run(batch.requests)
+            except Exception as error:  # noqa: BLE001 - a bug must fail the batch, not kill the allocation
+                traceback.print_exc()
+                failure = Failure(500, "status_exception", f"Error in inference process: [{type(error).__name__}: {error}]")
+                outcomes = [RequestOutcome(request.request_id, failure=failure) for request in batch.requests]
             elapsed_ms = (time.perf_counter() - started) * 1000
             self.batches_done += 1
             self._outbox.send(BatchDone(batch.batch_id, outcomes, elapsed_ms))
@@ -141,6 +149,7 @@ def _load(message: LoadModel) -> CachedRunner:
     torch.set_num_interop_threads(1)
     module = load_torchscript(Path(message.definition_path))
     tokenizer = tokenizer_from(message.tokenization, message.vocabulary, message.merges, message.scores)
+    tokenizer = tokenizer.with_options(max_windows=message.max_document_windows)
     runner = ModelRunner(module, message.task_type, tokenizer, message.vocabulary, message.max_batch_rows,
                          message.max_batch_tokens)
     return CachedRunner(runner, LfuCache(message.cache_size_bytes))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from inferd.api.body import JsonBody
 from inferd.api.deprecation import warn
+from inferd.api.limits import RequestLimits, check_infer_documents, request_limits
 from inferd.api.params import EsBool
 from inferd.api.privileges import Privilege, require_privilege
 from inferd.api.responses import FastJSONResponse
@@ -87,7 +88,9 @@ async def stop_trained_model_deployment(
     return {"stopped": True}
 
 
-async def _infer(model_id: str, body: Any, deployments: Any, timeout: str | None) -> FastJSONResponse:
+async def _infer(
+    model_id: str, body: Any, deployments: Any, timeout: str | None, limits: RequestLimits
+) -> FastJSONResponse:
     """The answer is a response already, so FastAPI's generic encoder never walks the results (the hot path)."""
     timeout_text = timeout if timeout is not None else DEFAULT_INFER_TIMEOUT
     try:
@@ -107,22 +110,23 @@ async def _infer(model_id: str, body: Any, deployments: Any, timeout: str | None
     update = body.get("inference_config")
     if update is not None and not isinstance(update, dict):
         raise ParseError("[infer_trained_model] failed to parse field [inference_config]")
+    check_infer_documents(documents, limits, update)
     results = await deployments.infer(model_id, documents, update, max(timeout_s, 0.0), timeout_text)
     return FastJSONResponse({"inference_results": results})
 
 
 @router.post("/_ml/trained_models/{model_id}/_infer", dependencies=monitor)
 async def infer_trained_model(
-    model_id: str, body: JsonBody, deployments: Deployments, timeout: str | None = None
+    model_id: str, request: Request, body: JsonBody, deployments: Deployments, timeout: str | None = None
 ) -> FastJSONResponse:
-    return await _infer(model_id, body, deployments, timeout)
+    return await _infer(model_id, body, deployments, timeout, request_limits(request))
 
 
 @router.post("/_ml/trained_models/{model_id}/deployment/_infer", dependencies=monitor)
 async def infer_trained_model_deployment(
-    model_id: str, body: JsonBody, deployments: Deployments, timeout: str | None = None
+    model_id: str, request: Request, body: JsonBody, deployments: Deployments, timeout: str | None = None
 ) -> FastJSONResponse:
-    answer = await _infer(model_id, body, deployments, timeout)
+    answer = await _infer(model_id, body, deployments, timeout, request_limits(request))
     warn(answer, DEPRECATED_INFER)
     return answer
 

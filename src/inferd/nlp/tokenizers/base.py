@@ -95,9 +95,14 @@ class NlpTokenizer:
     def vocabulary_size(self) -> int:
         return int(self._backend.get_vocab_size(with_added_tokens=True))
 
-    def with_options(self, *, truncate: Truncate | str | None = None, span: int | None = None) -> NlpTokenizer:
-        """A tokenizer sharing this backend with a request's ``truncate``/``span`` overrides."""
+    def with_options(
+        self, *, truncate: Truncate | str | None = None, span: int | None = None, max_windows: int | None = None
+    ) -> NlpTokenizer:
+        """A tokenizer sharing this backend with a request's ``truncate``/``span`` overrides (or a bound on
+        the windows a document may take)."""
         changes: dict[str, object] = {}
+        if max_windows is not None:
+            changes["max_windows"] = max_windows
         if truncate is not None:
             changes["truncate"] = Truncate(truncate)
         if span is not None:
@@ -167,7 +172,7 @@ class NlpTokenizer:
         span = (window - extra) // 2 if opts.span == DEFAULT_SPAN else opts.span
         return [
             self._frame(pieces.cut(w.start, w.end), None, i, w.span_prev, truncated)
-            for i, w in enumerate(split_windows(pieces.word_map, window - extra, span))
+            for i, w in enumerate(split_windows(pieces.word_map, window - extra, span, max_windows=opts.max_windows))
         ]
 
     def encode_pair(self, first: str, second: str) -> list[Encoding]:
@@ -208,7 +213,9 @@ class NlpTokenizer:
             )
         return [
             self._frame(one, two.cut(w.start, w.end), i, w.span_prev, False)
-            for i, w in enumerate(split_windows(two.word_map, room, span, refuse_stall=True))
+            for i, w in enumerate(
+                split_windows(two.word_map, room, span, refuse_stall=True, max_windows=opts.max_windows)
+            )
         ]
 
     def _frame(self, one: Pieces, two: Pieces | None, index: int, span_prev: int, truncated: bool) -> Encoding:

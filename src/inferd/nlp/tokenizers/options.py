@@ -32,6 +32,8 @@ class TokenizerOptions:
     truncate: Truncate = Truncate.FIRST
     span: int = NO_SPAN
     add_prefix_space: bool = False
+    max_windows: int | None = None
+    """The most windows spanning may cut one document into (None: unbounded)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "truncate", Truncate(self.truncate))
@@ -39,8 +41,8 @@ class TokenizerOptions:
             raise ValueError("max_sequence_length must be positive")
         if self.span < DEFAULT_SPAN:
             raise ValueError("span must be -1 (no spanning), -2 (half the window) or a number of tokens")
-        if self.span >= self.max_sequence_length:
-            raise ValueError("span must be less than max_sequence_length")
+        if self.span > self.max_sequence_length:  # equal is Elasticsearch's limit; windows then advance by one
+            raise ValueError("span must not be greater than max_sequence_length")
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,9 @@ class Window:
     span_prev: int
 
 
-def split_windows(word_map: Sequence[int], window: int, span: int, *, refuse_stall: bool = False) -> list[Window]:
+def split_windows(
+    word_map: Sequence[int], window: int, span: int, *, refuse_stall: bool = False, max_windows: int | None = None
+) -> list[Window]:
     """Cut ``len(word_map)`` tokens into windows of at most ``window`` tokens overlapping by ``span``.
 
     When a long word forces a window so short that the next one would not start later, Elasticsearch
@@ -37,6 +39,11 @@ def split_windows(word_map: Sequence[int], window: int, span: int, *, refuse_sta
     start = end = 0
     span_prev = -1
     while end < size:
+        if max_windows is not None and len(windows) == max_windows:
+            raise InvalidTokenizationInput(
+                f"Input too large. Spanning [{size}] tokens with [span] [{span}] takes more than the [{max_windows}] "
+                "windows a document may have (max_document_windows)"
+            )
         end = min(start + window, size)
         if end != size:  # do not end inside a word
             while end > start + 1 and word_map[end] == word_map[end - 1]:

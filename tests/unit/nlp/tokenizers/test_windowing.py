@@ -60,4 +60,29 @@ def test_options_are_validated() -> None:
     with pytest.raises(ValueError):
         TokenizerOptions(truncate="balanced")  # type: ignore[arg-type]
     with pytest.raises(ValueError):
-        TokenizerOptions(max_sequence_length=4, span=4)
+        TokenizerOptions(max_sequence_length=4, span=5)  # equal is allowed, as Elasticsearch allows it
+
+
+def test_the_windows_of_one_document_are_bounded_before_they_are_built() -> None:
+    assert len(split_windows(list(range(10)), 4, 3, max_windows=7)) == 7
+    with pytest.raises(InvalidTokenizationInput, match=r"more than the \[6\] windows a document may have"):
+        split_windows(list(range(10)), 4, 3, max_windows=6)
+    with pytest.raises(InvalidTokenizationInput, match="max_document_windows"):
+        split_windows(list(range(1_000_000)), 4, 3, max_windows=1000)
+
+
+def test_a_tokenizers_window_bound_survives_request_overrides() -> None:
+    tok = build_tokenizer("bert", TEST_CASED_VOCAB, options=TokenizerOptions(max_sequence_length=4))
+    bounded = tok.with_options(max_windows=3).with_options(truncate="none", span=1)
+    assert len(bounded.encode("my little red car")) == 3
+    with pytest.raises(InvalidTokenizationInput, match=r"more than the \[3\] windows"):
+        bounded.encode("my little red car day with fun")
+    assert len(tok.with_options(truncate="none", span=1).encode("my little red car day with fun")) > 3
+
+
+def test_a_span_as_long_as_the_sequence_is_allowed_as_in_elasticsearch() -> None:
+    """Regression (fuzzing): `_infer` accepted span == max_sequence_length, then the tokenizer raised a ValueError
+    that killed the worker's allocation thread. Windows now advance one token at a time."""
+    tok = build_tokenizer("bert", TEST_CASED_VOCAB, options=TokenizerOptions(max_sequence_length=4))
+    windows = tok.with_options(truncate="none", span=4).encode("my little red car")
+    assert [list(w.tokens[1:-1]) for w in windows] == [["my", "little"], ["little", "red"], ["red", "car"]]

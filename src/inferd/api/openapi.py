@@ -1,0 +1,221 @@
+"""The OpenAPI description (`/_inferd/openapi.json`): every body and parameter typed and bounded.
+
+The routes read their bodies as raw JSON and check them themselves, so that field names, unknown-field errors and
+messages stay exactly Elasticsearch's; FastAPI therefore sees no body schema. This module describes what those
+routes accept, with the server's limits (`Settings`) as bounds, and adds Elasticsearch's error shape as every
+route's 4XX/5XX answer. It changes the description only, never how a request is parsed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI
+
+from inferd.control.deployment_request import MAX_BATCH_DOCUMENTS, MAX_QUEUE_CAPACITY, MAX_THREADS_PER_ALLOCATION
+from inferd.control.ids import ID_MAX_LENGTH
+from inferd.control.inference_config import TrainedModelConfigBody
+from inferd.settings import Settings
+
+Schema = dict[str, Any]
+
+MODEL_ID: Schema = {"type": "string", "pattern": r"^[a-z0-9](?:[a-z0-9_\-.]*[a-z0-9])?$", "maxLength": ID_MAX_LENGTH}
+"""An Elasticsearch model or deployment id (MlStrings)."""
+TIME_VALUE: Schema = {"type": "string", "pattern": r"^(-1|0|[0-9]{1,9}(nanos|micros|ms|s|m|h|d))$", "maxLength": 16}
+BYTE_SIZE: Schema = {"type": "string", "pattern": r"^(-1|0|[0-9]{1,12}(b|kb|mb|gb|tb|pb)?)$", "maxLength": 16}
+SHORT_TEXT: Schema = {"type": "string", "maxLength": 1024}
+
+ERROR: Schema = {
+    "type": "object",
+    "description": "Elasticsearch's error shape.",
+    "required": ["error", "status"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["root_cause", "type", "reason"],
+            "properties": {
+                "root_cause": {
+                    "type": "array",
+                    "items": {"type": "object", "required": ["type", "reason"],
+                              "properties": {"type": {"type": "string"}, "reason": {"type": "string"}}},
+                },
+                "type": {"type": "string"},
+                "reason": {"type": "string"},
+                "caused_by": {"type": "object"},
+                "stack_trace": {"type": "string"},
+            },
+        },
+        "status": {"type": "integer"},
+    },
+}
+
+
+def _object(properties: Schema, required: tuple[str, ...] = ()) -> Schema:
+    schema: Schema = {"type": "object", "properties": properties, "additionalProperties": False}
+    if required:
+        schema["required"] = list(required)
+    return schema
+
+
+def _integer(minimum: int, maximum: int) -> Schema:
+    return {"type": "integer", "minimum": minimum, "maximum": maximum}
+
+
+def _deployment_parameters() -> Schema:
+    """`_start`'s parameters, in the query string or the body (reference §1.6)."""
+    threads = [1 << power for power in range(int(math.log2(MAX_THREADS_PER_ALLOCATION)) + 1)]
+    return {
+        "number_of_allocations": _integer(1, 64),
+        "threads_per_allocation": {"type": "integer", "enum": threads},
+        "queue_capacity": _integer(1, MAX_QUEUE_CAPACITY),
+        "cache_size": BYTE_SIZE,
+        "priority": {"type": "string", "enum": ["normal", "low"]},
+        "deployment_id": MODEL_ID,
+        "wait_for": {"type": "string", "enum": ["starting", "started", "fully_allocated"]},
+        "timeout": TIME_VALUE,
+    }
+
+
+def _adaptive_allocations() -> Schema:
+    return _object({
+        "enabled": {"type": "boolean"},
+        "min_number_of_allocations": _integer(-1, 64),
+        "max_number_of_allocations": _integer(-1, 64),
+    })
+
+
+def _update_options() -> Schema:
+    """An `_infer` request's `inference_config`: one task, with the options a request may change (§1.9)."""
+    tokenization = _object({
+        kind: _object({"truncate": {"type": "string", "enum": ["first", "second", "none"]}, "span": _integer(-1, 512)})
+        for kind in ("bert", "bert_ja", "mpnet", "roberta", "xlm_roberta", "deberta_v2")
+    })
+    labels: Schema = {"type": "array", "items": SHORT_TEXT, "maxItems": 64}
+    common = {"results_field": SHORT_TEXT, "tokenization": tokenization}
+    tasks = {
+        "pass_through": common,
+        "text_embedding": common,
+        "text_expansion": common,
+        "ner": common,
+        "text_classification": {**common, "num_top_classes": _integer(-1, 64), "classification_labels": labels},
+        "fill_mask": {**common, "num_top_classes": _integer(0, 64)},
+        "zero_shot_classification": {**common, "labels": labels, "multi_label": {"type": "boolean"}},
+        "question_answering": {**common, "question": SHORT_TEXT, "num_top_classes": _integer(0, 64),
+                               "max_answer_length": _integer(1, 512)},
+        "text_similarity": {**common, "text": SHORT_TEXT},
+    }
+    return _object({task: _object(options) for task, options in tasks.items()})
+
+
+def request_bodies(settings: Settings) -> dict[tuple[str, str], Schema]:
+    """The body each route reads, keyed by (method, path)."""
+    part_chars = 4 * math.ceil(settings.max_definition_part_bytes / 3)
+    vocabulary_entry: Schema = {"type": "string", "minLength": 1, "maxLength": settings.max_vocabulary_entry_chars}
+    deployment = _deployment_parameters()
+    infer = _object(
+        {
+            "docs": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": settings.max_infer_documents,
+                "items": {
+                    "type": "object",
+                    "maxProperties": 16,
+                    "additionalProperties": {"type": "string", "maxLength": settings.max_document_chars},
+                },
+            },
+            "inference_config": _update_options(),
+        },
+        ("docs",),
+    )
+    models = "/_ml/trained_models/{model_id}"
+    return {
+        ("put", models): {"$ref": "#/components/schemas/TrainedModelConfigBody"},
+        ("put", f"{models}/definition/{{part}}"): _object(
+            {
+                "definition": {"type": "string", "contentEncoding": "base64", "maxLength": part_chars},
+                "total_definition_length": _integer(1, settings.max_definition_bytes),
+                "total_parts": _integer(1, settings.max_definition_parts),
+            },
+            ("definition", "total_definition_length", "total_parts"),
+        ),
+        ("put", f"{models}/vocabulary"): _object(
+            {
+                "vocabulary": {"type": "array", "minItems": 1, "maxItems": settings.max_vocabulary_size,
+                               "items": vocabulary_entry},
+                "merges": {"type": "array", "maxItems": settings.max_vocabulary_size, "items": vocabulary_entry},
+                "scores": {"type": "array", "maxItems": settings.max_vocabulary_size, "items": {"type": "number"}},
+            },
+            ("vocabulary",),
+        ),
+        ("post", f"{models}/deployment/_start"): _object({
+            **deployment,
+            "model_id": MODEL_ID,
+            "adaptive_allocations": _adaptive_allocations(),
+            "inferd": _object({"max_batch_documents": _integer(1, MAX_BATCH_DOCUMENTS)}),
+        }),
+        ("post", f"{models}/deployment/_update"): _object({
+            "number_of_allocations": deployment["number_of_allocations"],
+            "adaptive_allocations": _adaptive_allocations(),
+        }),
+        ("post", f"{models}/deployment/_stop"): _object({
+            "allow_no_match": {"type": "boolean"}, "force": {"type": "boolean"}, "id": SHORT_TEXT,
+        }),
+        ("post", f"{models}/_infer"): infer,
+        ("post", f"{models}/deployment/_infer"): infer,
+    }
+
+
+def query_parameters() -> dict[str, Schema]:
+    """Parameters the routes read as text (to answer Elasticsearch's messages), described by what they mean."""
+    return {**_deployment_parameters(), "inference_threads": _integer(1, MAX_THREADS_PER_ALLOCATION),
+            "model_threads": _integer(1, 64), "timeout": TIME_VALUE, "from": _integer(0, 10_000),
+            "size": _integer(0, 10_000), "include": SHORT_TEXT, "tags": SHORT_TEXT}
+
+
+def describe(schema: Schema, settings: Settings) -> Schema:
+    """Add the bodies, parameter bounds and error shape to FastAPI's generated description."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    body_schema = TrainedModelConfigBody.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(body_schema.pop("$defs", {}))
+    components["TrainedModelConfigBody"] = body_schema
+    components["ElasticsearchError"] = ERROR
+    components.pop("HTTPValidationError", None)  # FastAPI's own shape: inferd answers Elasticsearch's instead
+    components.pop("ValidationError", None)
+    bodies = request_bodies(settings)
+    parameters = query_parameters()
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ElasticsearchError"}}}}
+    for path, operations in schema.get("paths", {}).items():
+        for method, operation in operations.items():
+            body = bodies.get((method, path))
+            if body is not None:
+                operation["requestBody"] = {
+                    "required": method == "put" or path.endswith("/_infer"),
+                    "content": {"application/json": {"schema": body}},
+                }
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "query" and parameter["name"] in parameters:
+                    parameter["schema"] = parameters[parameter["name"]]
+                elif parameter["in"] == "path" and parameter["name"] in ("model_id", "deployment_id", "model_alias"):
+                    parameter["schema"] = {"type": "string", "minLength": 1, "maxLength": 512}
+                elif parameter["in"] == "path" and parameter["name"] == "part":
+                    parameter["schema"] = _integer(0, settings.max_definition_parts - 1)
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)  # parameter errors are Elasticsearch's 400s
+            responses["4XX"] = {"description": "Elasticsearch's error shape", **error}
+            responses["5XX"] = {"description": "Elasticsearch's error shape", **error}
+    return schema
+
+
+def install_openapi(app: FastAPI, settings: Settings) -> None:
+    """Serve the described schema from `/_inferd/openapi.json` (built once, on first use)."""
+    generate: Callable[[], Schema] = app.openapi
+
+    def openapi() -> Schema:
+        if app.openapi_schema is None:
+            app.openapi_schema = describe(generate(), settings)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,105 @@
+"""The request head is bounded: a long request line or endless headers get Elasticsearch's 400, then a close."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from uvicorn.config import Config
+from uvicorn.server import ServerState
+
+from inferd.api.http_protocol import bounded_http_protocol
+
+
+class FakeTransport(asyncio.Transport):
+    def __init__(self) -> None:
+        super().__init__()
+        self.written = bytearray()
+        self.closed = False
+
+    def write(self, data: Any) -> None:
+        self.written += data
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"sockname": ("127.0.0.1", 9200), "peername": ("127.0.0.1", 50000)}.get(name, default)
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+async def app(scope: Any, receive: Any, send: Any) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+def exchange(*chunks: bytes, max_url_bytes: int = 256, max_header_bytes: int = 1024) -> FakeTransport:
+    async def run() -> FakeTransport:
+        protocol_class = bounded_http_protocol(max_url_bytes, max_header_bytes)
+        config = Config(app=app, http=protocol_class, lifespan="off", log_level="critical")
+        config.load()
+        protocol = protocol_class(config=config, server_state=ServerState(), app_state={})  # type: ignore[call-arg]
+        transport = FakeTransport()
+        protocol.connection_made(transport)
+        for chunk in chunks:
+            if transport.closed:
+                break
+            protocol.data_received(chunk)
+            await asyncio.sleep(0.01)  # the app's task answers
+        return transport
+
+    return asyncio.run(run())
+
+
+def status_and_body(transport: FakeTransport) -> tuple[int, bytes]:
+    head, _, body = bytes(transport.written).partition(b"\r\n\r\n")
+    return int(head.split()[1]), body
+
+
+def test_an_ordinary_request_is_answered() -> None:
+    transport = exchange(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
+    assert status_and_body(transport) == (200, b"ok") and not transport.closed
+
+
+def test_a_long_request_line_is_refused_and_the_connection_closed() -> None:
+    transport = exchange(b"GET /_ml/trained_models?" + b"a" * 300 + b" HTTP/1.1\r\nhost: x\r\n\r\n")
+    status, body = status_and_body(transport)
+    error = json.loads(body)
+    assert status == 400 and transport.closed
+    assert error["status"] == 400
+    assert error["error"]["type"] == "too_long_http_line_exception"
+    assert error["error"]["reason"] == "An HTTP line is larger than 256 bytes."
+
+
+def test_an_endless_header_is_refused_while_it_arrives() -> None:
+    """The header never ends: the refusal comes once the head passes the limit, not when the header completes."""
+    transport = exchange(b"GET / HTTP/1.1\r\nhost: x\r\nx-big: ", *([b"a" * 200] * 100))
+    status, body = status_and_body(transport)
+    assert status == 400 and transport.closed
+    assert json.loads(body)["error"] == {
+        "root_cause": [{"type": "too_long_http_header_exception", "reason": "HTTP header is larger than 1024 bytes."}],
+        "type": "too_long_http_header_exception",
+        "reason": "HTTP header is larger than 1024 bytes.",
+    }
+
+
+def test_many_small_headers_count_together() -> None:
+    headers = b"".join(b"x-h%d: v\r\n" % i for i in range(300))
+    transport = exchange(b"GET / HTTP/1.1\r\n" + headers + b"\r\n")
+    assert status_and_body(transport)[0] == 400 and transport.closed
+
+
+def test_the_limit_applies_to_each_request_of_a_connection() -> None:
+    """Bodies never count against the head, and each keep-alive request starts a fresh count."""
+    request = b"PUT / HTTP/1.1\r\nhost: x\r\ncontent-length: 2000\r\n\r\n" + b"b" * 2000
+    transport = exchange(request, request, request)
+    assert bytes(transport.written).count(b"200 OK") == 3 and not transport.closed

@@ -1,0 +1,64 @@
+"""The OpenAPI description types and bounds every body and parameter, with the server's own limits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import schemathesis
+
+from inferd.api.app import create_app
+from inferd.settings import Settings
+
+MODELS = "/_ml/trained_models/{model_id}"
+
+
+def described(tmp_path: Path, **settings: Any) -> dict[str, Any]:
+    return create_app(Settings(data_dir=tmp_path, **settings)).openapi()
+
+
+def body(schema: dict[str, Any], method: str, path: str) -> dict[str, Any]:
+    return schema["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
+
+
+def test_every_body_is_described(tmp_path: Path) -> None:
+    schema = described(tmp_path)
+    for method, path in [
+        ("put", MODELS), ("put", f"{MODELS}/definition/{{part}}"), ("put", f"{MODELS}/vocabulary"),
+        ("post", f"{MODELS}/deployment/_start"), ("post", f"{MODELS}/deployment/_update"),
+        ("post", f"{MODELS}/deployment/_stop"), ("post", f"{MODELS}/_infer"), ("post", f"{MODELS}/deployment/_infer"),
+    ]:
+        assert body(schema, method, path)
+    assert body(schema, "put", MODELS) == {"$ref": "#/components/schemas/TrainedModelConfigBody"}
+    assert schema["components"]["schemas"]["TrainedModelConfigBody"]["additionalProperties"] is False
+
+
+def test_the_bounds_are_the_servers_settings(tmp_path: Path) -> None:
+    schema = described(tmp_path, max_infer_documents=7, max_document_chars=99, max_definition_parts=12,
+                       max_definition_bytes=5000, max_definition_part_bytes=300, max_vocabulary_size=40)
+    docs = body(schema, "post", f"{MODELS}/_infer")["properties"]["docs"]
+    assert docs["maxItems"] == 7 and docs["items"]["additionalProperties"]["maxLength"] == 99
+    part = body(schema, "put", f"{MODELS}/definition/{{part}}")["properties"]
+    assert part["total_parts"]["maximum"] == 12 and part["total_definition_length"]["maximum"] == 5000
+    assert part["definition"]["maxLength"] == 400
+    assert body(schema, "put", f"{MODELS}/vocabulary")["properties"]["vocabulary"]["maxItems"] == 40
+    start = schema["paths"][f"{MODELS}/deployment/_start"]["post"]
+    parameters = {parameter["name"]: parameter["schema"] for parameter in start["parameters"]}
+    assert parameters["threads_per_allocation"]["enum"] == [1, 2, 4, 8, 16, 32]
+    assert parameters["queue_capacity"] == {"type": "integer", "minimum": 1, "maximum": 100_000}
+
+
+def test_errors_are_described_in_elasticsearchs_shape(tmp_path: Path) -> None:
+    schema = described(tmp_path)
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            assert "422" not in operation["responses"]
+            assert operation["responses"]["4XX"]["content"]["application/json"]["schema"] == {
+                "$ref": "#/components/schemas/ElasticsearchError"
+            }
+
+
+def test_the_description_is_valid_openapi(tmp_path: Path) -> None:
+    loaded = schemathesis.openapi.from_dict(described(tmp_path))
+    operations = [result.ok() for result in loaded.get_all_operations()]
+    assert len(operations) >= 25
