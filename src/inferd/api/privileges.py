@@ -15,6 +15,7 @@ from enum import StrEnum
 from fastapi import Request
 from fastapi.routing import APIRoute
 
+from inferd.api.authentication import WWW_AUTHENTICATE
 from inferd.control.security import Principal, effective_roles, granting
 from inferd.errors import SecurityException
 
@@ -35,8 +36,6 @@ class Privilege(StrEnum):
 
 
 def missing_credentials(uri: str) -> SecurityException:
-    from inferd.api.authentication import WWW_AUTHENTICATE
-
     return SecurityException(f"missing authentication credentials for REST request [{uri}]", status=401,
                              headers={"WWW-Authenticate": list(WWW_AUTHENTICATE)})
 
