@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 
 from starlette.concurrency import run_in_threadpool
 
@@ -31,6 +32,10 @@ def _api_key_refused(message: str) -> SecurityException:
     return _challenge(ANONYMOUS_DENIED, {"additional_unsuccessful_credentials": f"API key: {message}"})
 
 
+def _text(uri: str | Callable[[], str]) -> str:
+    return uri if isinstance(uri, str) else uri()
+
+
 def _decode(value: str) -> str:
     return base64.b64decode(value.strip().encode("ascii"), validate=True).decode("utf-8")
 
@@ -40,14 +45,15 @@ class Authenticator:
         self.keys = keys
         self.users = users
 
-    async def authenticate(self, header: str | None, uri: str) -> Principal:
+    async def authenticate(self, header: str | None, uri: str | Callable[[], str]) -> Principal:
+        """`uri` (Elasticsearch's request uri, for messages) may be a function, called only on failure."""
         scheme, _, value = (header or "").partition(" ")
         scheme = scheme.lower()
         if scheme == "apikey" and value.strip():
             return await self._api_key(value)
         if scheme == "basic" and value.strip():
             return await self._basic(value, uri)
-        raise _challenge(f"missing authentication credentials for REST request [{uri}]")
+        raise _challenge(f"missing authentication credentials for REST request [{_text(uri)}]")
 
     async def _api_key(self, value: str) -> Principal:
         try:
@@ -64,7 +70,7 @@ class Authenticator:
         except CredentialsRefused as refused:
             raise _api_key_refused(refused.message) from None
 
-    async def _basic(self, value: str, uri: str) -> Principal:
+    async def _basic(self, value: str, uri: str | Callable[[], str]) -> Principal:
         try:
             username, colon, password = _decode(value).partition(":")
         except (binascii.Error, UnicodeError, ValueError):
@@ -77,4 +83,4 @@ class Authenticator:
         try:
             return await run_in_threadpool(self.users.authenticate, username, password)
         except CredentialsRefused:
-            raise _challenge(f"unable to authenticate user [{username}] for REST request [{uri}]") from None
+            raise _challenge(f"unable to authenticate user [{username}] for REST request [{_text(uri)}]") from None

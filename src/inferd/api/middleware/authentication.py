@@ -50,7 +50,7 @@ class AuthenticationMiddleware:
         try:
             if authenticator is None:
                 raise SecurityException("security is not ready", status=503)
-            scope[PRINCIPAL] = await authenticator.authenticate(header, request_uri(scope))
+            scope[PRINCIPAL] = await authenticator.authenticate(header, lambda: request_uri(scope))
         except SecurityException as error:
             await security_error_response(error)(scope, receive, send)
             return
