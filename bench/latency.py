@@ -46,7 +46,7 @@ def main() -> None:
     baseline = raw.measure(traced.definition_path, ids, raw.Layout(1, 1, args.threads), [1], args.raw_seconds, RUNS)
     raw_batch = baseline["batches"][0]
 
-    with Server(data_dir=args.data_dir) as server:
+    with Server(data_dir=args.data_dir, security=not args.no_security) as server:
         server.upload(traced)
         server.start_deployment(1, args.threads)
         served = measure_served(server, generator, SentenceSupply(sentences[RAW_SENTENCES:]), connections=1,

@@ -17,6 +17,7 @@ import argparse
 import http.client
 import itertools
 import json
+import os
 import shutil
 import signal
 import statistics
@@ -34,11 +35,13 @@ import psutil
 
 MARKER = "BENCH-JSON "
 TIMEOUT_S = 60
+AUTHORIZATION_ENV = "INFERD_BENCH_AUTHORIZATION"
+"""The load client reads the `Authorization` header from here (a command line would show the key)."""
 
 _WRK_SCRIPT = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-local prepared = {}
+%(authorization)slocal prepared = {}
 local sent = 0
 function init(args)
   for line in io.lines("%(bodies)s") do
@@ -102,7 +105,8 @@ def _children_cpu_s() -> float:
 class RunningLoad:
     """A load generator started in the background; `wait()` gives its result."""
 
-    def __init__(self, generator: str, url: str, texts: list[str], connections: int, duration_s: float) -> None:
+    def __init__(self, generator: str, url: str, texts: list[str], connections: int, duration_s: float,
+                 authorization: str | None = None) -> None:
         self.generator = generator
         self._connections = connections
         self._scratch = tempfile.TemporaryDirectory(prefix="inferd-load-")
@@ -112,14 +116,16 @@ class RunningLoad:
         seconds = max(1, round(duration_s))
         if generator == "wrk":
             script = Path(self._scratch.name) / "bodies.lua"
-            script.write_text(_WRK_SCRIPT % {"bodies": bodies, "marker": MARKER})
+            header = f'wrk.headers["Authorization"] = "{authorization}"\n' if authorization else ""
+            script.write_text(_WRK_SCRIPT % {"bodies": bodies, "marker": MARKER, "authorization": header})
             command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", f"--timeout={TIMEOUT_S}s",
                        "-s", str(script), url]
         else:
             command = [sys.executable, str(Path(__file__).resolve()), url, str(bodies),
                        "--connections", str(connections), "--duration", str(seconds)]
         self._cpu_before = _children_cpu_s()
-        self._process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        env = {**os.environ, AUTHORIZATION_ENV: authorization or ""}  # not on the command line, where ps shows it
+        self._process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
     def stop(self) -> LoadResult:
         """End the run now (SIGINT: wrk and the Python client both stop and report what they saw)."""
@@ -153,8 +159,9 @@ class RunningLoad:
         )
 
 
-def run_load(generator: str, url: str, texts: list[str], connections: int, duration_s: float) -> LoadResult:
-    return RunningLoad(generator, url, texts, connections, duration_s).wait()
+def run_load(generator: str, url: str, texts: list[str], connections: int, duration_s: float,
+             authorization: str | None = None) -> LoadResult:
+    return RunningLoad(generator, url, texts, connections, duration_s, authorization).wait()
 
 
 # --- the Python client, run as a child process ---------------------------------------------------
@@ -162,6 +169,9 @@ def run_load(generator: str, url: str, texts: list[str], connections: int, durat
 
 def _client(url: str, bodies: list[bytes], connections: int, duration_s: float) -> dict[str, Any]:
     parsed = urllib.parse.urlsplit(url)
+    headers = {"Content-Type": "application/json"}
+    if os.environ.get(AUTHORIZATION_ENV):
+        headers["Authorization"] = os.environ[AUTHORIZATION_ENV]
     order = itertools.count()
     deadline = time.monotonic() + duration_s
     stop = threading.Event()
@@ -178,7 +188,7 @@ def _client(url: str, bodies: list[bytes], connections: int, duration_s: float) 
             body = bodies[next(order) % len(bodies)]
             started = time.perf_counter()
             try:
-                conn.request("POST", parsed.path, body, {"Content-Type": "application/json"})
+                conn.request("POST", parsed.path, body, headers)
                 response = conn.getresponse()
                 response.read()
                 ok = response.status == 200

@@ -55,7 +55,7 @@ def measured_run(server: Server, generator: str, texts: list[str], allocations: 
     pids = server.worker_pids()
     loaded = tree_pss(pids)
     before = server.stats()
-    load = RunningLoad(generator, server.infer_url, texts, connections, duration_s)
+    load = RunningLoad(generator, server.infer_url, texts, connections, duration_s, server.authorization)
     peak = 0
     deadline = time.monotonic() + duration_s
     while time.monotonic() < deadline:
@@ -90,7 +90,7 @@ def main() -> None:
     per_run = int(args.duration * args.max_rate) + 1
     supply = SentenceSupply(sentences_of_length(traced, len(counts) * RUNS * per_run, args.tokens, seed=14))
     runs: dict[int, list[dict[str, Any]]] = {count: [] for count in counts}
-    with Server(processors=args.processors, data_dir=args.data_dir) as server:
+    with Server(processors=args.processors, data_dir=args.data_dir, security=not args.no_security) as server:
         server.upload(traced)
         for _ in range(RUNS):
             for count in counts:

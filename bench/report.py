@@ -34,6 +34,8 @@ def parser_for(doc: str, name: str) -> argparse.ArgumentParser:
                         "[default: a fresh one per run]")
     parser.add_argument("--max-rate", type=int, default=1000,
                         help="requests/s to provision distinct sentences for: each run gets duration x this many")
+    parser.add_argument("--no-security", action="store_true",
+                        help="run the server with --no-security (to measure what authentication costs)")
     return parser
 
 

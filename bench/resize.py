@@ -69,7 +69,8 @@ def measured_run(server: Server, generator: str, texts: list[str], connections: 
     """1 -> 2 -> 1 allocations under load; the load runs until the shrink is done and `hold_s` more."""
     server.start_deployment(1, 1)
     before = server.stats()
-    load = RunningLoad(generator, server.infer_url, texts, connections, settle_s + 2 * (timeout_s + hold_s) + 5)
+    load = RunningLoad(generator, server.infer_url, texts, connections, settle_s + 2 * (timeout_s + hold_s) + 5,
+                       server.authorization)
     time.sleep(settle_s)
     counts = {_node_id(node): node["inference_count"] for node in server.stats()["nodes"]}
     sent = time.monotonic()
@@ -108,7 +109,8 @@ def main() -> None:
     supply = SentenceSupply(sentences_of_length(traced, len(layouts) * RUNS * per_run, 12, seed=15))
     runs: dict[str, list[dict[str, Any]]] = {}
     for layout in layouts:
-        with Server(processors=args.processors, nodes=LAYOUTS[layout], data_dir=args.data_dir) as server:
+        with Server(processors=args.processors, nodes=LAYOUTS[layout], data_dir=args.data_dir,
+                    security=not args.no_security) as server:
             server.upload(traced)
             runs[layout] = [measured_run(server, generator, supply.take(per_run), args.connections, args.settle,
                                          args.hold, args.timeout) for _ in range(RUNS)]

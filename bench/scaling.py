@@ -48,7 +48,7 @@ def main() -> None:
 
     supply = SentenceSupply(sentences[RAW_SENTENCES:])
     served = {}
-    with Server(processors=args.processors, data_dir=args.data_dir) as server:
+    with Server(processors=args.processors, data_dir=args.data_dir, security=not args.no_security) as server:
         server.upload(traced)
         for count in counts:
             server.start_deployment(count, 1, max_batch_documents=args.max_batch_documents)

@@ -38,8 +38,10 @@ class Server:
     """
 
     def __init__(self, *, processors: int | None = None, nodes: int | None = None, ml_memory: str = "8gb",
-                 data_dir: Path | None = None, options: Sequence[str] = ()) -> None:
+                 data_dir: Path | None = None, options: Sequence[str] = (), security: bool = True) -> None:
         self._options = ["--ml-memory", ml_memory, *options]
+        if not security:
+            self._options.append("--no-security")
         if processors is not None:
             self._options += ["--processors", str(processors)]
         if nodes is not None:
@@ -52,6 +54,8 @@ class Server:
         self._log_path = Path(self._scratch.name) / "server.log"
         self._process: subprocess.Popen[bytes] | None = None
         self.http = httpx.Client(base_url=self.url, timeout=120)
+        self.authorization: str | None = None
+        """The `Authorization` header every call sends (load generators too)."""
 
     def __enter__(self) -> Server:
         with self._log_path.open("ab") as log:
@@ -62,6 +66,9 @@ class Server:
             )
         try:
             self._wait_ready(timeout_s=120)
+            self.authorization = self._authorization()
+            if self.authorization:
+                self.http.headers["Authorization"] = self.authorization
             kept = self.http.get(f"/_ml/trained_models/{MODEL_ID}").status_code == 200
             if kept and self.stats():  # a kept data dir restarts a deployment that a crashed run left behind
                 self.stop_deployment()
@@ -103,6 +110,17 @@ class Server:
             time.sleep(0.1)
         raise TimeoutError(f"inferd not ready after {timeout_s}s:\n{self.log_tail()}")
 
+    def _authorization(self) -> str | None:
+        """`ApiKey <the admin key the server wrote at its first start>`; None for a --no-security server."""
+        key_file = self._data_dir / "admin-api-key"
+        if "--no-security" in self._options or not key_file.exists():
+            return None
+        return f"ApiKey {key_file.read_text().strip()}"
+
+    @property
+    def api_key(self) -> str | None:
+        return self.authorization.removeprefix("ApiKey ") if self.authorization else None
+
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         response = self.http.request(method, path, **kwargs)
         if response.status_code >= 400:
@@ -120,7 +138,7 @@ class Server:
             config = models.json()["trained_model_configs"][0]
             if config.get("fully_defined") and config.get("inferd", {}).get("definition_sha256") == _sha256(traced):
                 return
-        upload_model(connect(self.url), MODEL_ID, traced.definition_path, traced.config, traced.vocabulary,
+        upload_model(connect(self.url, api_key=self.api_key), MODEL_ID, traced.definition_path, traced.config, traced.vocabulary,
                      clear_previous=True)
 
     def start_deployment(self, allocations: int, threads: int, *, max_batch_documents: int = 16,

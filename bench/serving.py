@@ -32,7 +32,7 @@ class SentenceSupply:
 def measured_run(server: Server, generator: str, texts: list[str], connections: int,
                  duration_s: float) -> dict[str, Any]:
     before = server.stats()
-    load = run_load(generator, server.infer_url, texts, connections, duration_s)
+    load = run_load(generator, server.infer_url, texts, connections, duration_s, server.authorization)
     after = server.stats()
     return {
         "load": load.as_dict(),
@@ -48,7 +48,8 @@ def measure_served(server: Server, generator: str, supply: SentenceSupply, *, co
                    warmup_s: float, max_rate: int) -> dict[str, Any]:
     """Warm up, then `RUNS` runs; medians of rate and latency, sums of failures and cache hits."""
     if warmup_s > 0:
-        run_load(generator, server.infer_url, supply.take(int(warmup_s * max_rate) + 1), connections, warmup_s)
+        run_load(generator, server.infer_url, supply.take(int(warmup_s * max_rate) + 1), connections, warmup_s,
+                 server.authorization)
     runs = [measured_run(server, generator, supply.take(int(duration_s * max_rate) + 1), connections, duration_s)
             for _ in range(RUNS)]
     return {

@@ -53,7 +53,7 @@ def main() -> None:
                for layout in raw.hardware_layouts(args.processors)]
     best = max(layouts, key=lambda layout: layout["best_docs_per_s"])
 
-    with Server(processors=args.processors, data_dir=args.data_dir) as server:
+    with Server(processors=args.processors, data_dir=args.data_dir, security=not args.no_security) as server:
         server.upload(traced)
         server.start_deployment(allocations, args.threads, max_batch_documents=args.max_batch_documents)
         served = measure_served(server, generator, SentenceSupply(sentences[RAW_SENTENCES:]),

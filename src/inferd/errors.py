@@ -21,6 +21,7 @@ Only `api/errors.py` turns them into HTTP responses; everything below the API ra
     ├── QueueFull                    429 es_rejected_execution_exception (a deployment's queue)
     ├── CircuitBreaking              429 circuit_breaking_exception (request bodies in flight)
     ├── RequestTooLarge              413 content_too_long_exception
+    ├── SecurityException            401 or 403 security_exception (credentials missing or refused; not allowed)
     ├── StoreBusy                    503 status_exception (the data dir is held by another server)
     ├── WorkerDied                   500 status_exception (the worker process running a request exited)
     └── InferenceFailed              the status and type a worker reported for one request
@@ -131,6 +132,23 @@ class CircuitBreaking(InferdError):
 class RequestTooLarge(InferdError):
     status = 413
     error_type = "content_too_long_exception"
+
+
+class SecurityException(InferdError):
+    """Elasticsearch's ElasticsearchSecurityException: 401 with `WWW-Authenticate` headers, or 403.
+
+    `headers` are rendered both as HTTP headers and under `header` in the body, `metadata` as extra fields
+    (e.g. `additional_unsuccessful_credentials`), as Elasticsearch renders an exception's headers and metadata.
+    """
+
+    error_type = "security_exception"
+
+    def __init__(self, reason: str, *, status: int, headers: dict[str, list[str]] | None = None,
+                 metadata: dict[str, str] | None = None) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.headers = headers or {}
+        self.metadata = metadata or {}
 
 
 class StoreBusy(InferdError):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from inferd.units import parse_byte_size
@@ -113,6 +114,34 @@ class Settings(BaseSettings):
         300.0, gt=0, description="How long readiness waits, after a start, for the stored deployments to serve again."
     )
 
+    security_enabled: bool = Field(
+        True, description="Authenticate every request (API keys, basic auth) and check its privileges. Off "
+        "(`--no-security`) only for local development: refused with a host that is not loopback."
+    )
+    tls_cert: Path | None = Field(None, description="PEM certificate (chain) to serve HTTPS with; needs tls_key.")
+    tls_key: Path | None = Field(None, description="PEM private key of tls_cert.")
+    api_key_cache_ttl_s: float = Field(
+        60.0, ge=0, description="How long a verified API key's stored record is reused before it is read again "
+        "(invalidation and expiry on this server take effect at once regardless; other servers sharing a "
+        "PostgreSQL store see an invalidation within this time)."
+    )
+    password_cache_ttl_s: float = Field(
+        300.0, ge=0, description="How long a password checked against its scrypt hash is remembered (as a keyed "
+        "digest), so basic-auth requests skip the slow check."
+    )
+
+    @model_validator(mode="after")
+    def _secure_combinations(self) -> Settings:
+        if not self.security_enabled and not is_loopback(self.host):
+            raise ValueError(
+                f"security is disabled (--no-security) but the server would listen on [{self.host}], which is not a "
+                "loopback address: anyone who can reach it could change and run models. Remove --no-security, or "
+                "listen on 127.0.0.1"
+            )
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("TLS needs both --tls-cert and --tls-key")
+        return self
+
     @field_validator("ml_memory")
     @classmethod
     def _byte_size(cls, value: str | None) -> str | None:
@@ -123,3 +152,12 @@ class Settings(BaseSettings):
     @property
     def resolved_store_url(self) -> str:
         return self.store_url or f"sqlite:///{(self.data_dir / 'inferd.db').resolve()}"
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -28,7 +28,7 @@ def test_the_8x_client_body_forms(es: Elasticsearch, server: ServerProcess, mode
     text = "the cat and the dog"
     run = subprocess.run(
         [sys.executable, str(SCRIPT), server.url, model_id, text],
-        env={**os.environ, "PYTHONPATH": str(ES8)}, capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "PYTHONPATH": str(ES8), "INFERD_API_KEY": server.admin_key}, capture_output=True, text=True, timeout=120, check=False,
     )
     assert run.returncode == 0, run.stderr
     answers = json.loads(run.stdout)

@@ -11,7 +11,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.support.server import client_for, free_port
+from tests.support.server import client_for, free_port, register_server
 
 pytestmark = pytest.mark.slow
 
@@ -31,6 +31,8 @@ def test_demo_serves_the_demo_model(tmp_path: Path) -> None:
         output = log.read_text()
         assert f"inferd is serving at http://127.0.0.1:{port}" in output
         assert "curl -s" in output
+        assert f"Authorization: ApiKey $(cat {tmp_path / 'data' / 'admin-api-key'})" in output
+        register_server(f"http://127.0.0.1:{port}", tmp_path / "data")
         es = client_for(f"http://127.0.0.1:{port}")
         config = es.ml.get_trained_models(
             model_id="all-minilm-l6-v2", include="definition_status"

@@ -14,7 +14,7 @@ from tests.support.server import ServerProcess
 def test_import_uploads_a_complete_model(es: Elasticsearch, server: ServerProcess, model_id: str, models_dir) -> None:
     source = make_test_model("text_classification", models_dir)
     command = [sys.executable, "-m", "inferd", "import", str(source.hf_dir), "--task-type", "text_classification",
-               "--model-id", model_id, "--url", server.url]
+               "--model-id", model_id, "--url", server.url, "--data-dir", str(server.data_dir)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     config = es.ml.get_trained_models(model_id=model_id, include="definition_status")["trained_model_configs"][0]

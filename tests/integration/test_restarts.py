@@ -17,7 +17,7 @@ from elasticsearch import Elasticsearch
 
 from tests.support.api import echo_rows, expected_ids, echoed_ids, workers
 from tests.support.models import SLOW_WORD, TestModel, upload_test_model
-from tests.support.server import ServerProcess, client_for, http_for
+from tests.support.server import ServerProcess, auth_headers, client_for, http_for
 
 pytestmark = pytest.mark.slow
 
@@ -79,7 +79,7 @@ def test_sigterm_answers_every_admitted_request_then_exits(tmp_path: Path, slow_
     es = client_for(server.url, connections_per_node=32)
     upload_test_model(es, "slow", slow_model)
     http = httpx.post(f"{server.url}/_ml/trained_models/slow/deployment/_start",
-                      json={"inferd": {"max_batch_documents": 1}}, timeout=60)
+                      json={"inferd": {"max_batch_documents": 1}}, timeout=60, headers=auth_headers(server.url))
     assert http.status_code == 200, http.text
     answers: dict[int, Any] = {}
     texts = [f"{' '.join([SLOW_WORD] * 8)} {word}" for word in ("the", "cat", "dog", "red", "car", "big", "house",

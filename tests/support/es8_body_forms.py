@@ -1,11 +1,13 @@
 """Run by the 8.x smoke test under elasticsearch-py 8.19: the `body=` forms 8.x users write, against a live server.
 
-Usage: python es8_body_forms.py URL MODEL_ID TEXT. Prints one JSON object of what each call answered.
+Usage: INFERD_API_KEY=KEY python es8_body_forms.py URL MODEL_ID TEXT. Prints one JSON object of what each call
+answered.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import elasticsearch
@@ -13,7 +15,7 @@ from elasticsearch import Elasticsearch
 
 
 def main(url: str, model_id: str, text: str) -> None:
-    es = Elasticsearch(url, max_retries=0, retry_on_status=(), request_timeout=120)
+    es = Elasticsearch(url, max_retries=0, retry_on_status=(), request_timeout=120, api_key=os.environ["INFERD_API_KEY"])
     ml = es.ml
     answers = {"client": elasticsearch.__versionstr__}
     answers["start"] = ml.start_trained_model_deployment(

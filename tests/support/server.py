@@ -1,6 +1,7 @@
 """Starting the real `inferd serve` as a process on a free loopback port, and the clients that talk to it.
 
-Every test reaches a server through `client_for`/`http_for`, so credentials (the security issue) are added here once.
+Every test reaches a server through `client_for`/`http_for`, so credentials are added here once: each server
+started here registers its data dir, and the clients send the admin API key the server wrote there.
 """
 
 from __future__ import annotations
@@ -24,14 +25,46 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+ADMIN_KEY_FILE = "admin-api-key"
+_ADMIN_KEYS: dict[str, Path] = {}
+"""Server URL -> the data dir whose admin API key authenticates to it (registered when a server starts)."""
+
+
+def register_server(url: str, data_dir: Path) -> None:
+    """Let `client_for`/`http_for` authenticate to a server started outside `ServerProcess` (e.g. `inferd demo`)."""
+    _ADMIN_KEYS[url.rstrip("/")] = data_dir
+
+
+def admin_key_for(url: str) -> str | None:
+    data_dir = _ADMIN_KEYS.get(url.rstrip("/"))
+    if data_dir is None:
+        return None
+    try:
+        return (data_dir / ADMIN_KEY_FILE).read_text().strip()
+    except FileNotFoundError:
+        return None  # a --no-security server that was never started with security
+
+
 def client_for(url: str, **options: object) -> Elasticsearch:
-    """The official client as a user would configure it, with retries off so every failure is seen."""
+    """The official client as a user would configure it, with retries off so every failure is seen; it sends the
+    server's admin API key unless the test passes its own credentials."""
+    if not {"api_key", "basic_auth", "bearer_auth"} & options.keys():
+        options["api_key"] = admin_key_for(url)
     return Elasticsearch(url, max_retries=0, retry_on_status=(), request_timeout=120, **options)  # type: ignore[arg-type]
 
 
-def http_for(url: str) -> httpx.Client:
-    """A raw HTTP client for what elasticsearch-py cannot send (bad JSON, odd headers, unknown routes)."""
-    return httpx.Client(base_url=url, timeout=120)
+def http_for(url: str, *, authenticated: bool = True) -> httpx.Client:
+    """A raw HTTP client for what elasticsearch-py cannot send (bad JSON, odd headers, unknown routes); it sends
+    the server's admin API key unless told not to."""
+    key = admin_key_for(url) if authenticated else None
+    headers = {"Authorization": f"ApiKey {key}"} if key else {}
+    return httpx.Client(base_url=url, timeout=120, headers=headers)
+
+
+def auth_headers(url: str) -> dict[str, str]:
+    """The `Authorization` header for a one-off `httpx` call."""
+    key = admin_key_for(url)
+    return {"Authorization": f"ApiKey {key}"} if key else {}
 
 
 @dataclass
@@ -43,17 +76,24 @@ class ServerProcess:
     extra_env: dict[str, str] = field(default_factory=dict)
     extra_args: list[str] = field(default_factory=list)
     """More `inferd serve` options, e.g. `["--adaptive-interval", "1"]`."""
+    scheme: str = "http"
     process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     @property
     def log_path(self) -> Path:
         return self.data_dir.parent / f"{self.data_dir.name}-server.log"
 
+    @property
+    def admin_key(self) -> str:
+        """The superuser API key the server wrote at its first start."""
+        return (self.data_dir / ADMIN_KEY_FILE).read_text().strip()
+
     def start(self, timeout_s: float = 60) -> ServerProcess:
+        register_server(self.url, self.data_dir)
         env = {**os.environ, **self.extra_env}
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
@@ -74,7 +114,7 @@ class ServerProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"inferd exited with {self.process.returncode}:\n{self.log_path.read_text()[-3000:]}")
             try:
-                if httpx.get(f"{self.url}/_inferd/ready", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}/_inferd/ready", timeout=1, verify=False).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass

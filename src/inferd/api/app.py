@@ -12,22 +12,31 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 
+from inferd.api.authentication import Authenticator
 from inferd.api.errors import install_error_handlers
-from inferd.api.middleware import BodyLimitMiddleware, ProductHeaderMiddleware, ResponseFormatMiddleware
+from inferd.api.middleware import (
+    AuthenticationMiddleware,
+    AuthenticatorSlot,
+    BodyLimitMiddleware,
+    ProductHeaderMiddleware,
+    ResponseFormatMiddleware,
+)
 from inferd.api.body import check_accept_header
 from inferd.api.limits import RequestLimits
 from inferd.api.openapi import install_openapi
 from inferd.api.params import reject_unknown_parameters
+from inferd.api.privileges import Privilege, route_requirement
 from inferd.api.responses import FastJSONResponse
 from inferd.api.routes import deployments as deployment_routes
-from inferd.api.routes import health, metrics, model_aliases, nodes, root, trained_models
+from inferd.api.routes import docs, health, metrics, model_aliases, nodes, root, security, trained_models
 from inferd.api.state import ServerState
 from inferd.clock import Clock, SystemClock
 from inferd.cluster.local import LocalCluster, machine_memory_bytes, machine_processors, split_machine
 from inferd.control import DeploymentManager, ModelRegistry, RuntimeLimits, ScalerSettings
+from inferd.control.security import ApiKeys, Users, ensure_admin_key
 from inferd.control.upload_limits import UploadLimits
 from inferd.settings import Settings
-from inferd.store import DataDirLock, DeploymentStore, ModelStore, open_store
+from inferd.store import DataDirLock, DeploymentStore, ModelStore, SecurityStore, open_store
 from inferd.store.cluster import ensure_cluster_uuid
 from inferd.units import parse_byte_size
 
@@ -65,6 +74,8 @@ def upload_limits(settings: Settings) -> UploadLimits:
 
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     clock = clock or SystemClock()
+    slot = AuthenticatorSlot()
+    actions: list[str] = []
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -81,6 +92,17 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             ), scaler_settings=ScalerSettings(
                 settings.adaptive_allocations_interval_s, settings.scale_up_cooldown_s, settings.scale_to_zero_after_s
             ))
+            security_store = SecurityStore(engine)
+            api_keys = ApiKeys(security_store, clock, actions, settings.api_key_cache_ttl_s)
+            users = Users(security_store, clock, settings.password_cache_ttl_s)
+            ensure_admin_key(api_keys, users, settings.data_dir)
+            if settings.security_enabled:
+                slot.authenticator = Authenticator(api_keys, users)
+            else:
+                logger.warning(
+                    "SECURITY IS DISABLED (--no-security): every request is served without credentials. Use this "
+                    "for local development only; the server listens on %s only", settings.host
+                )
             state = ServerState(
                 settings=settings,
                 clock=clock,
@@ -88,6 +110,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 node_name=settings.node_name or socket.gethostname(),
                 registry=registry,
                 deployments=deployments,
+                api_keys=api_keys,
+                users=users,
             )
             app.state.inferd = state
             restoring = asyncio.create_task(_restore(state, settings.restore_timeout_s))
@@ -109,23 +133,32 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         # the environment) on every request, about 7% of the server's CPU per inference.
         telemetry={"tracing": False, "metrics": False, "logs": False},
         dependencies=[Depends(check_accept_header), Depends(reject_unknown_parameters)],
-        docs_url="/_inferd/docs",
-        openapi_url="/_inferd/openapi.json",
+        docs_url=None,
+        openapi_url=None,
         redoc_url=None,
     )
     app.state.request_limits = RequestLimits.of(settings)
     install_error_handlers(app)
     # Inference routes first: a request is matched against the routes in order, and _infer is the hot path.
-    routers = [module.router for module in (deployment_routes, root, health, metrics, nodes, trained_models, model_aliases)]
+    modules = (deployment_routes, root, health, metrics, nodes, trained_models, model_aliases, security, docs)
+    routers = [module.router for module in modules]
     for router in routers:
         app.include_router(router)
     install_openapi(app, settings)
     app.state.api_routes = [route for router in routers for route in router.routes if isinstance(route, APIRoute)]
+    app.state.security_enabled = settings.security_enabled
+    requirements = [(route.path, route_requirement(route)) for route in app.state.api_routes]  # one each, or refuse
+    actions.extend(sorted({r.action for _, r in requirements if r.action is not None}))
+    # A path skips authentication only when every route on it is anonymous (and has no path parameter).
+    anonymous = frozenset(path for path, _ in requirements if "{" not in path and all(
+        r.privilege is Privilege.ANONYMOUS for other, r in requirements if other == path))
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_content_length_bytes,
         max_in_flight_bytes=settings.max_in_flight_body_bytes,
     )
+    if settings.security_enabled:
+        app.add_middleware(AuthenticationMiddleware, slot=slot, anonymous_paths=anonymous)
     app.add_middleware(ResponseFormatMiddleware)
     app.add_middleware(ProductHeaderMiddleware)
     return app

@@ -14,7 +14,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from inferd.errors import IllegalArgument, InferdError, MethodNotAllowed
+from inferd.errors import IllegalArgument, InferdError, MethodNotAllowed, SecurityException
 
 logger = logging.getLogger(__name__)
 
@@ -26,21 +26,41 @@ def _cause(error: InferdError) -> dict[str, Any]:
     return cause
 
 
+def _extras(error: InferdError) -> dict[str, Any]:
+    """A security exception's metadata and headers, rendered as Elasticsearch renders them on every cause."""
+    if not isinstance(error, SecurityException):
+        return {}
+    extras: dict[str, Any] = dict(error.metadata)
+    if error.headers:
+        extras["header"] = {name: values[0] if len(values) == 1 else values for name, values in error.headers.items()}
+    return extras
+
+
 def error_body(error: InferdError, stack_trace: str | None = None) -> dict[str, Any]:
     """Elasticsearch's shape: the root cause is the top-level error, its causes nest under `caused_by`."""
-    body = _cause(error)
-    body = {"root_cause": [{"type": error.error_type, "reason": error.reason}], **body}
+    body = {**_cause(error), **_extras(error)}
+    body = {"root_cause": [{"type": error.error_type, "reason": error.reason, **_extras(error)}], **body}
     if stack_trace is not None:
         body["stack_trace"] = stack_trace
     return {"error": body, "status": error.status}
 
 
 def error_response(request: Request, error: InferdError, headers: dict[str, str] | None = None) -> JSONResponse:
+    if isinstance(error, SecurityException):
+        return security_error_response(error)
     trace = None
     if request.query_params.get("error_trace") in ("", "true"):
         trace = "".join(traceback.format_exception(error))
     all_headers = {"X-Elastic-Product": "Elasticsearch", **(headers or {})}
     return JSONResponse(error_body(error, trace), error.status, all_headers)
+
+
+def security_error_response(error: SecurityException) -> JSONResponse:
+    """401/403 with the exception's headers as HTTP headers too (`WWW-Authenticate` once per challenge)."""
+    response = JSONResponse(error_body(error), error.status, {"X-Elastic-Product": "Elasticsearch"})
+    for name, values in error.headers.items():
+        response.raw_headers.extend((name.lower().encode("latin-1"), value.encode("latin-1")) for value in values)
+    return response
 
 
 def _snake_case(name: str) -> str:

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 
 from inferd.clock import Clock
 from inferd.control import DeploymentManager, ModelRegistry
+from inferd.control.security import ApiKeys, Users
 from inferd.settings import Settings
 
 
@@ -21,6 +22,8 @@ class ServerState:
     node_name: str
     registry: ModelRegistry
     deployments: DeploymentManager
+    api_keys: ApiKeys
+    users: Users
     ready: bool = field(default=False)
 
 

@@ -8,6 +8,7 @@ try, and keeps serving until interrupted.
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -19,6 +20,8 @@ from typing import Annotated
 import httpx
 import typer
 from rich.console import Console
+
+from inferd.cli.credentials import ADMIN_KEY_FILE, resolve_api_key
 
 DEMO_MODEL_ID = "all-minilm-l6-v2"
 console = Console()
@@ -49,12 +52,12 @@ def _wait_ready(url: str, server: subprocess.Popen[bytes], timeout_s: float = 12
     raise typer.Exit(1)
 
 
-def _install_demo_model(url: str, cache_dir: Path) -> None:
+def _install_demo_model(url: str, api_key: str | None, cache_dir: Path) -> None:
     """Trace (once, cached) and upload the demo model unless a complete copy is already there."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from inferd.importer import connect, load_traced_model, trace_model, upload_model
 
-    client = connect(url)
+    client = connect(url, api_key=api_key)
     try:
         existing = client.ml.get_trained_models(model_id=DEMO_MODEL_ID, include="definition_status")
         if existing["trained_model_configs"][0].get("fully_defined"):
@@ -73,7 +76,7 @@ def _install_demo_model(url: str, cache_dir: Path) -> None:
     upload_model(client, DEMO_MODEL_ID, traced.definition_path, traced.config, traced.vocabulary, clear_previous=True)
 
 
-def _deploy_demo_model(url: str) -> None:
+def _deploy_demo_model(url: str, api_key: str | None) -> None:
     """Start a deployment of the demo model and wait until it answers; one that already runs is kept."""
     from elasticsearch import BadRequestError
 
@@ -81,7 +84,7 @@ def _deploy_demo_model(url: str) -> None:
 
     console.print(f"deploying [bold]{DEMO_MODEL_ID}[/bold] ...")
     try:
-        connect(url).ml.start_trained_model_deployment(model_id=DEMO_MODEL_ID, wait_for="started", timeout="120s")
+        connect(url, api_key=api_key).ml.start_trained_model_deployment(model_id=DEMO_MODEL_ID, wait_for="started", timeout="120s")
     except BadRequestError as error:
         if "an existing deployment with the same id" not in str(error):
             raise
@@ -106,16 +109,18 @@ def demo(
     )
     try:
         _wait_ready(url, server)
-        _install_demo_model(url, data_dir / "import-cache" / DEMO_MODEL_ID)
-        _deploy_demo_model(url)
+        api_key = resolve_api_key(url, None, data_dir)  # the server wrote it at its first start
+        _install_demo_model(url, api_key, data_dir / "import-cache" / DEMO_MODEL_ID)
+        _deploy_demo_model(url, api_key)
         infer_body = '{"docs": [{"text_field": "inferd serves trained models"}]}'
+        auth = f'-H "Authorization: ApiKey $(cat {shlex.quote(str(data_dir / ADMIN_KEY_FILE))})"'
         console.print(
             f"\n[green]inferd is serving at {url}[/green] with the text_embedding model [bold]{DEMO_MODEL_ID}[/bold] "
-            "deployed.\nTry:\n"
-            f"  curl -s '{url}/_ml/trained_models/{DEMO_MODEL_ID}/_infer?pretty' -H 'content-type: application/json' "
-            f"-d '{infer_body}'\n"
-            f"  curl -s '{url}/_ml/trained_models/{DEMO_MODEL_ID}?pretty&include=definition_status'\n"
-            f"  curl -s '{url}/_ml/trained_models/_stats?pretty&human'\n"
+            f"deployed.\nIts admin API key is in {data_dir / ADMIN_KEY_FILE}. Try:\n"
+            f"  curl -s '{url}/_ml/trained_models/{DEMO_MODEL_ID}/_infer?pretty' {auth} "
+            f"-H 'content-type: application/json' -d '{infer_body}'\n"
+            f"  curl -s '{url}/_ml/trained_models/{DEMO_MODEL_ID}?pretty&include=definition_status' {auth}\n"
+            f"  curl -s '{url}/_ml/trained_models/_stats?pretty&human' {auth}\n"
             "Press Ctrl-C to stop.\n",
             highlight=False,
             soft_wrap=True,

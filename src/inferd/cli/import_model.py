@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from inferd.cli.credentials import DEFAULT_URL, ApiKeyOption, DataDirOption, UrlOption, resolve_api_key
 from inferd.importer import (
     DefinitionPart,
     ModelExists,
@@ -71,14 +72,15 @@ def import_model(
     model_id: Annotated[
         str, typer.Option("--model-id", help="The id to create, e.g. 'my-minilm'.", callback=_check_model_id)
     ],
-    url: Annotated[str, typer.Option("--url", help="The inferd (or Elasticsearch) server.")] = "http://localhost:9200",
+    url: UrlOption = DEFAULT_URL,
     clear_previous: Annotated[
         bool, typer.Option("--clear-previous", help="Stop and delete an existing model with this id first.")
     ] = False,
     max_sequence_length: Annotated[
         int | None, typer.Option("--max-sequence-length", min=1, help="Override the tokenizer's maximum input length.")
     ] = None,
-    api_key: Annotated[str | None, typer.Option("--api-key", help="An encoded API key for the server.")] = None,
+    api_key: ApiKeyOption = None,
+    data_dir: DataDirOption = Path("data"),
 ) -> None:
     """Trace a Hugging Face model to TorchScript and upload it: config, definition parts, vocabulary."""
     from inferd.importer import transformers_available  # loads torch: only when a model is imported
@@ -88,7 +90,7 @@ def import_model(
         _fail(console, TransformersMissing())
     os.environ["HF_HUB_OFFLINE"] = "1"  # before transformers is first imported: never reach the hub
     try:
-        client = connect(url, api_key=api_key)
+        client = connect(url, api_key=resolve_api_key(url, api_key, data_dir))
         replacing = model_exists(client, model_id)
         if replacing and not clear_previous:
             raise ModelExists(model_id)

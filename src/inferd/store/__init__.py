@@ -4,9 +4,20 @@ from inferd.store.database import open_store
 from inferd.store.deployments import DeploymentStore
 from inferd.store.lock import DataDirLock
 from inferd.store.models import ModelStore
-from inferd.store.records import BuildRecord, DeploymentRecord, ModelExists, ModelRecord, PartRecord, VocabularyRecord
+from inferd.store.records import (
+    ApiKeyRecord,
+    BuildRecord,
+    DeploymentRecord,
+    ModelExists,
+    ModelRecord,
+    PartRecord,
+    UserRecord,
+    VocabularyRecord,
+)
+from inferd.store.security import SecurityStore
 
 __all__ = [
+    "ApiKeyRecord",
     "BuildRecord",
     "DataDirLock",
     "DeploymentRecord",
@@ -15,6 +26,8 @@ __all__ = [
     "ModelRecord",
     "ModelStore",
     "PartRecord",
+    "SecurityStore",
+    "UserRecord",
     "VocabularyRecord",
     "open_store",
 ]

@@ -59,3 +59,40 @@ class DeploymentRecord:
     settings: dict[str, Any]
     """What the user asked for: allocations, threads, queue capacity, cache size, priority, batch limit, adaptive."""
     start_time_ms: int
+
+
+@dataclass(frozen=True)
+class ApiKeyRecord:
+    key_id: str
+    name: str
+    salt: str
+    secret_hash: str
+    creation_ms: int
+    expiration_ms: int | None
+    invalidation_ms: int | None
+    username: str
+    realm: str
+    realm_type: str
+    privileges: tuple[str, ...]
+    role_descriptors: dict[str, Any]
+    limited_by: tuple[str, ...]
+    """The creator's privileges when the key was made."""
+    metadata: dict[str, Any]
+
+    @property
+    def invalidated(self) -> bool:
+        return self.invalidation_ms is not None
+
+    def expired(self, now_ms: int) -> bool:
+        return self.expiration_ms is not None and now_ms >= self.expiration_ms
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    username: str
+    password_hash: str
+    roles: tuple[str, ...]
+    full_name: str | None
+    email: str | None
+    metadata: dict[str, Any]
+    enabled: bool

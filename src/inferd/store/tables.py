@@ -85,3 +85,37 @@ deployments = sa.Table(
     sa.Column("settings", sa.JSON, nullable=False),
     sa.Column("start_time_ms", sa.BigInteger, nullable=False),
 )
+
+# API keys: only a salted HMAC of each secret is stored. `privileges` are what the key may do (cluster
+# privilege names), already limited to what its creator held; `role_descriptors` are kept as given, for GET.
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("key_id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(1024), nullable=False),
+    sa.Column("salt", sa.String(64), nullable=False),
+    sa.Column("secret_hash", sa.String(128), nullable=False),
+    sa.Column("creation_ms", sa.BigInteger, nullable=False),
+    sa.Column("expiration_ms", sa.BigInteger, nullable=True),
+    sa.Column("invalidation_ms", sa.BigInteger, nullable=True),
+    sa.Column("username", sa.String(512), nullable=False),
+    sa.Column("realm", sa.String(64), nullable=False),
+    sa.Column("realm_type", sa.String(64), nullable=False),
+    sa.Column("privileges", sa.JSON, nullable=False),
+    sa.Column("role_descriptors", sa.JSON, nullable=False),
+    sa.Column("limited_by", sa.JSON, nullable=False),
+    sa.Column("metadata", sa.JSON, nullable=False),
+)
+
+# Users for HTTP basic authentication (Elasticsearch's native realm); the password as a scrypt hash.
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("username", sa.String(512), primary_key=True),
+    sa.Column("password_hash", sa.String(256), nullable=False),
+    sa.Column("roles", sa.JSON, nullable=False),
+    sa.Column("full_name", sa.String(1024), nullable=True),
+    sa.Column("email", sa.String(1024), nullable=True),
+    sa.Column("metadata", sa.JSON, nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+)

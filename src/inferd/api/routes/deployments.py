@@ -20,8 +20,17 @@ from inferd.errors import IllegalArgument, ParseError, ValidationFailed
 from inferd.units import parse_time_value
 
 router = APIRouter()
-manage = [Depends(require_privilege(Privilege.MANAGE_ML))]
-monitor = [Depends(require_privilege(Privilege.MONITOR_ML))]
+
+
+def manage(action: str) -> list[Any]:
+    return [Depends(require_privilege(Privilege.MANAGE_ML, action))]
+
+
+def monitor(action: str) -> list[Any]:
+    return [Depends(require_privilege(Privilege.MONITOR_ML, action))]
+
+
+INFER = "cluster:monitor/xpack/ml/inference/infer"
 
 DEFAULT_INFER_TIMEOUT = "10s"
 DEPRECATED_INFER = (
@@ -35,7 +44,8 @@ def _given(**params: Any) -> dict[str, str]:
     return {name: value for name, value in params.items() if value is not None}
 
 
-@router.post("/_ml/trained_models/{model_id}/deployment/_start", dependencies=manage)
+@router.post("/_ml/trained_models/{model_id}/deployment/_start",
+             dependencies=manage("cluster:admin/xpack/ml/trained_models/deployment/start"))
 async def start_trained_model_deployment(
     model_id: str,
     body: JsonBody,
@@ -63,7 +73,8 @@ async def start_trained_model_deployment(
     return {"assignment": render_assignment(await deployments.start(request))}
 
 
-@router.post("/_ml/trained_models/{model_id}/deployment/_update", dependencies=manage)
+@router.post("/_ml/trained_models/{model_id}/deployment/_update",
+             dependencies=manage("cluster:admin/xpack/ml/trained_models/deployment/update"))
 async def update_trained_model_deployment(
     model_id: str, body: JsonBody, deployments: Deployments, number_of_allocations: str | None = None
 ) -> dict[str, Any]:
@@ -71,7 +82,8 @@ async def update_trained_model_deployment(
     return {"assignment": render_assignment(await deployments.update(model_id, request))}
 
 
-@router.post("/_ml/trained_models/{model_id}/deployment/_stop", dependencies=manage)
+@router.post("/_ml/trained_models/{model_id}/deployment/_stop",
+             dependencies=manage("cluster:admin/xpack/ml/trained_models/deployment/stop"))
 async def stop_trained_model_deployment(
     model_id: str, body: JsonBody, deployments: Deployments, allow_no_match: EsBool = True, force: EsBool = False
 ) -> dict[str, bool]:
@@ -115,14 +127,14 @@ async def _infer(
     return FastJSONResponse({"inference_results": results})
 
 
-@router.post("/_ml/trained_models/{model_id}/_infer", dependencies=monitor)
+@router.post("/_ml/trained_models/{model_id}/_infer", dependencies=monitor(INFER))
 async def infer_trained_model(
     model_id: str, request: Request, body: JsonBody, deployments: Deployments, timeout: str | None = None
 ) -> FastJSONResponse:
     return await _infer(model_id, body, deployments, timeout, request_limits(request))
 
 
-@router.post("/_ml/trained_models/{model_id}/deployment/_infer", dependencies=monitor)
+@router.post("/_ml/trained_models/{model_id}/deployment/_infer", dependencies=monitor(INFER))
 async def infer_trained_model_deployment(
     model_id: str, request: Request, body: JsonBody, deployments: Deployments, timeout: str | None = None
 ) -> FastJSONResponse:
@@ -131,13 +143,15 @@ async def infer_trained_model_deployment(
     return answer
 
 
-@router.post("/_ml/trained_models/{model_id}/deployment/cache/_clear", dependencies=manage)
+@router.post("/_ml/trained_models/{model_id}/deployment/cache/_clear",
+             dependencies=manage("cluster:admin/xpack/ml/trained_models/deployment/clear_cache"))
 async def clear_trained_model_deployment_cache(model_id: str, deployments: Deployments) -> dict[str, bool]:
     await deployments.clear_cache(model_id)
     return {"cleared": True}
 
 
-@router.get("/_inferd/deployments/{deployment_id}/workers", dependencies=monitor)
+@router.get("/_inferd/deployments/{deployment_id}/workers",
+            dependencies=monitor("cluster:monitor/inferd/deployments/workers/get"))
 async def get_deployment_workers(deployment_id: str, deployments: Deployments) -> dict[str, Any]:
     """What each worker says of itself: its pid, how often and how long it loaded the model, its allocation threads,
     its cache."""
@@ -156,7 +170,8 @@ async def get_deployment_workers(deployment_id: str, deployments: Deployments) -
     return {"deployment_id": deployment_id, "workers": workers}
 
 
-@router.get("/_inferd/deployments/{deployment_id}/events", dependencies=monitor)
+@router.get("/_inferd/deployments/{deployment_id}/events",
+            dependencies=monitor("cluster:monitor/inferd/deployments/events/get"))
 async def get_deployment_scaling_events(deployment_id: str, deployments: Deployments) -> dict[str, Any]:
     """The adaptive allocations scaler's decisions for the deployment, newest first, each with its inputs."""
     deployment = deployments.get(deployment_id)

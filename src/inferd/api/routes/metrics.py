@@ -10,10 +10,14 @@ from inferd.api.privileges import Privilege, require_privilege
 from inferd.api.schemas.metrics import DeploymentCollector
 from inferd.api.state import Deployments
 
-router = APIRouter(prefix="/_inferd", dependencies=[Depends(require_privilege(Privilege.MONITOR_ML))])
+router = APIRouter(prefix="/_inferd")
 
 
-@router.get("/metrics")
+# The same counters as `_stats`, so the same privilege (Prometheus sends the key: `authorization: {type: ApiKey}`).
+METRICS = [Depends(require_privilege(Privilege.MONITOR_ML, "cluster:monitor/inferd/metrics/get"))]
+
+
+@router.get("/metrics", dependencies=METRICS)
 async def metrics(deployments: Deployments) -> Response:
     """Requests, documents, errors, rejections, timeouts, latencies, queue depth and allocations per deployment."""
     registry = CollectorRegistry(auto_describe=False)

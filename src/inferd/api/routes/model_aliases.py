@@ -8,13 +8,11 @@ from inferd.api.params import EsBool
 from inferd.api.privileges import Privilege, require_privilege
 from inferd.api.state import Registry
 
-router = APIRouter(
-    prefix="/_ml/trained_models/{model_id}/model_aliases",
-    dependencies=[Depends(require_privilege(Privilege.MANAGE_ML))],
-)
+router = APIRouter(prefix="/_ml/trained_models/{model_id}/model_aliases")
 
 
-@router.put("/{model_alias}")
+@router.put("/{model_alias}", dependencies=[
+    Depends(require_privilege(Privilege.MANAGE_ML, "cluster:admin/xpack/ml/inference/model_aliases/put"))])
 def put_trained_model_alias(
     model_id: str, model_alias: str, models: Registry, reassign: EsBool = False
 ) -> dict[str, bool]:
@@ -22,7 +20,8 @@ def put_trained_model_alias(
     return {"acknowledged": True}
 
 
-@router.delete("/{model_alias}")
+@router.delete("/{model_alias}", dependencies=[
+    Depends(require_privilege(Privilege.MANAGE_ML, "cluster:admin/xpack/ml/inference/model_aliases/delete"))])
 def delete_trained_model_alias(
     model_id: str, model_alias: str, models: Registry
 ) -> dict[str, bool]:

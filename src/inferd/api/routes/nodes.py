@@ -10,11 +10,9 @@ from inferd.api.privileges import Privilege, require_privilege
 from inferd.api.state import Deployments
 
 router = APIRouter(prefix="/_inferd/nodes")
-manage = [Depends(require_privilege(Privilege.MANAGE_ML))]
-monitor = [Depends(require_privilege(Privilege.MONITOR_ML))]
 
 
-@router.get("", dependencies=monitor)
+@router.get("", dependencies=[Depends(require_privilege(Privilege.MONITOR_ML, "cluster:monitor/inferd/nodes/get"))])
 async def get_nodes(deployments: Deployments) -> dict[str, Any]:
     """Each node's processors and memory for inference, whether it is available, and the allocations it runs."""
     running: dict[str, dict[str, int]] = {}
@@ -28,14 +26,15 @@ async def get_nodes(deployments: Deployments) -> dict[str, Any]:
     ]}
 
 
-@router.post("/{node_id}/_fail", dependencies=manage)
+@router.post("/{node_id}/_fail", dependencies=[Depends(require_privilege(Privilege.MANAGE_ML, "cluster:admin/inferd/nodes/fail"))])
 async def fail_node(node_id: str, deployments: Deployments) -> dict[str, bool]:
     """Lose the node now: its workers are killed, their requests retried elsewhere, their allocations re-placed."""
     await deployments.set_node_available(node_id, False)
     return {"acknowledged": True}
 
 
-@router.post("/{node_id}/_recover", dependencies=manage)
+@router.post("/{node_id}/_recover",
+             dependencies=[Depends(require_privilege(Privilege.MANAGE_ML, "cluster:admin/inferd/nodes/recover"))])
 async def recover_node(node_id: str, deployments: Deployments) -> dict[str, bool]:
     """Bring a lost node back: deployments short of allocations fill up on it."""
     await deployments.set_node_available(node_id, True)

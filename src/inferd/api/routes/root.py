@@ -25,7 +25,11 @@ ELASTICSEARCH_VERSION = {
 }
 
 
-@router.get("/", dependencies=[Depends(require_privilege(Privilege.MONITOR_ML))])
+# Elasticsearch's main action, granted by `monitor` (not by the ML privileges), as there.
+MAIN = [Depends(require_privilege(Privilege.MONITOR, "cluster:monitor/main"))]
+
+
+@router.get("/", dependencies=MAIN)
 def info(state: State) -> dict[str, Any]:
     return {
         "name": state.node_name,
@@ -36,6 +40,6 @@ def info(state: State) -> dict[str, Any]:
     }
 
 
-@router.head("/", dependencies=[Depends(require_privilege(Privilege.MONITOR_ML))])
+@router.head("/", dependencies=MAIN)
 def ping() -> Response:
     return Response(status_code=200, media_type="application/json")

@@ -19,8 +19,15 @@ from inferd.errors import BadRequest, IllegalArgument, StatusConflict
 from inferd.store import ModelRecord, VocabularyRecord
 
 router = APIRouter(prefix="/_ml/trained_models")
-manage = [Depends(require_privilege(Privilege.MANAGE_ML))]
-monitor = [Depends(require_privilege(Privilege.MONITOR_ML))]
+
+
+def manage(action: str) -> list[Any]:
+    return [Depends(require_privilege(Privilege.MANAGE_ML, action))]
+
+
+def monitor(action: str) -> list[Any]:
+    return [Depends(require_privilege(Privilege.MONITOR_ML, action))]
+
 
 INCLUDE_OPTIONS = (
     "definition",
@@ -45,7 +52,7 @@ def page(models: list[ModelRecord], start: int, size: int) -> list[ModelRecord]:
     return models[start : start + size]
 
 
-@router.put("/{model_id}", dependencies=manage)
+@router.put("/{model_id}", dependencies=manage("cluster:admin/xpack/ml/inference/put"))
 async def put_trained_model(
     model_id: str,
     body: JsonBody,
@@ -60,7 +67,7 @@ async def put_trained_model(
     return render_model_config(await run_in_threadpool(models.put_model, model_id, config))
 
 
-@router.put("/{model_id}/definition/{part}", dependencies=manage)
+@router.put("/{model_id}/definition/{part}", dependencies=manage("cluster:admin/xpack/ml/trained_models/part/put"))
 def put_trained_model_definition_part(
     model_id: str, part: Annotated[int, Path(le=MAX_DEFINITION_LENGTH)], body: JsonBody, models: Registry
 ) -> dict[str, bool]:
@@ -71,7 +78,7 @@ def put_trained_model_definition_part(
     return {"acknowledged": True}
 
 
-@router.put("/{model_id}/vocabulary", dependencies=manage)
+@router.put("/{model_id}/vocabulary", dependencies=manage("cluster:admin/xpack/ml/trained_models/vocabulary/put"))
 def put_trained_model_vocabulary(
     model_id: str, body: JsonBody, models: Registry
 ) -> dict[str, bool]:
@@ -80,8 +87,11 @@ def put_trained_model_vocabulary(
     return {"acknowledged": True}
 
 
-@router.get("/_stats", dependencies=monitor)
-@router.get("/{model_id}/_stats", dependencies=monitor)
+STATS = "cluster:monitor/xpack/ml/inference/stats/get"
+
+
+@router.get("/_stats", dependencies=monitor(STATS))
+@router.get("/{model_id}/_stats", dependencies=monitor(STATS))
 async def get_trained_models_stats(
     models: Registry,
     deployments: Deployments,
@@ -113,8 +123,11 @@ async def get_trained_models_stats(
     return {"count": len(found), "trained_model_stats": entries}
 
 
-@router.get("", dependencies=monitor)
-@router.get("/{model_id}", dependencies=monitor)
+GET = "cluster:monitor/xpack/ml/inference/get"
+
+
+@router.get("", dependencies=monitor(GET))
+@router.get("/{model_id}", dependencies=monitor(GET))
 def get_trained_models(
     models: Registry,
     model_id: str | None = None,
@@ -147,7 +160,7 @@ def get_trained_models(
     return {"count": len(found), "trained_model_configs": configs}
 
 
-@router.delete("/{model_id}", dependencies=manage)
+@router.delete("/{model_id}", dependencies=manage("cluster:admin/xpack/ml/inference/delete"))
 async def delete_trained_model(
     model_id: str, models: Registry, deployments: Deployments, force: EsBool = False, timeout: str = "30s"
 ) -> dict[str, bool]:

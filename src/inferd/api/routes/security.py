@@ -1,0 +1,189 @@
+"""Elasticsearch's security APIs that inferd serves: API keys, `_authenticate`, and native users."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from inferd.api.body import JsonBody, parse_body
+from inferd.api.params import EsBool
+from inferd.api.privileges import Privilege, caller, require_privilege
+from inferd.api.schemas.security import (
+    CreateApiKeyBody,
+    InvalidateApiKeyBody,
+    PutUserBody,
+    render_api_key,
+    render_authenticate,
+    render_user,
+)
+from inferd.api.state import State
+from inferd.control.security import Principal, UnknownPrivilege
+from inferd.errors import IllegalArgument, InferdError, ValidationFailed
+from inferd.units import parse_time_value
+
+router = APIRouter(prefix="/_security")
+Caller = Annotated[Principal | None, Depends(caller)]
+MAX_KEY_NAME_LENGTH = 1024
+# Privileges that reach every API key, not only the caller's own.
+ALL_KEYS = frozenset({"manage_api_key", "manage_security", "all"})
+
+
+class SecurityDisabled(InferdError):
+    """Elasticsearch answers its security APIs this way when security is off."""
+
+    error_type = "exception"
+
+
+def _require(principal: Principal | None) -> Principal:
+    if principal is None:
+        raise SecurityDisabled(
+            "Security must be explicitly enabled to use this API. Enable security by removing [--no-security] (or "
+            "setting [INFERD_SECURITY_ENABLED] to [true]) and restart the server."
+        )
+    return principal
+
+
+def _requirement(privilege: Privilege, action: str) -> list[Any]:
+    return [Depends(require_privilege(privilege, action))]
+
+
+CREATE = _requirement(Privilege.MANAGE_OWN_API_KEY, "cluster:admin/xpack/security/api_key/create")
+
+
+@router.post("/api_key", dependencies=CREATE)
+@router.put("/api_key", dependencies=CREATE)
+async def create_api_key(body: JsonBody, state: State, principal: Caller, refresh: str | None = None) -> dict[str, Any]:
+    creator = _require(principal)
+    request = parse_body(CreateApiKeyBody, body, "api_key_request")
+    problems = []
+    if not request.name:
+        problems.append("api key name is required")
+    elif len(request.name) > MAX_KEY_NAME_LENGTH:
+        problems.append(f"api key name may not be more than [{MAX_KEY_NAME_LENGTH}] characters long")
+    elif request.name != request.name.strip():
+        problems.append("api key name may not begin or end with whitespace")
+    if problems:
+        raise ValidationFailed(problems)
+    expiration_s = None
+    if request.expiration is not None:
+        try:
+            expiration_s = parse_time_value(request.expiration, "expiration")
+        except ValueError as error:
+            raise IllegalArgument(str(error)) from None
+    try:
+        created = await run_in_threadpool(
+            state.api_keys.create, creator, request.name, expiration_s, request.role_descriptors, request.metadata
+        )
+    except UnknownPrivilege as error:
+        raise IllegalArgument(str(error)) from None
+    answer: dict[str, Any] = {"id": created.record.key_id, "name": created.record.name}
+    if created.record.expiration_ms is not None:
+        answer["expiration"] = created.record.expiration_ms
+    answer.update(api_key=created.secret, encoded=created.encoded)
+    return answer
+
+
+@router.get("/api_key", dependencies=_requirement(Privilege.MANAGE_OWN_API_KEY,
+                                                  "cluster:admin/xpack/security/api_key/get"))
+async def get_api_key(
+    state: State,
+    principal: Caller,
+    id: str | None = None,  # noqa: A002 - Elasticsearch's parameter name
+    name: str | None = None,
+    username: str | None = None,
+    realm_name: str | None = None,
+    owner: EsBool = False,
+    active_only: EsBool = False,
+    with_limited_by: EsBool = False,
+) -> dict[str, Any]:
+    caller_ = _require(principal)
+    if (id or name) and (username or realm_name):
+        raise IllegalArgument("username or realm name must not be specified when the api key id or api key name is "
+                              "specified")
+    only_own = owner or caller_.privileges.isdisjoint(ALL_KEYS)
+    records = await run_in_threadpool(
+        state.api_keys.find, ids=[id] if id else None, name=name, username=username, realm=realm_name,
+        owner=caller_ if only_own else None, active_only=active_only,
+    )
+    return {"api_keys": [render_api_key(record, with_limited_by=with_limited_by) for record in records]}
+
+
+@router.delete("/api_key", dependencies=_requirement(Privilege.MANAGE_OWN_API_KEY,
+                                                     "cluster:admin/xpack/security/api_key/invalidate"))
+async def invalidate_api_key(body: JsonBody, state: State, principal: Caller) -> dict[str, Any]:
+    caller_ = _require(principal)
+    request = parse_body(InvalidateApiKeyBody, body, "invalidate_api_key_request")
+    ids = request.ids if request.ids is not None else ([request.id] if request.id else None)
+    problems = []
+    if not (ids or request.name or request.username or request.realm_name or request.owner):
+        problems.append("One of [api key id(s), api key name, username, realm name] must be specified if [owner] flag "
+                        "is false")
+    if (ids or request.name) and (request.username or request.realm_name):
+        problems.append("username or realm name must not be specified when the api key id(s) or api key name is "
+                        "specified")
+    if request.owner and (request.username or request.realm_name):
+        problems.append("neither username nor realm-name may be specified when invalidating owned API keys")
+    if ids and request.name:
+        problems.append("only one of [api key id(s), api key name] can be specified")
+    if problems:
+        raise ValidationFailed(problems)
+    only_own = request.owner or caller_.privileges.isdisjoint(ALL_KEYS)
+    records = await run_in_threadpool(
+        state.api_keys.find, ids=ids, name=request.name, username=request.username, realm=request.realm_name,
+        owner=caller_ if only_own else None,
+    )
+    invalidated, previously = await run_in_threadpool(state.api_keys.invalidate, records)
+    return {"invalidated_api_keys": invalidated, "previously_invalidated_api_keys": previously, "error_count": 0}
+
+
+@router.get("/_authenticate", dependencies=_requirement(Privilege.AUTHENTICATED,
+                                                        "cluster:admin/xpack/security/user/authenticate"))
+async def authenticate(principal: Caller) -> dict[str, Any]:
+    return render_authenticate(_require(principal))
+
+
+# --- native users (for basic authentication) -------------------------------------------------------
+
+PUT_USER = _requirement(Privilege.MANAGE_SECURITY, "cluster:admin/xpack/security/user/put")
+GET_USER = _requirement(Privilege.READ_SECURITY, "cluster:admin/xpack/security/user/get")
+
+
+@router.put("/user/{username}", dependencies=PUT_USER)
+@router.post("/user/{username}", dependencies=PUT_USER)
+async def put_user(username: str, body: JsonBody, state: State, principal: Caller,
+                   refresh: str | None = None) -> dict[str, bool]:
+    _require(principal)
+    request = parse_body(PutUserBody, body, "user")
+    created = await run_in_threadpool(
+        lambda: state.users.put(username, request.password, request.roles, full_name=request.full_name,
+                                email=request.email, metadata=request.metadata, enabled=request.enabled)
+    )
+    return {"created": created}
+
+
+@router.get("/user", dependencies=GET_USER)
+async def get_users(state: State, principal: Caller) -> dict[str, Any]:
+    _require(principal)
+    return {record.username: render_user(record) for record in await run_in_threadpool(state.users.get, None)}
+
+
+@router.get("/user/{username}", dependencies=GET_USER)
+async def get_user(username: str, state: State, principal: Caller) -> JSONResponse:
+    _require(principal)
+    names = [name for name in username.split(",") if name]
+    records = await run_in_threadpool(state.users.get, names)
+    status = 404 if not records else 200  # Elasticsearch: an unknown user is 404 with `{}`
+    return JSONResponse({record.username: render_user(record) for record in records}, status_code=status)
+
+
+@router.delete("/user/{username}", dependencies=_requirement(Privilege.MANAGE_SECURITY,
+                                                             "cluster:admin/xpack/security/user/delete"))
+async def delete_user(username: str, state: State, principal: Caller, refresh: str | None = None) -> JSONResponse:
+    _require(principal)
+    found = await run_in_threadpool(state.users.delete, username)
+    return JSONResponse({"found": found}, status_code=200 if found else 404)
+
+

@@ -1,0 +1,33 @@
+"""Authentication and privileges: API keys, users, built-in roles; pure rules beside their stored state."""
+
+from inferd.control.security.api_keys import ApiKeys, CreatedKey, owns
+from inferd.control.security.bootstrap import ADMIN_KEY_FILE, BOOTSTRAP_PRINCIPAL, ensure_admin_key
+from inferd.control.security.principal import API_KEY_REALM, CredentialsRefused, Principal
+from inferd.control.security.privileges import (
+    BUILTIN_ROLES,
+    UnknownPrivilege,
+    allows,
+    effective_roles,
+    granting,
+    privileges_of_roles,
+)
+from inferd.control.security.users import Users
+
+__all__ = [
+    "ADMIN_KEY_FILE",
+    "API_KEY_REALM",
+    "BOOTSTRAP_PRINCIPAL",
+    "BUILTIN_ROLES",
+    "ApiKeys",
+    "CreatedKey",
+    "CredentialsRefused",
+    "Principal",
+    "UnknownPrivilege",
+    "Users",
+    "allows",
+    "effective_roles",
+    "ensure_admin_key",
+    "granting",
+    "owns",
+    "privileges_of_roles",
+]

@@ -1,0 +1,180 @@
+"""API keys: created, checked on every request (from a small cache), listed and invalidated.
+
+Checking a key is a dictionary lookup, an expiry comparison and one HMAC compared in constant time. The
+cache holds stored records (never secrets) for `cache_ttl_s`; invalidating a key drops it from the cache
+in the same call, and expiry is compared against the clock on every request, so neither outlives its
+moment on this server. (Other servers sharing a PostgreSQL store see an invalidation within the TTL.)
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from inferd.clock import Clock
+from inferd.control.security.hashing import (
+    encode_api_key,
+    hash_key_secret,
+    key_secret_matches,
+    new_key_id,
+    new_key_secret,
+)
+from inferd.control.security.principal import CredentialsRefused, Principal
+from inferd.control.security.privileges import check_privilege_names, exceeds
+from inferd.errors import SecurityException
+from inferd.store import ApiKeyRecord, SecurityStore
+
+CACHE_SIZE = 10_000
+
+
+@dataclass(frozen=True)
+class CreatedKey:
+    record: ApiKeyRecord
+    secret: str
+
+    @property
+    def encoded(self) -> str:
+        return encode_api_key(self.record.key_id, self.secret)
+
+
+@dataclass(frozen=True)
+class _Cached:
+    record: ApiKeyRecord
+    principal: Principal
+    loaded_at: float
+
+
+def requested_privileges(role_descriptors: dict[str, Any]) -> frozenset[str]:
+    """The union of the descriptors' `cluster` privileges (the only kind inferd has)."""
+    names: list[str] = []
+    for descriptor in role_descriptors.values():
+        names.extend(check_privilege_names((descriptor or {}).get("cluster", [])))
+    return frozenset(names)
+
+
+def key_principal(record: ApiKeyRecord) -> Principal:
+    return Principal(
+        username=record.username, privileges=frozenset(record.privileges), realm_name=record.realm,
+        realm_type=record.realm_type, api_key_id=record.key_id, api_key_name=record.name,
+    )
+
+
+class ApiKeys:
+    def __init__(self, store: SecurityStore, clock: Clock, actions: Sequence[str], cache_ttl_s: float = 60.0) -> None:
+        self._store = store
+        self._clock = clock
+        self._actions = tuple(actions)
+        self._ttl_s = cache_ttl_s
+        self._cache: dict[str, _Cached] = {}
+        self._lock = threading.Lock()
+
+    # --- creating ---------------------------------------------------------------------------------
+
+    def create(self, creator: Principal, name: str, expiration_s: float | None,
+               role_descriptors: dict[str, Any] | None, metadata: dict[str, Any] | None) -> CreatedKey:
+        """A key with the descriptors' privileges (or, with none, the creator's own), never more than the
+        creator holds: asking for more is refused with 403 and the actions it would have opened."""
+        if role_descriptors:
+            privileges = requested_privileges(role_descriptors)
+            beyond = exceeds(privileges, creator.privileges, self._actions)
+            if beyond:
+                raise SecurityException(
+                    f"cannot create an API key with more privileges than {creator.describe()} holds: it would "
+                    f"allow [{', '.join(beyond)}]",
+                    status=403,
+                )
+        else:
+            privileges = creator.privileges
+        now_ms = self._clock.now_ms()
+        secret = new_key_secret()
+        salt, digest = hash_key_secret(secret)
+        record = ApiKeyRecord(
+            key_id=new_key_id(), name=name, salt=salt, secret_hash=digest, creation_ms=now_ms,
+            expiration_ms=None if expiration_s is None else now_ms + int(expiration_s * 1000), invalidation_ms=None,
+            username=creator.username, realm=creator.realm_name, realm_type=creator.realm_type,
+            privileges=tuple(sorted(privileges)), role_descriptors=role_descriptors or {},
+            limited_by=tuple(sorted(creator.privileges)), metadata=metadata or {},
+        )
+        self._store.add_key(record)
+        return CreatedKey(record, secret)
+
+    # --- authenticating ---------------------------------------------------------------------------
+
+    def cached(self, key_id: str) -> ApiKeyRecord | None:
+        entry = self._cache.get(key_id)
+        if entry is None or self._clock.monotonic() - entry.loaded_at > self._ttl_s:
+            return None
+        return entry.record
+
+    def load(self, key_id: str) -> ApiKeyRecord | None:
+        """Read a key from the store into the cache (blocking: call it off the event loop)."""
+        record = self._store.get_key(key_id)
+        if record is not None:
+            with self._lock:
+                if len(self._cache) >= CACHE_SIZE:
+                    self._cache.clear()
+                self._cache[key_id] = _Cached(record, key_principal(record), self._clock.monotonic())
+        return record
+
+    def authenticate(self, key_id: str, secret: str, record: ApiKeyRecord | None) -> Principal:
+        """The key's principal, or CredentialsRefused with Elasticsearch's reason."""
+        if record is None:
+            raise CredentialsRefused(f"unable to find apikey with id {key_id}")
+        if record.invalidated:
+            raise CredentialsRefused(f"api key [{key_id}] has been invalidated")
+        if not key_secret_matches(secret, record.salt, record.secret_hash):
+            raise CredentialsRefused(f"invalid credentials for API key [{key_id}]")
+        if record.expired(self._clock.now_ms()):
+            raise CredentialsRefused("api key is expired")
+        entry = self._cache.get(key_id)
+        return entry.principal if entry is not None and entry.record is record else key_principal(record)
+
+    # --- listing and invalidating -----------------------------------------------------------------
+
+    def find(self, *, ids: Iterable[str] | None = None, name: str | None = None, username: str | None = None,
+             realm: str | None = None, owner: Principal | None = None, active_only: bool = False) -> list[ApiKeyRecord]:
+        """Keys matching every filter given; `name` may end with `*` (a prefix, as Elasticsearch allows)."""
+        wanted = set(ids) if ids is not None else None
+        now_ms = self._clock.now_ms()
+        found = []
+        for record in self._store.list_keys():
+            if wanted is not None and record.key_id not in wanted:
+                continue
+            if name is not None and name not in ("*", "") and not _name_matches(record.name, name):
+                continue
+            if username is not None and record.username != username:
+                continue
+            if realm is not None and record.realm != realm:
+                continue
+            if owner is not None and not owns(owner, record):
+                continue
+            if active_only and (record.invalidated or record.expired(now_ms)):
+                continue
+            found.append(record)
+        return found
+
+    def invalidate(self, records: Sequence[ApiKeyRecord]) -> tuple[list[str], list[str]]:
+        """(invalidated now, invalidated before); takes effect on this server before it returns."""
+        key_ids = [record.key_id for record in records]
+        invalidated = self._store.invalidate_keys(key_ids, self._clock.now_ms())
+        with self._lock:
+            for key_id in key_ids:
+                self._cache.pop(key_id, None)
+        previously = [key_id for key_id in key_ids if key_id not in set(invalidated)]
+        return invalidated, previously
+
+    def count(self) -> int:
+        return self._store.count_keys()
+
+
+def owns(principal: Principal, record: ApiKeyRecord) -> bool:
+    """Elasticsearch's ownership: the same user in the same realm (an API key owns only itself)."""
+    if principal.is_api_key:
+        return record.key_id == principal.api_key_id
+    return record.username == principal.username and record.realm == principal.realm_name
+
+
+def _name_matches(actual: str, pattern: str) -> bool:
+    return actual.startswith(pattern[:-1]) if pattern.endswith("*") else actual == pattern

@@ -1,0 +1,49 @@
+"""Secure by default: the first start makes an admin API key and leaves it where only its owner can read it."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from inferd.control.security.api_keys import ApiKeys
+from inferd.control.security.principal import RESERVED_REALM, RESERVED_USERNAME, Principal
+from inferd.control.security.privileges import privileges_of_roles
+from inferd.control.security.users import Users
+
+logger = logging.getLogger(__name__)
+
+ADMIN_KEY_FILE = "admin-api-key"
+ADMIN_KEY_NAME = "inferd-admin"
+
+BOOTSTRAP_PRINCIPAL = Principal(
+    username=RESERVED_USERNAME, privileges=privileges_of_roles(["superuser"]), roles=("superuser",),
+    realm_name=RESERVED_REALM[0], realm_type=RESERVED_REALM[1],
+)
+"""Elasticsearch's reserved superuser `elastic`, in whose name the first key is made."""
+
+
+def write_private_file(path: Path, text: str) -> None:
+    """Write atomically, readable and writable by the owner only (0600) from the first byte."""
+    scratch = path.with_name(f".{path.name}.tmp")
+    scratch.unlink(missing_ok=True)
+    descriptor = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(text)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(scratch, path)
+
+
+def ensure_admin_key(keys: ApiKeys, users: Users, data_dir: Path) -> str | None:
+    """On an empty store, create a superuser key, write it to `data_dir/admin-api-key` and return it."""
+    if keys.count() or users.count():
+        return None
+    created = keys.create(BOOTSTRAP_PRINCIPAL, ADMIN_KEY_NAME, None, None, {"inferd": "created at first start"})
+    write_private_file(data_dir / ADMIN_KEY_FILE, created.encoded + "\n")
+    logger.warning(
+        "first start: created the admin API key [%s] (id %s, superuser). It is shown once here and kept in %s "
+        "(mode 0600). Send it as 'Authorization: ApiKey %s'",
+        ADMIN_KEY_NAME, created.record.key_id, data_dir / ADMIN_KEY_FILE, created.encoded,
+    )
+    return created.encoded

@@ -1,0 +1,180 @@
+"""Security end to end: the real elasticsearch client with `api_key=` and `basic_auth=`, over TLS too; keys that
+stop working at once; escalation refused; `--no-security` refused off loopback; the first start's admin key."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import elasticsearch
+import pytest
+from elasticsearch import Elasticsearch
+
+from tests.support.server import ServerProcess, client_for, http_for
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (the `openssl` command; the `cryptography` package is not needed)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is needed to make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory: pytest.TempPathFactory, tls_files: tuple[Path, Path]) -> Iterator[ServerProcess]:
+    cert, key = tls_files
+    server = ServerProcess(tmp_path_factory.mktemp("tls-server") / "data", scheme="https",
+                           extra_args=["--tls-cert", str(cert), "--tls-key", str(key)],
+                           extra_env={"INFERD_PROCESSORS": "2"}).start()
+    yield server
+    server.stop()
+
+
+def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "inferd", *args], capture_output=True, text=True, timeout=120,
+                          input=stdin, env={**os.environ, "INFERD_API_KEY": ""})
+
+
+def test_the_official_client_with_api_key_and_basic_auth(es: Elasticsearch, server: ServerProcess) -> None:
+    created = es.security.create_api_key(name="client-forms", role_descriptors={
+        "machine_learning_user": {"cluster": ["monitor_ml"]}})
+    for api_key in (created["encoded"], (created["id"], created["api_key"])):
+        client = client_for(server.url, api_key=api_key)
+        me = client.security.authenticate()
+        assert me["authentication_type"] == "api_key" and me["api_key"]["id"] == created["id"]
+        assert "trained_model_stats" in client.ml.get_trained_models_stats()
+        with pytest.raises(elasticsearch.AuthorizationException) as refused:
+            client.ml.put_trained_model(model_id="not-allowed", input={"field_names": ["text_field"]})
+        assert refused.value.meta.status == 403
+        assert "[cluster:admin/xpack/ml/inference/put] is unauthorized" in str(refused.value)
+    es.security.put_user(username="client-forms-user", password="secret-1", roles=["machine_learning_admin"])
+    user = client_for(server.url, basic_auth=("client-forms-user", "secret-1"))
+    assert user.security.authenticate()["username"] == "client-forms-user"
+    assert user.ml.get_trained_models()["count"] >= 0
+    with pytest.raises(elasticsearch.AuthenticationException):
+        client_for(server.url, basic_auth=("client-forms-user", "wrong-1")).security.authenticate()
+    with pytest.raises(elasticsearch.AuthenticationException):
+        client_for(server.url, api_key=None).ml.get_trained_models()
+
+
+def test_tls_with_the_official_client(tls_server: ServerProcess, tls_files: tuple[Path, Path]) -> None:
+    cert, _ = tls_files
+    es = client_for(tls_server.url, ca_certs=str(cert))
+    assert es.info()["version"]["number"].startswith("9.")
+    es.security.put_user(username="tls-user", password="secret-1", roles=["machine_learning_user"])
+    user = client_for(tls_server.url, ca_certs=str(cert), basic_auth=("tls-user", "secret-1"))
+    assert user.security.authenticate()["authentication_realm"]["type"] == "native"
+    with pytest.raises(elasticsearch.exceptions.ConnectionError):  # an unknown certificate is refused
+        client_for(tls_server.url).info()
+    listed = cli("keys", "list", "--url", tls_server.url, "--data-dir", str(tls_server.data_dir), "--ca-certs",
+                 str(cert))
+    assert listed.returncode == 0 and "inferd-admin" in listed.stdout, listed.stderr
+
+
+def test_invalidated_and_expired_keys_stop_at_once(es: Elasticsearch, server: ServerProcess) -> None:
+    created = es.security.create_api_key(name="short-lived")
+    client = client_for(server.url, api_key=created["encoded"])
+    assert client.security.authenticate()["api_key"]["id"] == created["id"]  # verified and cached now
+    es.security.invalidate_api_key(ids=[created["id"]])
+    with pytest.raises(elasticsearch.AuthenticationException) as refused:
+        client.security.authenticate()
+    assert refused.value.body["error"]["additional_unsuccessful_credentials"] == (
+        f"API key: api key [{created['id']}] has been invalidated")
+
+    expiring = es.security.create_api_key(name="expiring", expiration="1s")
+    client = client_for(server.url, api_key=expiring["encoded"])
+    assert client.security.authenticate()["api_key"]["name"] == "expiring"
+    time.sleep(max(0.0, expiring["expiration"] / 1000 - time.time() + 0.05))
+    with pytest.raises(elasticsearch.AuthenticationException) as refused:
+        client.security.authenticate()
+    assert refused.value.body["error"]["additional_unsuccessful_credentials"] == "API key: api key is expired"
+
+
+def test_privilege_escalation_is_refused(es: Elasticsearch, server: ServerProcess) -> None:
+    es.security.put_user(username="escalating-admin", password="secret-1", roles=["machine_learning_admin"])
+    admin = client_for(server.url, basic_auth=("escalating-admin", "secret-1"))
+    with pytest.raises(elasticsearch.AuthorizationException) as refused:
+        admin.security.create_api_key(name="su", role_descriptors={"superuser": {"cluster": ["all"]}})
+    assert refused.value.meta.status == 403
+    assert refused.value.body["error"]["reason"] == (
+        "action [cluster:admin/xpack/security/api_key/create] is unauthorized for user [escalating-admin] with "
+        "effective roles [machine_learning_admin], this action is granted by the cluster privileges "
+        "[manage_own_api_key,manage_api_key,manage_security,all]")
+    minter = es.security.create_api_key(name="minter", role_descriptors={
+        "minter": {"cluster": ["manage_own_api_key", "manage_ml"]}})
+    with pytest.raises(elasticsearch.AuthorizationException) as refused:
+        client_for(server.url, api_key=minter["encoded"]).security.create_api_key(
+            name="su", role_descriptors={"superuser": {"cluster": ["all"]}})
+    assert "cannot create an API key with more privileges than" in refused.value.body["error"]["reason"]
+
+
+def test_the_keys_command(server: ServerProcess) -> None:
+    base = ["--url", server.url, "--data-dir", str(server.data_dir)]
+    created = cli("keys", "create", "cli-reader", "--role", "machine_learning_user", "--expiration", "1d", *base)
+    assert created.returncode == 0, created.stderr
+    encoded = created.stdout.strip()
+    reader = client_for(server.url, api_key=encoded)
+    assert reader.security.authenticate()["api_key"]["name"] == "cli-reader"
+    listed = cli("keys", "list", "--name", "cli-reader", *base)
+    assert listed.returncode == 0 and "cli-reader" in listed.stdout and "monitor_ml" in listed.stdout
+    key_id = reader.security.authenticate()["api_key"]["id"]
+    invalidated = cli("keys", "invalidate", key_id, *base)
+    assert invalidated.returncode == 0 and f"invalidated {key_id}" in invalidated.stdout
+    with pytest.raises(elasticsearch.AuthenticationException):
+        reader.security.authenticate()
+    users = cli("users", "create", "cli-user", "--role", "machine_learning_user", "--password-stdin", *base,
+                stdin="secret-1\n")
+    assert users.returncode == 0, users.stderr
+    assert client_for(server.url, basic_auth=("cli-user", "secret-1")).security.authenticate()["username"] == "cli-user"
+
+
+def test_the_first_start_makes_one_admin_key(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path / "data").start()
+    try:
+        key_file = tmp_path / "data" / "admin-api-key"
+        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+        log = server.log_path.read_text()
+        assert log.count("first start: created the admin API key") == 1 and key_file.read_text().strip() in log
+        server.restart()
+        assert server.log_path.read_text().count("first start: created the admin API key") == 1
+        with http_for(server.url) as http:
+            assert http.get("/_security/_authenticate").json()["api_key"]["name"] == "inferd-admin"
+        with http_for(server.url, authenticated=False) as anonymous:
+            assert anonymous.get("/_ml/trained_models").status_code == 401
+            assert anonymous.get("/_inferd/ready").status_code == 200
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("how", [["--no-security"], []])
+def test_no_security_is_refused_off_loopback(tmp_path: Path, how: list[str]) -> None:
+    env = {**os.environ, **({} if how else {"INFERD_SECURITY_ENABLED": "false"})}
+    started = time.monotonic()
+    refused = subprocess.run([sys.executable, "-m", "inferd", "serve", "--host", "0.0.0.0", "--port", "0",
+                              "--data-dir", str(tmp_path / "data"), *how], capture_output=True, text=True, timeout=60,
+                             env=env)
+    assert refused.returncode == 2 and time.monotonic() - started < 30
+    assert "security is disabled (--no-security) but the server would listen on [0.0.0.0]" in refused.stderr
+    assert not (tmp_path / "data").exists() or not any((tmp_path / "data").iterdir())
+
+
+def test_no_security_on_loopback_serves_without_credentials_and_says_so(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path / "data", extra_args=["--no-security"]).start()
+    try:
+        with http_for(server.url, authenticated=False) as http:
+            assert http.get("/_ml/trained_models").status_code == 200
+        assert "SECURITY IS DISABLED" in server.log_path.read_text()
+    finally:
+        server.stop()
