@@ -31,7 +31,7 @@ from schemathesis import GenerationMode
 from tests.support.api import echo_rows
 from tests.support.fuzz import elasticsearch_error_problems, fuzz_identities
 from tests.support.models import TestModel, upload_test_model
-from tests.support.server import ServerProcess, client_for
+from tests.support.server import ServerProcess, auth_headers, client_for, http_for
 
 EXAMPLES = int(os.environ.get("INFERD_FUZZ_EXAMPLES", "10"))
 ECHO_ID = "fuzz-echo"
@@ -57,7 +57,7 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory, echo_model: TestModel)
 
 @pytest.fixture(scope="module")
 def fuzz_schema(fuzz_server: ServerProcess) -> schemathesis.BaseSchema:
-    return schemathesis.openapi.from_url(f"{fuzz_server.url}/_inferd/openapi.json")
+    return schemathesis.openapi.from_url(f"{fuzz_server.url}/_inferd/openapi.json", headers=auth_headers(fuzz_server.url))
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -146,7 +146,8 @@ def check_answer(case: schemathesis.Case, server: ServerProcess) -> None:
             CHANGES.append(request)
         elif changed and (case.path.endswith("/_stop") or case.method.upper() == "DELETE") and not _echo_deployed(server):
             STOPS.append(request)  # legitimate (a pattern or alias the skip missed): start it again for what follows
-            started = httpx.post(f"{server.url}/_ml/trained_models/{ECHO_ID}/deployment/_start", timeout=60)
+            started = httpx.post(f"{server.url}/_ml/trained_models/{ECHO_ID}/deployment/_start", timeout=60,
+                                 headers=auth_headers(server.url))
             assert started.status_code == 200, f"after {request}, the echo deployment cannot start: {started.text}"
         described = (f"as {who}: {case.method.upper()} {case.formatted_path} query={case.query} "
                      f"headers={case.headers} body={case.body!r:.300}")
@@ -168,7 +169,8 @@ def _removes_the_echo_deployment(case: schemathesis.Case) -> bool:
 
 
 def _echo_deployed(server: ServerProcess) -> bool:
-    stats = httpx.get(f"{server.url}/_ml/trained_models/{ECHO_ID}/_stats", timeout=60).json()
+    stats = httpx.get(f"{server.url}/_ml/trained_models/{ECHO_ID}/_stats", timeout=60,
+                      headers=auth_headers(server.url)).json()
     return any(entry.get("deployment_stats", {}).get("deployment_id") == ECHO_ID
                for entry in stats.get("trained_model_stats", []))
 
@@ -182,7 +184,7 @@ def _json(response: Any) -> Any:
 
 def test_the_server_still_serves_after_the_fuzzing(fuzz_server: ServerProcess, echo_model: TestModel) -> None:
     """Runs after the fuzz tests (file order): the deployment answers correctly and its model is unchanged."""
-    with httpx.Client(base_url=fuzz_server.url, timeout=60) as http:
+    with http_for(fuzz_server.url) as http:
         assert http.get("/_inferd/ready").status_code == 200
         # The fuzz may have resized the deployment legitimately, or stopped it with a pattern or an alias the skip
         # above does not foresee: start it again if it is gone, then size it back to one allocation (which a

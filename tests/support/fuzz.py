@@ -1,20 +1,25 @@
 """What the fuzz test needs besides schemathesis: who it calls as, and what an Elasticsearch error looks like.
 
-`fuzz_identities` is the one place the fuzz test learns its credentials. Until the security issue lands every
-request is anonymous; once it does, add each identity the server knows (an admin API key, a read-only key) as
-another entry, built from the server's credentials, and the whole run repeats as each of them.
+`fuzz_identities` is the one place the fuzz test learns its credentials; the whole run repeats as each of them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from tests.support.server import ServerProcess
+import httpx
+
+from tests.support.server import ServerProcess, auth_headers
 
 
 def fuzz_identities(server: ServerProcess) -> dict[str, dict[str, str]]:
-    """The headers each identity the fuzz run calls as sends, by name."""
-    return {"anonymous": {}}
+    """The headers each identity the fuzz run calls as sends, by name: nobody, and a key minted for the run with
+    `manage_ml` and `monitor_ml` (never the admin key, which the run could otherwise invalidate), so the fuzzer
+    reaches past authentication into every ML operation."""
+    response = httpx.post(f"{server.url}/_security/api_key", headers=auth_headers(server.url), timeout=60, json={
+        "name": "fuzz", "role_descriptors": {"fuzz": {"cluster": ["manage_ml", "monitor_ml"]}}})
+    response.raise_for_status()
+    return {"anonymous": {}, "ml_admin": {"Authorization": f"ApiKey {response.json()['encoded']}"}}
 
 
 def elasticsearch_error_problems(status: int, body: Any) -> list[str]:
