@@ -117,7 +117,7 @@ def time_to_needed(server: Server, generator: str, texts: list[str], connections
     counts = {next(iter(node["node"])): node["inference_count"] for node in before["nodes"]}
     started_wall = time.time()
     started = time.monotonic()
-    load = RunningLoad(generator, server.infer_url, texts, connections, timeout_s + hold_s + 5)
+    load = RunningLoad(generator, server.infer_url, texts, connections, timeout_s + hold_s + 5, server.authorization)
     reached_s = seconds_until(lambda: serving(server, MAX_ALLOCATIONS, counts), started, timeout_s)
     adaptive = server.stats().get("inferd", {}).get("adaptive_allocations", {})
     if reached_s is not None:

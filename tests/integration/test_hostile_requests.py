@@ -24,7 +24,7 @@ import torch
 
 from tests.support.api import echo_rows, http_error, workers
 from tests.support.models import VOCABULARY, TestModel, upload_test_model
-from tests.support.server import ServerProcess, client_for, http_for
+from tests.support.server import ServerProcess, auth_headers, client_for, http_for
 
 ECHO_ID = "hostile-echo"
 LIMITS = {
@@ -89,6 +89,7 @@ def test_a_body_over_the_limit(hostile: Hostile) -> None:
     body = b"{" + b" " * 1_000_000 + b"}"
     status, answer, closed = raw_exchange(hostile.server, (
         f"POST /_ml/trained_models/{ECHO_ID}/_infer HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+        f"authorization: {auth_headers(hostile.server.url)['Authorization']}\r\n"
         f"content-length: {len(body)}\r\n\r\n"
     ).encode() + body)
     assert (status, answer["error"]["type"], answer["error"]["reason"]) == (
