@@ -49,6 +49,11 @@ class Deployment:
         return settings
 
     @property
+    def builds_in_use(self) -> frozenset[int]:
+        """The builds its workers run (two while a rollout moves it from one to another)."""
+        return frozenset({self.build_number})
+
+    @property
     def live_routes(self) -> list[Route]:
         return [route for route in self.routes.values() if route.state is not RouteState.STOPPED]
 

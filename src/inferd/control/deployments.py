@@ -279,7 +279,7 @@ class DeploymentManager:
         if deployment.state != "started":
             raise StatusConflict("cannot update deployment that is not in [started] state")
         changed = dataclasses.replace(deployment, number_of_allocations=allocations, adaptive_allocations=adaptive)
-        await asyncio.to_thread(self._store.update_settings, deployment.deployment_id, changed.settings())
+        await asyncio.to_thread(lambda: self._store.update(deployment.deployment_id, settings=changed.settings()))
         deployment.number_of_allocations = allocations
         deployment.adaptive_allocations = adaptive
         self._apply(self._plan(list(self._deployments.values())))

@@ -59,6 +59,29 @@ class DeploymentRecord:
     settings: dict[str, Any]
     """What the user asked for: allocations, threads, queue capacity, cache size, priority, batch limit, adaptive."""
     start_time_ms: int
+    status: str = "active"
+    """`active` (restored at start-up) or `stopped` (kept, to be started again)."""
+    stop_time_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One thing that happened to a deployment; `entry_id` is None until stored."""
+
+    deployment_id: str
+    model_id: str
+    time_ms: int
+    action: str
+    actor: str
+    build_before: int | None
+    build_after: int | None
+    settings_before: dict[str, Any] | None
+    settings_after: dict[str, Any] | None
+    outcome: str
+    """`in_progress`, `succeeded`, `failed` or `interrupted`."""
+    reason: str | None = None
+    end_time_ms: int | None = None
+    entry_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -75,7 +75,8 @@ model_aliases = sa.Table(
     sa.Column("model_id", sa.String(64), sa.ForeignKey("models.model_id", ondelete="CASCADE"), nullable=False),
 )
 
-# A deployment the user started and has not stopped: restored, with these settings, when the server starts.
+# A deployment the user started: an `active` one is restored, with these settings, when the server starts; a
+# `stopped` one stays to be started again with them (Elasticsearch's API no longer sees it).
 deployments = sa.Table(
     "deployments",
     metadata,
@@ -84,6 +85,28 @@ deployments = sa.Table(
     sa.Column("build_number", sa.Integer, nullable=False),
     sa.Column("settings", sa.JSON, nullable=False),
     sa.Column("start_time_ms", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, server_default="active"),
+    sa.Column("stop_time_ms", sa.BigInteger, nullable=True),
+)
+
+# What happened to each deployment: every start, change, rollout, stop and failure, with who asked and the
+# build and settings before and after. Kept when the deployment (or its model) goes.
+deployment_history = sa.Table(
+    "deployment_history",
+    metadata,
+    sa.Column("entry_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("deployment_id", sa.String(64), nullable=False, index=True),
+    sa.Column("model_id", sa.String(64), nullable=False),
+    sa.Column("time_ms", sa.BigInteger, nullable=False),
+    sa.Column("end_time_ms", sa.BigInteger, nullable=True),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("actor", sa.String(1024), nullable=False),
+    sa.Column("build_before", sa.Integer, nullable=True),
+    sa.Column("build_after", sa.Integer, nullable=True),
+    sa.Column("settings_before", sa.JSON, nullable=True),
+    sa.Column("settings_after", sa.JSON, nullable=True),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("reason", sa.Text, nullable=True),
 )
 
 # API keys: only a salted HMAC of each secret is stored. `privileges` are what the key may do (cluster
