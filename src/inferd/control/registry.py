@@ -209,10 +209,12 @@ class ModelRegistry:
                 )
             self._store.put_vocabulary(model_id, build.build_number, vocabulary)
 
-    def deployable(self, model_id: str) -> Deployable:
+    def deployable(self, model_id: str, build_number: int | None = None) -> Deployable:
         """A complete model's build, vocabulary and definition file, or the error Elasticsearch gives at `_start`."""
         model = self.get_model(model_id)
         build = model.build
+        if build_number is not None and build_number != build.build_number:
+            raise ResourceNotFound(f"Could not find build [{build_number}] of trained model [{model_id}]")
         if build.stored_parts == 0:
             raise ResourceNotFound(f"Could not find trained model definition [{model_id}]")
         if not build.fully_defined:
