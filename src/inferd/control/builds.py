@@ -16,6 +16,8 @@ from inferd.store.records import FAILED, READY
 
 MAX_COMMENT_CHARS = 1024
 """The store's `builds.comment` column."""
+MAX_BUILD_NUMBER = 2**31 - 1
+"""The store keeps build numbers as 32-bit integers."""
 
 ES_BUILD = 1
 """The build Elasticsearch's upload (`PUT _ml/trained_models/{id}`, its parts and vocabulary) creates and fills."""
