@@ -1,5 +1,6 @@
 """The repository against a real migrated SQLite file."""
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -115,3 +116,10 @@ def test_a_failed_build_keeps_its_reason(store: ModelStore) -> None:
     store.fail_build("m", 1, "not a TorchScript archive")
     build = store.get_model("m").build  # type: ignore[union-attr]
     assert (build.state, build.failure_reason) == (FAILED, "not a TorchScript archive")
+
+
+def test_concurrent_creators_get_distinct_numbers(store: ModelStore) -> None:
+    store.create_model("m", {}, now_ms=1)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        numbers = list(pool.map(lambda i: store.create_build("m", {}, None, now_ms=i), range(12)))
+    assert sorted(numbers) == list(range(2, 14))  # type: ignore[type-var]
