@@ -158,6 +158,11 @@ class RolloutWorkflows(RoutePlacement):
             async with self._lock:
                 if rollout.outcome == "in_progress":
                     await self._end_rollout(deployment, rollout, str(failure))
+        except Exception as error:  # noqa: BLE001 - an unforeseen error must not leave the rollout blocking changes
+            logger.exception("the [%s] of deployment [%s] broke", rollout.action, deployment.deployment_id)
+            async with self._lock:
+                if rollout.outcome == "in_progress":
+                    await self._end_rollout(deployment, rollout, f"internal error: {error!r}")
 
     def _replace_serving(self, deployment: Deployment, routes: dict[str, Route],
                          revision: Revision | None = None) -> list[Route]:
