@@ -1,0 +1,78 @@
+"""`inferd builds ...` and `inferd deployments ...` as a person or a script runs them, against the real server.
+
+Each command runs as a subprocess (`python -m inferd`, this checkout's code), as `inferd import` is tested:
+what is checked is the exit code, stdout (the server's JSON with `-o json`) and the reason on stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from tests.support.models import TestModel, upload_test_model
+from tests.support.server import ServerProcess
+
+
+def inferd(server: ServerProcess, *args: str, timeout_s: float = 300) -> subprocess.CompletedProcess[str]:
+    """`inferd ARGS --url URL --data-dir DIR`: the local admin key, found as the README's commands find it."""
+    command = [sys.executable, "-m", "inferd", *args, "--url", server.url, "--data-dir", str(server.data_dir)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout_s)
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    assert result.returncode == 0, f"exit {result.returncode}\nstdout: {result.stdout}\nstderr: {result.stderr}"
+    return result
+
+
+def as_json(result: subprocess.CompletedProcess[str]) -> Any:
+    """stdout of a `-o json` command: the server's JSON and nothing else."""
+    return json.loads(ok(result).stdout)
+
+
+@pytest.fixture
+def echo_deployed(es: Elasticsearch, server: ServerProcess, model_id: str, echo_model: TestModel) -> Iterator[str]:
+    """The echo model uploaded as `model_id`; whatever the test deploys is stopped and the model deleted after."""
+    upload_test_model(es, model_id, echo_model, chunk_size=64 * 1024)
+    yield model_id
+    es.options(ignore_status=404).ml.stop_trained_model_deployment(model_id=model_id, force=True)
+    es.options(ignore_status=404).ml.delete_trained_model(model_id=model_id, force=True)
+
+
+def test_start_then_update_through_elasticsearchs_api(es: Elasticsearch, server: ServerProcess,
+                                                      echo_deployed: str) -> None:
+    started = as_json(inferd(server, "deployments", "start", echo_deployed, "--allocations", "1", "--threads", "1",
+                             "--queue-capacity", "64", "-o", "json"))
+    assignment = started["assignment"]
+    assert assignment["assignment_state"] == "started"
+    assert assignment["task_parameters"]["queue_capacity"] == 64
+
+    resized = ok(inferd(server, "deployments", "update", echo_deployed, "--allocations", "2"))
+    assert f"deployment {echo_deployed} of model {echo_deployed}: started, 2 of 2 allocations" in resized.stdout
+    stats = es.ml.get_trained_models_stats(model_id=echo_deployed)["trained_model_stats"][0]["deployment_stats"]
+    assert stats["number_of_allocations"] == 2
+
+    adaptive = as_json(inferd(server, "deployments", "update", echo_deployed, "--adaptive", "--min", "1", "--max", "3",
+                              "-o", "json"))
+    assert adaptive["assignment"]["adaptive_allocations"]["max_number_of_allocations"] == 3
+
+
+def test_refusals_exit_1_with_the_servers_reason_and_misuse_exits_2(server: ServerProcess, echo_deployed: str) -> None:
+    missing = inferd(server, "deployments", "start", "no-such-model")
+    assert missing.returncode == 1 and missing.stdout == ""
+    assert "the server answered 404" in missing.stderr and "no-such-model" in missing.stderr
+
+    stranger = subprocess.run([sys.executable, "-m", "inferd", "deployments", "start", echo_deployed, "--url",
+                               server.url, "--api-key", "bm90OmEta2V5"], capture_output=True, text=True, timeout=60)
+    assert stranger.returncode == 1 and "the server answered 401" in stranger.stderr
+
+    again = inferd(server, "deployments", "start", echo_deployed, "--again", "--allocations", "2")
+    assert again.returncode == 2 and "--allocations cannot go with --again" in again.stderr
+    assert inferd(server, "deployments", "update", echo_deployed).returncode == 2
+    assert inferd(server, "deployments", "update", echo_deployed, "--min", "1").returncode == 2
+    assert inferd(server, "deployments", "start", echo_deployed, "--no-wait", "--wait-for", "started").returncode == 2
