@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from inferd.control.builds import MAX_BUILD_NUMBER, MAX_COMMENT_CHARS
 from inferd.control.deployment_request import MAX_BATCH_DOCUMENTS, MAX_QUEUE_CAPACITY, MAX_THREADS_PER_ALLOCATION
 from inferd.control.ids import ID_MAX_LENGTH
 from inferd.control.inference_config import TrainedModelConfigBody
@@ -109,6 +110,10 @@ def _update_options() -> Schema:
     return _object({task: _object(options) for task, options in tasks.items()})
 
 
+BUILDS = "/_inferd/models/{model_id}/builds"
+OPTIONAL_BODIES = {("put", BUILDS)}
+
+
 def request_bodies(settings: Settings) -> dict[tuple[str, str], Schema]:
     """The body each route reads, keyed by (method, path)."""
     part_chars = 4 * math.ceil(settings.max_definition_part_bytes / 3)
@@ -130,26 +135,34 @@ def request_bodies(settings: Settings) -> dict[tuple[str, str], Schema]:
         },
         ("docs",),
     )
+    definition_part = _object(
+        {
+            "definition": {"type": "string", "contentEncoding": "base64", "maxLength": part_chars},
+            "total_definition_length": _integer(1, settings.max_definition_bytes),
+            "total_parts": _integer(1, settings.max_definition_parts),
+        },
+        ("definition", "total_definition_length", "total_parts"),
+    )
+    vocabulary = _object(
+        {
+            "vocabulary": {"type": "array", "minItems": 1, "maxItems": settings.max_vocabulary_size,
+                           "items": vocabulary_entry},
+            "merges": {"type": "array", "maxItems": settings.max_vocabulary_size, "items": vocabulary_entry},
+            "scores": {"type": "array", "maxItems": settings.max_vocabulary_size, "items": {"type": "number"}},
+        },
+        ("vocabulary",),
+    )
     models = "/_ml/trained_models/{model_id}"
     return {
         ("put", models): {"$ref": "#/components/schemas/TrainedModelConfigBody"},
-        ("put", f"{models}/definition/{{part}}"): _object(
-            {
-                "definition": {"type": "string", "contentEncoding": "base64", "maxLength": part_chars},
-                "total_definition_length": _integer(1, settings.max_definition_bytes),
-                "total_parts": _integer(1, settings.max_definition_parts),
-            },
-            ("definition", "total_definition_length", "total_parts"),
-        ),
-        ("put", f"{models}/vocabulary"): _object(
-            {
-                "vocabulary": {"type": "array", "minItems": 1, "maxItems": settings.max_vocabulary_size,
-                               "items": vocabulary_entry},
-                "merges": {"type": "array", "maxItems": settings.max_vocabulary_size, "items": vocabulary_entry},
-                "scores": {"type": "array", "maxItems": settings.max_vocabulary_size, "items": {"type": "number"}},
-            },
-            ("vocabulary",),
-        ),
+        ("put", f"{models}/definition/{{part}}"): definition_part,
+        ("put", f"{models}/vocabulary"): vocabulary,
+        ("put", BUILDS): _object({
+            "comment": {"type": "string", "maxLength": MAX_COMMENT_CHARS},
+            "inference_config": {"$ref": "#/components/schemas/InferenceConfig"},
+        }),
+        ("put", f"{BUILDS}/{{build}}/definition/{{part}}"): definition_part,
+        ("put", f"{BUILDS}/{{build}}/vocabulary"): vocabulary,
         ("post", f"{models}/deployment/_start"): _object({
             **deployment,
             "model_id": MODEL_ID,
@@ -192,7 +205,7 @@ def describe(schema: Schema, settings: Settings) -> Schema:
             body = bodies.get((method, path))
             if body is not None:
                 operation["requestBody"] = {
-                    "required": method == "put" or path.endswith("/_infer"),
+                    "required": (method == "put" and (method, path) not in OPTIONAL_BODIES) or path.endswith("/_infer"),
                     "content": {"application/json": {"schema": body}},
                 }
             for parameter in operation.get("parameters", []):
@@ -202,6 +215,8 @@ def describe(schema: Schema, settings: Settings) -> Schema:
                     parameter["schema"] = {"type": "string", "minLength": 1, "maxLength": 512}
                 elif parameter["in"] == "path" and parameter["name"] == "part":
                     parameter["schema"] = _integer(0, settings.max_definition_parts - 1)
+                elif parameter["in"] == "path" and parameter["name"] == "build":
+                    parameter["schema"] = _integer(1, MAX_BUILD_NUMBER)
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)  # parameter errors are Elasticsearch's 400s
             responses["4XX"] = {"description": "Elasticsearch's error shape", **error}

@@ -2,7 +2,8 @@
 
 A part is stored in one transaction with the build's totals. The part that completes the definition is
 stored only after the assembled bytes were counted, hashed and checked as TorchScript in a child process;
-until then the build stays incomplete, so no reader ever sees a half-checked definition.
+until then the build stays incomplete, so no reader ever sees a half-checked definition. A definition the
+check refuses fails its build, with the reason.
 """
 
 from __future__ import annotations
@@ -153,9 +154,11 @@ class DefinitionAssembler:
                     file.write(chunk)
             check_definition(path, self._check_timeout_s, self._check_memory_bytes)
         except DefinitionRejected as rejection:
+            # The definition can never load, so the build can never be ready: it fails, keeping the reason.
+            self._store.fail_build(build.model_id, build.build_number, str(rejection))
             raise BadRequest(
                 f"The definition of model [{build.model_id}] was refused: {rejection}. Nothing was stored for "
-                "this part."
+                f"this part, and build [{build.build_number}] failed: upload the definition to a new build"
             ) from None
         finally:
             path.unlink(missing_ok=True)

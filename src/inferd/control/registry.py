@@ -1,4 +1,4 @@
-"""The model registry: creating, reading, deleting models, their vocabularies and aliases.
+"""The model registry: creating, reading, deleting models, their builds, vocabularies and aliases.
 
 The store only guarantees atomicity, so the registry serialises what must not interleave: writes to
 one model's parts and vocabulary (a striped per-model lock), and creating or deleting names, since
@@ -9,14 +9,30 @@ from __future__ import annotations
 
 import threading
 import zlib
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from inferd.clock import Clock
+from inferd.control.builds import (
+    ES_BUILD,
+    check_comment,
+    check_deletable,
+    check_ready,
+    check_writable,
+    find_build,
+    new_build_config,
+    refuse_vocabulary,
+)
 from inferd.control.definition_files import definition_file
 from inferd.control.definitions import DefinitionAssembler, decode_definition, validate_part_request
 from inferd.control.ids import alias_problems, id_problems
-from inferd.control.inference_config import GENERATED_AT_CREATION, TREE_TASKS, TrainedModelConfigBody
+from inferd.control.inference_config import (
+    GENERATED_AT_CREATION,
+    TREE_TASKS,
+    InferenceConfig,
+    TrainedModelConfigBody,
+)
 from inferd.control.matching import expand_ids, is_wildcard
 from inferd.control.upload_limits import UploadLimits
 from inferd.errors import (
@@ -28,7 +44,7 @@ from inferd.errors import (
     StatusConflict,
     ValidationFailed,
 )
-from inferd.store import ModelExists, ModelRecord, ModelStore, VocabularyRecord
+from inferd.store import BuildRecord, ModelExists, ModelRecord, ModelStore, VocabularyRecord
 
 LOCK_STRIPES = 64
 
@@ -38,8 +54,13 @@ class Deployable:
     """What a deployment needs of a model: its build, vocabulary and the definition as a file."""
 
     model: ModelRecord
+    """The model, its `build` being the one to deploy."""
     vocabulary: VocabularyRecord
     definition_path: Path
+
+    @property
+    def build(self) -> BuildRecord:
+        return self.model.build
 
 
 # eland's profiled memory figures, used by the memory estimate.
@@ -132,8 +153,7 @@ class ModelRegistry:
             raise ValidationFailed(problems)
         assert body.inference_config is not None
         task = body.inference_config.task_type
-        if getattr(getattr(body.inference_config, task), "vocabulary", None) is not None:
-            raise IllegalArgument("illegal setting [vocabulary] on inference model creation")
+        refuse_vocabulary(body.inference_config)
         if body.definition is not None or body.compressed_definition is not None:
             raise IllegalArgument(
                 "inferd serves pytorch models, whose definition is uploaded in parts with PUT "
@@ -180,26 +200,58 @@ class ModelRegistry:
             self.get_model(model_id)
             self._store.delete_model(model_id)
 
+    # --- builds ----------------------------------------------------------------------------------
+
+    def create_build(self, model_id: str, inference_config: InferenceConfig | None, comment: str | None,
+                     ) -> BuildRecord:
+        """The model's next build, empty: the default build's config, with `inference_config` replaced if given."""
+        check_comment(comment)
+        with self._lock(model_id):
+            config = new_build_config(self.get_model(model_id), inference_config)
+            number = self._store.create_build(model_id, config, comment, self._clock.now_ms())
+        if number is None:
+            raise missing_model(model_id)
+        return self.get_build(model_id, number)
+
+    def get_build(self, model_id: str, build_number: int) -> BuildRecord:
+        return find_build(self.get_model(model_id), build_number)
+
+    def set_default_build(self, model_id: str, build_number: int) -> None:
+        """Pin the build Elasticsearch's API uses (as TorchServe's set-default); only a ready one."""
+        with self._lock(model_id):
+            check_ready(self.get_build(model_id, build_number), "be the default")
+            self._store.set_default_build(model_id, build_number)
+
+    def delete_build(self, model_id: str, build_number: int, in_use: Collection[str]) -> None:
+        """Delete a build no deployment runs (`in_use`: the ids of those that do); never the model's only one."""
+        with self._lock(model_id):
+            model = self.get_model(model_id)
+            check_deletable(model, find_build(model, build_number), in_use)
+            self._store.delete_build(model_id, build_number)
+
     # --- definition and vocabulary ---------------------------------------------------------------
 
     def put_definition_part(
-        self, model_id: str, part: int, definition: str | None, total_definition_length: int, total_parts: int
+        self, model_id: str, part: int, definition: str | None, total_definition_length: int, total_parts: int,
+        build_number: int | None = None,
     ) -> None:
+        """Add a part to the build (None: build 1, which Elasticsearch's upload fills)."""
         data = decode_definition(definition)
         validate_part_request(part, total_definition_length, total_parts, self._limits)
         self._limits.check_part_size(len(data))
         with self._lock(model_id):
-            build = self.get_model(model_id).build
+            build = self._writable_build(model_id, build_number)
             self._definitions.add_part(build, part, data, total_definition_length, total_parts)
 
-    def put_vocabulary(self, model_id: str, vocabulary: VocabularyRecord) -> None:
+    def put_vocabulary(self, model_id: str, vocabulary: VocabularyRecord, build_number: int | None = None) -> None:
+        """Set the build's vocabulary (None: build 1); once the build is complete, only the same one again."""
         if vocabulary.vocabulary is None:
             raise IllegalArgument("[vocabulary] must not be null.")
         if not vocabulary.vocabulary:
             raise ValidationFailed(["[vocabulary] must not be empty"])
         self._limits.check_vocabulary(vocabulary)
         with self._lock(model_id):
-            build = self.get_model(model_id).build
+            build = self._writable_build(model_id, build_number)
             if build.fully_defined and build.has_vocabulary:
                 if self._store.get_vocabulary(model_id, build.build_number) == vocabulary:
                     return
@@ -209,20 +261,34 @@ class ModelRegistry:
                 )
             self._store.put_vocabulary(model_id, build.build_number, vocabulary)
 
-    def deployable(self, model_id: str) -> Deployable:
-        """A complete model's build, vocabulary and definition file, or the error Elasticsearch gives at `_start`."""
+    def _writable_build(self, model_id: str, build_number: int | None) -> BuildRecord:
+        build = self.get_build(model_id, ES_BUILD if build_number is None else build_number)
+        check_writable(build)
+        return build
+
+    def deployable(self, model_id: str, build_number: int | None = None) -> Deployable:
+        """The build (None: the default one), its vocabulary and definition file, or why it cannot be deployed.
+
+        For the default build the errors are those Elasticsearch gives at `_start`; a named build must be ready.
+        """
         model = self.get_model(model_id)
-        build = model.build
-        if build.stored_parts == 0:
-            raise ResourceNotFound(f"Could not find trained model definition [{model_id}]")
-        if not build.fully_defined:
-            raise BadRequest(f"Model definition truncated. Unable to deserialize trained model definition [{model_id}]")
+        if build_number is None:
+            build = model.build
+            if build.stored_parts == 0:
+                raise ResourceNotFound(f"Could not find trained model definition [{model_id}]")
+            if not build.fully_defined:
+                raise BadRequest(
+                    f"Model definition truncated. Unable to deserialize trained model definition [{model_id}]"
+                )
+        else:
+            build = find_build(model, build_number)
+            check_ready(build, "be deployed")
         vocabulary = self._store.get_vocabulary(model_id, build.build_number)
         if vocabulary is None:
             raise ResourceNotFound(f"Could not find vocabulary for model [{model_id}]")
         with self._lock(model_id):
             path = definition_file(self._store, build, self._definitions_dir)
-        return Deployable(model, vocabulary, path)
+        return Deployable(replace(model, build=build), vocabulary, path)
 
     # --- aliases ---------------------------------------------------------------------------------
 

@@ -6,12 +6,20 @@ writes to one model; this module only guarantees atomicity.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
 
-from inferd.store.records import BuildRecord, ModelExists, ModelRecord, PartRecord, VocabularyRecord
+from inferd.store.records import (
+    BuildRecord,
+    ModelExists,
+    ModelRecord,
+    PartRecord,
+    VocabularyRecord,
+    default_build,
+)
 from inferd.store.tables import builds, definition_parts, model_aliases, models, vocabularies
 
 
@@ -37,7 +45,7 @@ class ModelStore:
         return found[0] if found else None
 
     def list_models(self) -> list[ModelRecord]:
-        """All models with their latest build, sorted by id."""
+        """All models with their builds, sorted by id."""
         return self._select_models(sa.true())
 
     def delete_model(self, model_id: str) -> bool:
@@ -47,12 +55,60 @@ class ModelStore:
                 connection.execute(sa.delete(table).where(table.c.model_id == model_id))
             return connection.execute(sa.delete(models).where(models.c.model_id == model_id)).rowcount > 0
 
+    def create_build(self, model_id: str, config: dict[str, Any], comment: str | None, now_ms: int) -> int | None:
+        """Insert the model's next build (its highest number plus one) and return its number; None if no such model.
+
+        The model's row is written first: that takes its lock (a row lock in PostgreSQL, the write lock in SQLite)
+        until the commit, so two servers creating builds of one model cannot both read the same highest number.
+        """
+        with self._engine.begin() as connection:
+            locked = connection.execute(
+                sa.update(models).where(models.c.model_id == model_id).values(default_build=models.c.default_build)
+            ).rowcount
+            if not locked:
+                return None
+            highest = connection.scalar(
+                sa.select(sa.func.max(builds.c.build_number)).where(builds.c.model_id == model_id)
+            )
+            number = (highest or 0) + 1
+            connection.execute(sa.insert(builds).values(
+                model_id=model_id, build_number=number, config=config, create_time_ms=now_ms, comment=comment
+            ))
+        return number
+
+    def delete_build(self, model_id: str, build_number: int) -> bool:
+        """Delete one build with its parts and vocabulary; a default pinned to it is un-pinned."""
+        with self._engine.begin() as connection:
+            for table in (definition_parts, vocabularies):
+                connection.execute(
+                    sa.delete(table).where(table.c.model_id == model_id, table.c.build_number == build_number)
+                )
+            connection.execute(
+                sa.update(models)
+                .where(models.c.model_id == model_id, models.c.default_build == build_number)
+                .values(default_build=None)
+            )
+            deleted = connection.execute(
+                sa.delete(builds).where(builds.c.model_id == model_id, builds.c.build_number == build_number)
+            )
+            return deleted.rowcount > 0
+
+    def set_default_build(self, model_id: str, build_number: int | None) -> None:
+        """Pin the model's default build, or un-pin it (None: the newest ready build)."""
+        with self._engine.begin() as connection:
+            connection.execute(
+                sa.update(models).where(models.c.model_id == model_id).values(default_build=build_number)
+            )
+
+    def fail_build(self, model_id: str, build_number: int, reason: str) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(
+                sa.update(builds)
+                .where(builds.c.model_id == model_id, builds.c.build_number == build_number)
+                .values(failure_reason=reason)
+            )
+
     def _select_models(self, where: sa.ColumnElement[bool]) -> list[ModelRecord]:
-        latest = (
-            sa.select(builds.c.model_id, sa.func.max(builds.c.build_number).label("build_number"))
-            .group_by(builds.c.model_id)
-            .subquery()
-        )
         part_totals = (
             sa.select(
                 definition_parts.c.model_id,
@@ -65,19 +121,15 @@ class ModelStore:
         )
         query = (
             sa.select(
-                models.c.model_id,
                 models.c.create_time_ms.label("model_create_time_ms"),
+                models.c.default_build,
                 builds,
                 part_totals.c.stored_parts,
                 part_totals.c.stored_bytes,
                 vocabularies.c.model_id.label("vocabulary_model_id"),
             )
             .select_from(models)
-            .join(latest, latest.c.model_id == models.c.model_id)
-            .join(
-                builds,
-                sa.and_(builds.c.model_id == latest.c.model_id, builds.c.build_number == latest.c.build_number),
-            )
+            .join(builds, builds.c.model_id == models.c.model_id)
             .outerjoin(
                 part_totals,
                 sa.and_(
@@ -91,7 +143,7 @@ class ModelStore:
                 ),
             )
             .where(where)
-            .order_by(models.c.model_id)
+            .order_by(models.c.model_id, builds.c.build_number.desc())
         )
         with self._engine.connect() as connection:
             rows = connection.execute(query).mappings().all()
@@ -99,26 +151,20 @@ class ModelStore:
         aliases: dict[str, list[str]] = {}
         for alias, model_id in alias_rows:
             aliases.setdefault(model_id, []).append(alias)
-        return [
-            ModelRecord(
-                model_id=row["model_id"],
-                create_time_ms=row["model_create_time_ms"],
-                build=BuildRecord(
-                    model_id=row["model_id"],
-                    build_number=row["build_number"],
-                    config=row["config"],
-                    create_time_ms=row["create_time_ms"],
-                    total_definition_length=row["total_definition_length"],
-                    total_parts=row["total_parts"],
-                    definition_sha256=row["definition_sha256"],
-                    stored_parts=row["stored_parts"] or 0,
-                    stored_bytes=int(row["stored_bytes"] or 0),
-                    has_vocabulary=row["vocabulary_model_id"] is not None,
-                ),
-                aliases=tuple(aliases.get(row["model_id"], ())),
-            )
-            for row in rows
-        ]
+        found = []
+        for model_id, group in itertools.groupby(rows, key=lambda row: row["model_id"]):
+            model_rows = list(group)
+            model_builds = tuple(_build_of(row) for row in model_rows)
+            pinned = model_rows[0]["default_build"]
+            found.append(ModelRecord(
+                model_id=model_id,
+                create_time_ms=model_rows[0]["model_create_time_ms"],
+                build=default_build(model_builds, pinned),
+                aliases=tuple(aliases.get(model_id, ())),
+                builds=model_builds,
+                default_build_pinned=pinned,
+            ))
+        return found
 
     # --- definition parts ----------------------------------------------------------------------
 
@@ -222,3 +268,20 @@ class ModelStore:
     def delete_alias(self, alias: str) -> None:
         with self._engine.begin() as connection:
             connection.execute(sa.delete(model_aliases).where(model_aliases.c.alias == alias))
+
+
+def _build_of(row: sa.RowMapping) -> BuildRecord:
+    return BuildRecord(
+        model_id=row["model_id"],
+        build_number=row["build_number"],
+        config=row["config"],
+        create_time_ms=row["create_time_ms"],
+        total_definition_length=row["total_definition_length"],
+        total_parts=row["total_parts"],
+        definition_sha256=row["definition_sha256"],
+        stored_parts=row["stored_parts"] or 0,
+        stored_bytes=int(row["stored_bytes"] or 0),
+        has_vocabulary=row["vocabulary_model_id"] is not None,
+        comment=row["comment"],
+        failure_reason=row["failure_reason"],
+    )

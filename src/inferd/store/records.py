@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 
 class ModelExists(Exception):
     """Another writer created the model first (possible with several servers on one PostgreSQL)."""
+
+
+UPLOADING = "uploading"
+READY = "ready"
+FAILED = "failed"
 
 
 @dataclass(frozen=True)
@@ -22,11 +28,31 @@ class BuildRecord:
     stored_parts: int
     stored_bytes: int
     has_vocabulary: bool
+    comment: str | None = None
+    failure_reason: str | None = None
+    """Why its definition was refused; a failed build takes no more parts or vocabulary."""
 
     @property
     def fully_defined(self) -> bool:
         """Every part is stored and the checked, hashed definition has the announced length."""
         return self.definition_sha256 is not None
+
+    @property
+    def state(self) -> str:
+        """`failed` (definition refused), `ready` (definition and vocabulary complete) or `uploading`."""
+        if self.failure_reason is not None:
+            return FAILED
+        if self.fully_defined and self.has_vocabulary:
+            return READY
+        return UPLOADING
+
+
+def default_build(builds: Sequence[BuildRecord], pinned: int | None) -> BuildRecord:
+    """The pinned build if it exists, else the newest ready one, else the newest (`builds` newest first)."""
+    by_number = {build.build_number: build for build in builds}
+    if pinned in by_number:
+        return by_number[pinned]
+    return next((build for build in builds if build.state == READY), builds[0])
 
 
 @dataclass(frozen=True)
@@ -34,7 +60,12 @@ class ModelRecord:
     model_id: str
     create_time_ms: int
     build: BuildRecord
+    """The build Elasticsearch's API shows and deploys (`default_build` of `builds`), or the one a caller chose."""
     aliases: tuple[str, ...]
+    builds: tuple[BuildRecord, ...] = ()
+    """Every build, newest first."""
+    default_build_pinned: int | None = None
+    """The default the user set; None: the newest ready build is the default."""
 
 
 @dataclass(frozen=True)

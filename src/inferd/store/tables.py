@@ -26,6 +26,8 @@ models = sa.Table(
     metadata,
     sa.Column("model_id", sa.String(64), primary_key=True),
     sa.Column("create_time_ms", sa.BigInteger, nullable=False),
+    # The build Elasticsearch's API uses (`_start`, GET); null: the newest ready build.
+    sa.Column("default_build", sa.Integer, nullable=True),
 )
 
 # A build is one immutable version of a model: its config, vocabulary and definition together.
@@ -39,6 +41,9 @@ builds = sa.Table(
     sa.Column("total_definition_length", sa.BigInteger, nullable=True),
     sa.Column("total_parts", sa.Integer, nullable=True),
     sa.Column("definition_sha256", sa.String(64), nullable=True),
+    sa.Column("comment", sa.String(1024), nullable=True),
+    # Set when the definition was refused: the build is `failed` and takes nothing more.
+    sa.Column("failure_reason", sa.Text, nullable=True),
 )
 
 definition_parts = sa.Table(

@@ -62,3 +62,17 @@ def test_the_description_is_valid_openapi(tmp_path: Path) -> None:
     loaded = schemathesis.openapi.from_dict(described(tmp_path))
     operations = [result.ok() for result in loaded.get_all_operations()]
     assert len(operations) >= 25
+
+
+def test_the_build_routes_read_the_upload_bodies_and_an_optional_build_body(tmp_path: Path) -> None:
+    schema = described(tmp_path)
+    builds = "/_inferd/models/{model_id}/builds"
+    assert body(schema, "put", f"{builds}/{{build}}/definition/{{part}}") == body(
+        schema, "put", f"{MODELS}/definition/{{part}}")
+    assert body(schema, "put", f"{builds}/{{build}}/vocabulary") == body(schema, "put", f"{MODELS}/vocabulary")
+    create = schema["paths"][builds]["put"]["requestBody"]
+    assert create["required"] is False
+    assert create["content"]["application/json"]["schema"]["properties"]["inference_config"] == {
+        "$ref": "#/components/schemas/InferenceConfig"}
+    parameters = {p["name"]: p["schema"] for p in schema["paths"][f"{builds}/{{build}}"]["get"]["parameters"]}
+    assert parameters["build"] == {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
 from inferd.api.body import JsonBody, parse_body
 from inferd.api.params import EsBool
 from inferd.api.privileges import Privilege, require_privilege
-from inferd.api.schemas.requests import MAX_DEFINITION_LENGTH, DefinitionPartBody, VocabularyBody
+from inferd.api.schemas.requests import Part, definition_part_of, vocabulary_of
 from inferd.api.schemas.deployment import deployment_inference_stats, render_deployment_stats
 from inferd.api.schemas.trained_model import render_model_config, render_model_stats
 from inferd.api.state import Deployments, Registry, State
 from inferd.control import TrainedModelConfigBody
 from inferd.errors import BadRequest, IllegalArgument, StatusConflict
-from inferd.store import ModelRecord, VocabularyRecord
+from inferd.store import ModelRecord
 
 router = APIRouter(prefix="/_ml/trained_models")
 
@@ -68,10 +68,8 @@ async def put_trained_model(
 
 
 @router.put("/{model_id}/definition/{part}", dependencies=manage("cluster:admin/xpack/ml/trained_models/part/put"))
-def put_trained_model_definition_part(
-    model_id: str, part: Annotated[int, Path(le=MAX_DEFINITION_LENGTH)], body: JsonBody, models: Registry
-) -> dict[str, bool]:
-    request = parse_body(DefinitionPartBody, body, "put_trained_model_part_action")
+def put_trained_model_definition_part(model_id: str, part: Part, body: JsonBody, models: Registry) -> dict[str, bool]:
+    request = definition_part_of(body)
     models.put_definition_part(
         model_id, part, request.definition, request.total_definition_length, request.total_parts
     )
@@ -82,8 +80,7 @@ def put_trained_model_definition_part(
 def put_trained_model_vocabulary(
     model_id: str, body: JsonBody, models: Registry
 ) -> dict[str, bool]:
-    request = parse_body(VocabularyBody, body, "put_trained_model_vocabulary")
-    models.put_vocabulary(model_id, VocabularyRecord(request.vocabulary, request.merges, request.scores))
+    models.put_vocabulary(model_id, vocabulary_of(body))
     return {"acknowledged": True}
 
 
