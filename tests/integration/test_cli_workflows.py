@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -76,3 +77,36 @@ def test_refusals_exit_1_with_the_servers_reason_and_misuse_exits_2(server: Serv
     assert inferd(server, "deployments", "update", echo_deployed).returncode == 2
     assert inferd(server, "deployments", "update", echo_deployed, "--min", "1").returncode == 2
     assert inferd(server, "deployments", "start", echo_deployed, "--no-wait", "--wait-for", "started").returncode == 2
+
+
+def model_files(model: TestModel, directory: Path) -> tuple[str, str]:
+    """The definition and a vocabulary file, the way `builds create` takes them."""
+    vocabulary = directory / "vocabulary.json"
+    vocabulary.write_text(json.dumps(model.vocabulary))
+    return str(model.definition_path), str(vocabulary)
+
+
+def test_builds_create_list_and_show(server: ServerProcess, echo_deployed: str, echo_model: TestModel,
+                                     tmp_path: Path) -> None:
+    definition, vocabulary = model_files(echo_model, tmp_path)
+    created = inferd(server, "builds", "create", echo_deployed, "--definition", definition, "--vocabulary",
+                     vocabulary, "--comment", "second", "--part-size", str(64 * 1024), "-o", "json")
+    build = as_json(created)
+    assert (build["build_number"], build["state"], build["comment"], build["has_vocabulary"]) == (2, "ready",
+                                                                                                  "second", True)
+    assert build["total_parts"] == -(-echo_model.size_bytes // (64 * 1024)) > 1
+    assert f"in {build['total_parts']} parts" in created.stderr
+
+    listed = as_json(inferd(server, "builds", "list", echo_deployed, "-o", "json"))
+    assert [b["build_number"] for b in listed["builds"]] == [2, 1]
+    table = ok(inferd(server, "builds", "list", echo_deployed)).stdout
+    assert "second" in table and "ready" in table
+    assert "sha256" in ok(inferd(server, "builds", "show", echo_deployed, "2")).stdout
+
+    missing = inferd(server, "builds", "show", echo_deployed, "9")
+    assert missing.returncode == 1 and "the server answered 404" in missing.stderr
+    config = tmp_path / "ner.json"
+    config.write_text(json.dumps({"ner": {}}))
+    other_task = inferd(server, "builds", "create", echo_deployed, "--definition", definition, "--vocabulary",
+                        vocabulary, "--inference-config", str(config))
+    assert other_task.returncode == 1 and "the server answered 400" in other_task.stderr

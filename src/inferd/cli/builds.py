@@ -108,7 +108,7 @@ def _upload(es: Elasticsearch, model_id: str, number: int, definition: Path, par
             vocabulary: dict[str, Any]) -> None:
     build_path = ("models", model_id, "builds", number)
     columns = (TextColumn(f"Uploading build {number}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err, transient=True) as progress:
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
         bar = progress.add_task("parts", total=total_parts)
         for part in iter_definition_parts(definition, part_size):
             call(es, "PUT", inferd_path(*build_path, "definition", part.part), body={
