@@ -9,13 +9,18 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+import torch
 from elasticsearch import Elasticsearch
+from torch import Tensor, nn
 
+from tests.support.api import eventually
 from tests.support.models import TestModel, upload_test_model
 from tests.support.server import ServerProcess
 
@@ -110,3 +115,97 @@ def test_builds_create_list_and_show(server: ServerProcess, echo_deployed: str, 
     other_task = inferd(server, "builds", "create", echo_deployed, "--definition", definition, "--vocabulary",
                         vocabulary, "--inference-config", str(config))
     assert other_task.returncode == 1 and "the server answered 400" in other_task.stderr
+
+
+@pytest.fixture
+def rollout_api(http: httpx.Client) -> None:
+    """Skip until the deployments API of docs/rollouts.md is on this branch (it is built beside this CLI)."""
+    paths = http.get("/_inferd/openapi.json").json()["paths"]
+    if "/_inferd/deployments/{deployment_id}/_redeploy" not in paths:
+        pytest.skip("the rollout API (/_inferd/deployments/{id}/_redeploy ...) has not landed")
+
+
+class BrokenModel(nn.Module):
+    """Loads, and fails every inference: a build whose rollout fails at its verifying inference."""
+
+    def forward(self, input_ids: Tensor, attention_mask: Tensor, token_type_ids: Tensor, position_ids: Tensor
+                ) -> Tensor:
+        raise RuntimeError("this build cannot infer")
+
+
+def broken_definition(directory: Path) -> str:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*torch\.jit\.\w+` is deprecated", category=DeprecationWarning)
+        path = directory / "broken.pt"
+        torch.jit.save(torch.jit.script(BrokenModel().eval()), str(path))
+    return str(path)
+
+
+def infers(es: Elasticsearch, deployment_id: str) -> bool:
+    answer = es.ml.infer_trained_model(model_id=deployment_id, docs=[{"text_field": "hello world"}])
+    return bool(answer["inference_results"][0]["predicted_value"])
+
+
+@pytest.mark.usefixtures("rollout_api")
+def test_a_new_build_rolls_out_back_restarts_stops_and_starts_again(
+    es: Elasticsearch, server: ServerProcess, echo_deployed: str, echo_model: TestModel, tmp_path: Path
+) -> None:
+    model = echo_deployed
+    ok(inferd(server, "deployments", "start", model))
+    definition, vocabulary = model_files(echo_model, tmp_path)
+    assert as_json(inferd(server, "builds", "create", model, "--definition", definition, "--vocabulary", vocabulary,
+                          "-o", "json"))["build_number"] == 2
+
+    redeployed = inferd(server, "deployments", "redeploy", model, "--build", "2", "-o", "json")
+    answer = as_json(redeployed)
+    assert answer["deployment"]["build_number"] == 2 and answer["rollout"]["outcome"] == "succeeded"
+    assert f"redeploy of {model} done" in redeployed.stderr and "→" in redeployed.stderr  # the live line
+    assert infers(es, model)
+
+    rolled_back = ok(inferd(server, "deployments", "rollback", model))
+    assert "rollback of" in rolled_back.stderr and "deployed" in rolled_back.stdout
+    assert as_json(inferd(server, "deployments", "show", model, "-o", "json"))["build_number"] == 1
+    ok(inferd(server, "deployments", "restart", model))
+    assert infers(es, model)
+
+    ok(inferd(server, "deployments", "stop", model))
+    listed = as_json(inferd(server, "deployments", "list", "-o", "json"))["deployments"]
+    assert [view["lifecycle"] for view in listed if view["deployment_id"] == model] == ["stopped"]
+    again = as_json(inferd(server, "deployments", "start", model, "--again", "-o", "json"))
+    assert (again["deployment"]["lifecycle"], again["deployment"]["build_number"]) == ("deployed", 1)
+    assert infers(es, model)
+
+    history = as_json(inferd(server, "deployments", "history", model, "-o", "json"))["history"]
+    assert [entry["action"] for entry in history] == ["start_again", "stop", "restart", "rollback", "redeploy",
+                                                      "start"]
+    assert all(entry["outcome"] == "succeeded" for entry in history)
+    table = ok(inferd(server, "deployments", "history", model)).stdout
+    assert "1 → 2" in table and "2 → 1" in table
+    assert model in ok(inferd(server, "deployments", "list")).stdout
+
+
+@pytest.mark.usefixtures("rollout_api")
+def test_a_failing_rollout_exits_1_and_the_old_build_keeps_serving(
+    es: Elasticsearch, server: ServerProcess, echo_deployed: str, echo_model: TestModel, tmp_path: Path
+) -> None:
+    model = echo_deployed
+    ok(inferd(server, "deployments", "start", model))
+    _, vocabulary = model_files(echo_model, tmp_path)
+    ok(inferd(server, "builds", "create", model, "--definition", broken_definition(tmp_path), "--vocabulary",
+              vocabulary))
+
+    failed = inferd(server, "deployments", "redeploy", model, "--build", "2", "-o", "json")
+    assert failed.returncode == 1, failed.stderr
+    assert f"redeploy of {model} failed" in failed.stderr and "cannot infer" in failed.stderr
+    answer = json.loads(failed.stdout)
+    assert answer["rollout"]["outcome"] == "failed" and answer["deployment"]["build_number"] == 1
+    assert infers(es, model)
+
+    timed_out = inferd(server, "deployments", "restart", model, "--timeout", "0s")
+    assert timed_out.returncode == 3 and "goes on in the server" in timed_out.stderr, timed_out.stderr
+
+    def restarted() -> bool:
+        rollout = as_json(inferd(server, "deployments", "show", model, "-o", "json"))["rollout"]
+        return rollout is None or rollout["outcome"] != "in_progress"
+
+    eventually(restarted, timeout_s=120, what="the restart that --timeout left running to end", period_s=0.5)
