@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from inferd.cli.credentials import DEFAULT_URL, ApiKeyOption, CaCertsOption, DataDirOption, UrlOption
-from inferd.cli.output import OutputFormat, OutputOption, cell, err, fields_table, print_json, print_tables, time_text
+from inferd.cli.output import OutputFormat, OutputOption, cell, err, fields_table, print_answer, time_text
 from inferd.cli.rest import call, client, failures_reported, inferd_path
 from inferd.importer import DEFAULT_CHUNK_SIZE, ModelImportError, count_parts, iter_definition_parts
 from inferd.units import human_bytes
@@ -98,10 +98,7 @@ def create(
             err.print(f"build {number} of {escape(model_id)} stays unfinished (uploading): create another")
             raise
         build = call(es, "GET", inferd_path("models", model_id, "builds", number))
-    if output is OutputFormat.JSON:
-        print_json(build)
-    else:
-        print_tables(build_fields(build))
+    print_answer(build, output, lambda answer: [build_fields(answer)])
 
 
 def _upload(es: Elasticsearch, model_id: str, number: int, definition: Path, part_size: int, total_parts: int,
@@ -132,10 +129,7 @@ def list_builds(
     """A model's builds, newest first, and which one is its default."""
     with failures_reported():
         answer = call(client(url, api_key, data_dir, ca_certs), "GET", inferd_path("models", model_id, "builds"))
-    if output is OutputFormat.JSON:
-        print_json(answer)
-    else:
-        print_tables(builds_table(answer["builds"]))
+    print_answer(answer, output, lambda answer: [builds_table(answer["builds"])])
 
 
 @app.command("show")
@@ -151,10 +145,7 @@ def show(
     """One build: state, definition, vocabulary, config and the deployments that run it."""
     with failures_reported():
         build = call(client(url, api_key, data_dir, ca_certs), "GET", inferd_path("models", model_id, "builds", number))
-    if output is OutputFormat.JSON:
-        print_json(build)
-    else:
-        print_tables(build_fields(build))
+    print_answer(build, output, lambda answer: [build_fields(answer)])
 
 
 def parts_text(build: dict[str, Any]) -> str:

@@ -19,10 +19,11 @@ from typing import Annotated, Any
 import typer
 from elasticsearch import Elasticsearch
 from rich.markup import escape
+from rich.table import Table
 
 from inferd.cli.credentials import DEFAULT_URL, ApiKeyOption, CaCertsOption, DataDirOption, UrlOption
 from inferd.cli.deployment_views import assignment_line, deployments_table, history_table, rollout_text, view_tables
-from inferd.cli.output import OutputFormat, OutputOption, err, print_json, print_tables
+from inferd.cli.output import OutputFormat, OutputOption, err, print_answer
 from inferd.cli.progress import Outcome, follow, outcome_line
 from inferd.cli.rest import call, client, failures_reported, inferd_path
 from inferd.units import parse_time_value
@@ -114,10 +115,6 @@ def view_path(deployment_id: str, *rest: str) -> str:
     return inferd_path("deployments", deployment_id, *rest)
 
 
-def print_view(view: dict[str, Any]) -> None:
-    print_tables(*view_tables(view))
-
-
 @app.command("list")
 def list_deployments(
     output: OutputOption = OutputFormat.TABLE,
@@ -129,10 +126,7 @@ def list_deployments(
     """Every deployment, stopped ones included: its build, lifecycle, allocations and rollout stage."""
     with failures_reported():
         answer = call(client(url, api_key, data_dir, ca_certs), "GET", inferd_path("deployments"))
-    if output is OutputFormat.JSON:
-        print_json(answer)
-    else:
-        print_tables(deployments_table(answer["deployments"]))
+    print_answer(answer, output, lambda answer: [deployments_table(answer["deployments"])])
 
 
 @app.command("show")
@@ -147,10 +141,7 @@ def show(
     """One deployment: build, lifecycle, settings, each route's build and role, the rollout in progress."""
     with failures_reported():
         view = call(client(url, api_key, data_dir, ca_certs), "GET", view_path(deployment_id))
-    if output is OutputFormat.JSON:
-        print_json(view)
-    else:
-        print_view(view)
+    print_answer(view, output, view_tables)
 
 
 @app.command("history")
@@ -165,10 +156,7 @@ def history(
     """What happened to a deployment, newest first: who did what, builds and settings before and after."""
     with failures_reported():
         answer = call(client(url, api_key, data_dir, ca_certs), "GET", view_path(deployment_id, "history"))
-    if output is OutputFormat.JSON:
-        print_json(answer)
-    else:
-        print_tables(history_table(answer["history"]))
+    print_answer(answer, output, lambda answer: [history_table(answer["history"])])
 
 
 @app.command("start")
@@ -223,10 +211,7 @@ def start(
     with failures_reported(), err.status(f"Starting a deployment of {target}, waiting until it is {level}..."):
         answer = es.ml.start_trained_model_deployment(
             model_id=target, deployment_id=deployment_id, wait_for=level.value, timeout=timeout, **fields).body
-    if output is OutputFormat.JSON:
-        print_json(answer)
-    else:
-        typer.echo(assignment_line(answer["assignment"]))
+    print_answer(answer, output, lambda answer: [escape(assignment_line(answer["assignment"]))])
 
 
 @app.command("update")
@@ -249,10 +234,7 @@ def update(
     with failures_reported():
         answer = client(url, api_key, data_dir, ca_certs).ml.update_trained_model_deployment(
             model_id=deployment_id, number_of_allocations=allocations, adaptive_allocations=adaptive_settings).body
-    if output is OutputFormat.JSON:
-        print_json(answer)
-    else:
-        typer.echo(assignment_line(answer["assignment"]))
+    print_answer(answer, output, lambda answer: [escape(assignment_line(answer["assignment"]))])
 
 
 @app.command("redeploy")
@@ -355,22 +337,19 @@ def roll_out(es: Elasticsearch, deployment_id: str, action: str, body: dict[str,
         answer = call(es, "POST", view_path(deployment_id, action), params={"wait_for": "none", **(params or {})},
                       body=body or None)
         if not wait:
-            _print_answer(answer, output)
+            print_answer(answer, output, rollout_tables)
             err.print(f"{escape(rollout_text(answer.get('rollout')))}; follow it with "
                       f"`inferd deployments show {escape(deployment_id)}`")
             return
         waited = follow(answer, lambda: call(es, "GET", view_path(deployment_id)),
                         lambda: call(es, "GET", view_path(deployment_id, "history"))["history"],
                         timeout_seconds(timeout))
-    _print_answer({"deployment": waited.view, "rollout": waited.rollout}, output)
+    print_answer({"deployment": waited.view, "rollout": waited.rollout}, output, rollout_tables)
     err.print(outcome_line(waited, timeout))
     if waited.outcome is not Outcome.SUCCEEDED:
         raise typer.Exit(waited.outcome.exit_code)
 
 
-def _print_answer(answer: dict[str, Any], output: OutputFormat) -> None:
-    """What a rollout call answers (`{"deployment", "rollout"}`): as is for json, the deployment for people."""
-    if output is OutputFormat.JSON:
-        print_json(answer)
-    else:
-        print_view(answer["deployment"])
+def rollout_tables(answer: dict[str, Any]) -> tuple[Table, Table]:
+    """A rollout call's answer (`{"deployment", "rollout"}`) for people: the deployment, as `show` draws it."""
+    return view_tables(answer["deployment"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 import enum
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any
 
 import typer
@@ -31,6 +31,14 @@ OutputOption = Annotated[OutputFormat, typer.Option(
 
 def print_json(answer: Any) -> None:
     typer.echo(json.dumps(answer, indent=2))
+
+
+def print_answer(answer: Any, output: OutputFormat, tables: Callable[[Any], Iterable[RenderableType]]) -> None:
+    """The server's answer as is for `json`, or the tables `tables` draws from it for people."""
+    if output is OutputFormat.JSON:
+        print_json(answer)
+    else:
+        print_tables(*tables(answer))
 
 
 def print_tables(*renderables: RenderableType) -> None:
