@@ -72,6 +72,10 @@ def test_a_worker_that_keeps_dying_leaves_the_route_failed(
     with pytest.raises(ApiError) as refused:
         es.ml.infer_trained_model(model_id=deployed_echo, docs=[{"text_field": "the cat"}])
     assert refused.value.meta.status == 409
+    failure = http.get(f"/_inferd/deployments/{deployed_echo}/history").json()["history"][0]
+    assert (failure["action"], failure["outcome"], failure["actor"]) == ("failure", "failed", "_inferd")
+    assert "failed for good" in failure["reason"] and "stop and start the deployment again" in failure["reason"]
+    assert http.get(f"/_inferd/deployments/{deployed_echo}").json()["lifecycle"] == "failed"
 
 
 def test_a_hanging_model_answers_408_and_its_worker_is_recycled(

@@ -6,8 +6,10 @@ import os
 import random
 import signal
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 from elasticsearch import ApiError, Elasticsearch
@@ -37,6 +39,9 @@ class Load:
     failures: list[tuple[int, str]] = field(default_factory=list)
     """(HTTP status, or -1 when there was no answer; what was said) per failed call."""
     wrong: list[str] = field(default_factory=list)
+    on_answer: Callable[[float, dict[str, Any]], None] | None = None
+    """Called with when the request was sent (time.monotonic) and its correct result, e.g. to see which build
+    answered."""
     _stop: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -52,10 +57,14 @@ class Load:
         while not self._stop.is_set():
             words = [own.choice(PLAIN_WORDS) for _ in range(own.randint(2, 8))]
             text = " ".join([SLOW_WORD] * self.slow_words + words)
+            sent = time.monotonic()
             try:
                 response = self.es.ml.infer_trained_model(model_id=self.model_id, docs=[{"text_field": text}])
-                if echoed_ids(response["inference_results"][0]) == expected_ids(text):
+                result = response["inference_results"][0]
+                if echoed_ids(result) == expected_ids(text):
                     self.answered[index] += 1
+                    if self.on_answer is not None:
+                        self.on_answer(sent, result)
                 else:
                     with self._lock:
                         self.wrong.append(text)

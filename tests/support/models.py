@@ -280,14 +280,15 @@ class SlowModel(nn.Module):
 
 
 def _build_echo(traced_dir: Path, extra_bytes: int) -> TracedModel:
-    return _build_scripted(EchoModel(extra_bytes), traced_dir, "Echo test model: returns its inputs", extra_bytes)
+    return build_scripted_model(EchoModel(extra_bytes), traced_dir, "Echo test model: returns its inputs", extra_bytes)
 
 
 def _build_slow(traced_dir: Path) -> TracedModel:
-    return _build_scripted(SlowModel(), traced_dir, "Slow echo test model: works as long as it reads 'slow'", 0)
+    return build_scripted_model(SlowModel(), traced_dir, "Slow echo test model: works as long as it reads 'slow'", 0)
 
 
-def _build_scripted(model: nn.Module, traced_dir: Path, description: str, extra_bytes: int) -> TracedModel:
+def build_scripted_model(model: nn.Module, traced_dir: Path, description: str, extra_bytes: int) -> TracedModel:
+    """Script a hand-written pass_through module and save it with its config and the test vocabulary."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r".*torch\.jit\.\w+` is deprecated", category=DeprecationWarning)
         module = torch.jit.script(model.eval())

@@ -28,7 +28,7 @@ from inferd.api.params import reject_unknown_parameters
 from inferd.api.privileges import Privilege, route_requirement
 from inferd.api.responses import FastJSONResponse
 from inferd.api.routes import deployments as deployment_routes
-from inferd.api.routes import builds, docs, health, metrics, model_aliases, nodes, root, security, trained_models
+from inferd.api.routes import builds, docs, health, metrics, model_aliases, nodes, rollouts, root, security, trained_models
 from inferd.api.state import ServerState
 from inferd.clock import Clock, SystemClock
 from inferd.cluster.local import LocalCluster, machine_memory_bytes, machine_processors, split_machine
@@ -140,7 +140,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.state.request_limits = RequestLimits.of(settings)
     install_error_handlers(app)
     # Inference routes first: a request is matched against the routes in order, and _infer is the hot path.
-    modules = (deployment_routes, root, health, metrics, nodes, trained_models, builds, model_aliases, security, docs)
+    modules = (deployment_routes, root, health, metrics, nodes, rollouts, trained_models, builds, model_aliases, security,
+               docs)
     routers = [module.router for module in modules]
     for router in routers:
         app.include_router(router)

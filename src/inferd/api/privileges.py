@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from fastapi import Request
+from typing import Annotated
+
+from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 
 from inferd.api.authentication import WWW_AUTHENTICATE
@@ -87,6 +89,20 @@ async def caller(request: Request) -> Principal | None:
     """The authenticated caller (None when security is off or the route is anonymous)."""
     principal: Principal | None = request.scope.get(PRINCIPAL)
     return principal
+
+
+ANONYMOUS_ACTOR = "_anonymous"
+
+
+async def actor(request: Request) -> str:
+    """Who a deployment's history names for this request: the API key's name, or the user's."""
+    principal: Principal | None = request.scope.get(PRINCIPAL)
+    if principal is None:
+        return ANONYMOUS_ACTOR
+    return principal.api_key_name or principal.username
+
+
+Actor = Annotated[str, Depends(actor)]
 
 
 def declared_requirements(route: APIRoute) -> list[RequiredPrivilege]:

@@ -65,7 +65,8 @@ class RouteCounters:
                 min_allocations=_bound(adaptive.min_number_of_allocations),
                 max_allocations=_bound(adaptive.max_number_of_allocations),
                 started=deployment.state == "started",
-                route_starting=any(route.state is RouteState.STARTING for route in routes),
+                # A rollout replaces the workers: what they measure says little about the new ones.
+                route_starting=deployment.rollout is not None or any(route.state is RouteState.STARTING for route in routes),
                 latest_route_start_ms=max((route.start_time_ms for route in routes), default=None),
             ))
         return targets

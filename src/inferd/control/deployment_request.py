@@ -82,7 +82,7 @@ class UpdateRequest:
     adaptive_allocations: AdaptiveAllocations | None
 
 
-def _merge(query: Mapping[str, str], body: Mapping[str, Any] | None, allowed: tuple[str, ...], parser: str,
+def merge_parameters(query: Mapping[str, str], body: Mapping[str, Any] | None, allowed: tuple[str, ...], parser: str,
            ) -> dict[str, Any]:
     """One set of parameters from the query string and the body; the same name in both must agree."""
     given: dict[str, Any] = dict(query)
@@ -101,7 +101,7 @@ def _merge(query: Mapping[str, str], body: Mapping[str, Any] | None, allowed: tu
     return given
 
 
-def _integer(name: str, value: Any) -> int:
+def parse_integer(name: str, value: Any) -> int:
     if isinstance(value, bool):
         raise IllegalArgument(f"Failed to parse int parameter [{name}] with value [{str(value).lower()}]")
     if isinstance(value, int):
@@ -125,7 +125,7 @@ def _legacy(given: dict[str, Any]) -> list[str]:
     return warnings
 
 
-def _adaptive(value: Any, parser: str) -> AdaptiveAllocations | None:
+def parse_adaptive(value: Any, parser: str) -> AdaptiveAllocations | None:
     if value is None:
         return None
     if not isinstance(value, Mapping):
@@ -136,11 +136,11 @@ def _adaptive(value: Any, parser: str) -> AdaptiveAllocations | None:
     enabled = value.get("enabled")
     if enabled is not None and not isinstance(enabled, bool):
         raise ParseError("[adaptive_allocations] failed to parse field [enabled]")
-    bounds = {name: None if value.get(name) is None else _integer(name, value[name]) for name in ADAPTIVE_FIELDS[1:]}
+    bounds = {name: None if value.get(name) is None else parse_integer(name, value[name]) for name in ADAPTIVE_FIELDS[1:]}
     return AdaptiveAllocations(enabled, **bounds)
 
 
-def _batch_limit(value: Any) -> int | None:
+def parse_batch_limit(value: Any) -> int | None:
     if value is None:
         return None
     if not isinstance(value, Mapping) or any(name not in INFERD_FIELDS for name in value):
@@ -148,46 +148,37 @@ def _batch_limit(value: Any) -> int | None:
     limit = value.get("max_batch_documents")
     if limit is None:
         return None
-    limit = _integer("max_batch_documents", limit)
+    limit = parse_integer("max_batch_documents", limit)
     if not 1 <= limit <= MAX_BATCH_DOCUMENTS:
         raise ValidationFailed([f"[max_batch_documents] must be between 1 and {MAX_BATCH_DOCUMENTS}"])
     return limit
 
 
-def parse_start_request(model_id: str, query: Mapping[str, str], body: Mapping[str, Any] | None) -> StartRequest:
-    given = _merge(query, body, START_BODY, START_PARSER)
-    warnings = _legacy(given)
-    if "model_id" in given and given["model_id"] != model_id:
-        raise IllegalArgument(
-            f"Inconsistent model_id; '{given['model_id']}' specified in the body differs from '{model_id}' "
-            "specified as a URL argument"
-        )
-    numbers = {name: _integer(name, given[name]) for name in INTEGERS if name in given}
-    adaptive = _adaptive(given.get("adaptive_allocations"), START_PARSER)
-    wait_for = str(given.get("wait_for", "started"))
-    timeout_text = str(given.get("timeout", DEFAULT_START_TIMEOUT))
+def parse_cache_size(value: Any) -> str | None:
+    if value is None:
+        return None
+    cache_size = str(value)
     try:
-        timeout_s = parse_time_value(timeout_text, "timeout")
+        if parse_byte_size(cache_size, "cache_size") < 0:
+            raise ValueError(f"[cache_size] must be non-negative; got [{cache_size}]")
     except ValueError as error:
         raise IllegalArgument(str(error)) from None
-    priority = str(given.get("priority", "normal"))
-    if priority not in PRIORITIES:
-        raise IllegalArgument(f"[priority] must be one of [{', '.join(PRIORITIES)}]; got [{priority}]")
-    cache_size = given.get("cache_size")
-    if cache_size is not None:
-        cache_size = str(cache_size)
-        try:
-            if parse_byte_size(cache_size, "cache_size") < 0:
-                raise ValueError(f"[cache_size] must be non-negative; got [{cache_size}]")
-        except ValueError as error:
-            raise IllegalArgument(str(error)) from None
-    allocations = numbers.get("number_of_allocations")
-    threads = numbers.get("threads_per_allocation", 1)
-    queue_capacity = numbers.get("queue_capacity", DEFAULT_QUEUE_CAPACITY)
+    return cache_size
 
+
+def parse_timeout(given: Mapping[str, Any], default: str) -> tuple[float, str]:
+    """The `timeout` parameter, in seconds and as written."""
+    text = str(given.get("timeout", default))
+    try:
+        return parse_time_value(text, "timeout"), text
+    except ValueError as error:
+        raise IllegalArgument(str(error)) from None
+
+
+def resource_problems(allocations: int | None, threads: int, queue_capacity: int, priority: str,
+                      adaptive: AdaptiveAllocations | None) -> list[str]:
+    """Elasticsearch's checks of a deployment's resources, in its order (`_start`, and inferd's rollouts)."""
     problems = []
-    if wait_for not in WAIT_STATES:
-        problems.append(f"invalid [wait_for] state [{wait_for}]; must be one of [{', '.join(WAIT_STATES)}]")
     if allocations is not None and allocations < 1:
         problems.append("[number_of_allocations] must be a positive integer")
     if allocations is not None and adaptive is not None and adaptive.enabled:
@@ -202,12 +193,39 @@ def parse_start_request(model_id: str, query: Mapping[str, str], body: Mapping[s
         problems.append("[queue_capacity] must be a positive integer")
     if queue_capacity > MAX_QUEUE_CAPACITY:
         problems.append(f"[queue_capacity] must be less than {MAX_QUEUE_CAPACITY}")
-    if timeout_s <= 0:
-        problems.append("[timeout] must be positive")
     if priority == "low" and allocations is not None and allocations > 1:
         problems.append("[number_of_allocations] must be 1 when [priority] is low")
     if priority == "low" and threads > 1:
         problems.append("[threads_per_allocation] must be 1 when [priority] is low")
+    return problems
+
+
+def parse_start_request(model_id: str, query: Mapping[str, str], body: Mapping[str, Any] | None) -> StartRequest:
+    given = merge_parameters(query, body, START_BODY, START_PARSER)
+    warnings = _legacy(given)
+    if "model_id" in given and given["model_id"] != model_id:
+        raise IllegalArgument(
+            f"Inconsistent model_id; '{given['model_id']}' specified in the body differs from '{model_id}' "
+            "specified as a URL argument"
+        )
+    numbers = {name: parse_integer(name, given[name]) for name in INTEGERS if name in given}
+    adaptive = parse_adaptive(given.get("adaptive_allocations"), START_PARSER)
+    wait_for = str(given.get("wait_for", "started"))
+    timeout_s, timeout_text = parse_timeout(given, DEFAULT_START_TIMEOUT)
+    priority = str(given.get("priority", "normal"))
+    if priority not in PRIORITIES:
+        raise IllegalArgument(f"[priority] must be one of [{', '.join(PRIORITIES)}]; got [{priority}]")
+    cache_size = parse_cache_size(given.get("cache_size"))
+    allocations = numbers.get("number_of_allocations")
+    threads = numbers.get("threads_per_allocation", 1)
+    queue_capacity = numbers.get("queue_capacity", DEFAULT_QUEUE_CAPACITY)
+
+    problems = []
+    if wait_for not in WAIT_STATES:
+        problems.append(f"invalid [wait_for] state [{wait_for}]; must be one of [{', '.join(WAIT_STATES)}]")
+    problems += resource_problems(allocations, threads, queue_capacity, priority, adaptive)
+    if timeout_s <= 0:
+        problems.append("[timeout] must be positive")
     if problems:
         raise ValidationFailed(problems)
 
@@ -226,16 +244,16 @@ def parse_start_request(model_id: str, query: Mapping[str, str], body: Mapping[s
         timeout_s=timeout_s,
         timeout_text=timeout_text,
         adaptive_allocations=adaptive,
-        max_batch_documents=_batch_limit(given.get("inferd")),
+        max_batch_documents=parse_batch_limit(given.get("inferd")),
         warnings=tuple(warnings),
     )
 
 
 def parse_update_request(query: Mapping[str, str], body: Mapping[str, Any] | None) -> UpdateRequest:
-    given = _merge(query, body, ("number_of_allocations", "adaptive_allocations"), UPDATE_PARSER)
+    given = merge_parameters(query, body, ("number_of_allocations", "adaptive_allocations"), UPDATE_PARSER)
     allocations = given.get("number_of_allocations")
-    allocations = None if allocations is None else _integer("number_of_allocations", allocations)
-    adaptive = _adaptive(given.get("adaptive_allocations"), UPDATE_PARSER)
+    allocations = None if allocations is None else parse_integer("number_of_allocations", allocations)
+    adaptive = parse_adaptive(given.get("adaptive_allocations"), UPDATE_PARSER)
     problems = []
     if allocations is not None and allocations < 1:
         problems.append("[number_of_allocations] must be a positive integer")

@@ -28,6 +28,9 @@ class Demand:
     """Charged once on every node the deployment runs on (one worker, one copy of the weights)."""
     current: Mapping[str, int] = field(default_factory=dict)
     low_priority: bool = False
+    held_memory_bytes: Mapping[str, int] = field(default_factory=dict)
+    """Memory its other workers still hold, by node: during a rollout the old workers serve (or drain) beside the
+    new ones, so their memory is taken, while their processors are not (only the target's count)."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,10 @@ class _Capacity:
 
 def plan_allocations(nodes: Sequence[Node], demands: Sequence[Demand]) -> Plan:
     capacity = {node.node_id: _Capacity(node, node.processors, node.memory_bytes) for node in nodes}
+    for demand in demands:
+        for node_id, held in demand.held_memory_bytes.items():
+            if node_id in capacity:
+                capacity[node_id].free_memory_bytes -= held
     placed: dict[str, dict[str, int]] = {demand.deployment_id: {} for demand in demands}
     running_first = sorted(demands, key=lambda d: (not d.current, -d.memory_bytes * d.threads_per_allocation))
     for demand in running_first:  # keep what runs, on nodes that are still here

@@ -56,25 +56,24 @@ class ModelStore:
             return connection.execute(sa.delete(models).where(models.c.model_id == model_id)).rowcount > 0
 
     def create_build(self, model_id: str, config: dict[str, Any], comment: str | None, now_ms: int) -> int | None:
-        """Insert the model's next build (its highest number plus one) and return its number; None if no such model.
+        """Insert the model's next build and return its number; None if no such model.
 
-        The model's row is written first: that takes its lock (a row lock in PostgreSQL, the write lock in SQLite)
-        until the commit, so two servers creating builds of one model cannot both read the same highest number.
+        Numbers come from the model's counter, never from the builds that remain, so a deleted build's number
+        is not given again. Incrementing it takes the model row's lock (a row lock in PostgreSQL, the write lock
+        in SQLite) until the commit, so two servers creating builds of one model never get the same number.
         """
         with self._engine.begin() as connection:
-            locked = connection.execute(
-                sa.update(models).where(models.c.model_id == model_id).values(default_build=models.c.default_build)
-            ).rowcount
-            if not locked:
-                return None
-            highest = connection.scalar(
-                sa.select(sa.func.max(builds.c.build_number)).where(builds.c.model_id == model_id)
+            number = connection.scalar(
+                sa.update(models).where(models.c.model_id == model_id)
+                .values(last_build_number=models.c.last_build_number + 1)
+                .returning(models.c.last_build_number)
             )
-            number = (highest or 0) + 1
+            if number is None:
+                return None
             connection.execute(sa.insert(builds).values(
                 model_id=model_id, build_number=number, config=config, create_time_ms=now_ms, comment=comment
             ))
-        return number
+        return int(number)
 
     def delete_build(self, model_id: str, build_number: int) -> bool:
         """Delete one build with its parts and vocabulary; a default pinned to it is un-pinned."""

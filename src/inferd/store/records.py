@@ -48,11 +48,12 @@ class BuildRecord:
 
 
 def default_build(builds: Sequence[BuildRecord], pinned: int | None) -> BuildRecord:
-    """The pinned build if it exists, else the newest ready one, else the newest (`builds` newest first)."""
+    """The pinned build if it exists, else the newest ready one, else the oldest (`builds` newest first): until a
+    build is ready, Elasticsearch's API goes on showing the one its own upload is filling."""
     by_number = {build.build_number: build for build in builds}
     if pinned in by_number:
         return by_number[pinned]
-    return next((build for build in builds if build.state == READY), builds[0])
+    return next((build for build in builds if build.state == READY), builds[-1])
 
 
 @dataclass(frozen=True)

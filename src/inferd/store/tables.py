@@ -28,6 +28,9 @@ models = sa.Table(
     sa.Column("create_time_ms", sa.BigInteger, nullable=False),
     # The build Elasticsearch's API uses (`_start`, GET); null: the newest ready build.
     sa.Column("default_build", sa.Integer, nullable=True),
+    # The highest build number ever given: a deleted build's number is never given again, so the history's
+    # build numbers always mean one build.
+    sa.Column("last_build_number", sa.Integer, nullable=False, server_default="1"),
 )
 
 # A build is one immutable version of a model: its config, vocabulary and definition together.

@@ -16,11 +16,12 @@ from inferd.control.adaptive import (
     allocations_after_update,
     scales_from_zero,
 )
-from inferd.control.deployment import Deployment
+from inferd.control.deployment import Deployment, Revision
 from inferd.control.deployment_request import AdaptiveAllocations
 from inferd.control.routing import pick_route
 from inferd.control.scaling import AdaptiveTarget, NodeCounters
 from inferd.errors import InferdError, QueueFull, RequestTimeout, StatusConflict, TooManyRequests
+from inferd.runtime.protocol import LoadModel
 from inferd.runtime.route import Route, RouteSettings
 from inferd.runtime.states import RouteState
 from tests.support.clock import EPOCH_MS, FakeClock
@@ -32,12 +33,15 @@ LONG_S = 3600.0
 
 def make_deployment(deployment_id: str = "d", *, allocations: int = 1,
                     adaptive: AdaptiveAllocations | None = ADAPTIVE) -> Deployment:
-    return Deployment(
-        deployment_id=deployment_id, model_id="m", build_number=1, task_type="pass_through", task_options={},
-        input_field="text_field", model_bytes=0, per_deployment_memory_bytes=0, per_allocation_memory_bytes=0,
-        threads_per_allocation=1, number_of_allocations=allocations, queue_capacity=3, cache_size="0b",
-        priority="normal", max_batch_documents=16, adaptive_allocations=adaptive, start_time_ms=EPOCH_MS,
-    )
+    load = LoadModel(definition_path="unused.pt", task_type="pass_through", tokenization={}, vocabulary=["a"],
+                     merges=None, scores=None, threads_per_allocation=1, allocations=0, max_batch_rows=16,
+                     max_batch_tokens=384, cache_size_bytes=0)
+    revision = Revision(
+        build_number=1, task_options={}, input_field="text_field", model_bytes=0, per_deployment_memory_bytes=0,
+        per_allocation_memory_bytes=0, threads_per_allocation=1, queue_capacity=3, cache_size="0b", priority="normal",
+        max_batch_documents=16, load=load)
+    return Deployment(deployment_id=deployment_id, model_id="m", task_type="pass_through", revision=revision,
+                      number_of_allocations=allocations, adaptive_allocations=adaptive, start_time_ms=EPOCH_MS)
 
 
 def add_route(deployment: Deployment, clock: FakeClock, node_id: str = "node-0", *, allocations: int = 1,

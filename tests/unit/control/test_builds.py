@@ -52,8 +52,8 @@ def test_a_new_build_copies_the_default_config_with_the_new_inference_config(reg
     assert build.config["inference_config"]["text_classification"]["classification_labels"] == ["x", "y"]
     assert build.config["inference_config"]["text_classification"]["num_top_classes"] == 0  # defaults filled in
     assert build.config["tags"] == ["t"] and build.config["input"] == {"field_names": ["text"]}
-    same = registry.create_build("m", None, None)  # nothing is ready: the default is the newest build, 2
-    assert same.build_number == 3 and same.config == build.config
+    same = registry.create_build("m", None, None)  # nothing is ready: the default is the oldest build, 1
+    assert same.build_number == 3 and same.config == registry.get_build("m", 1).config
 
 
 def test_a_new_build_keeps_the_task_type_and_sets_no_vocabulary(registry: ModelRegistry) -> None:
@@ -94,7 +94,7 @@ def test_a_refused_definition_fails_the_build_which_then_takes_nothing_more(regi
         registry.put_definition_part("m", 1, base64.b64encode(b"cd").decode(), 4, 2, build_number=2)
     with pytest.raises(BadRequest, match="create a new build"):
         registry.put_vocabulary("m", VocabularyRecord(["a"], None, None), build_number=2)
-    assert registry.get_model("m").build.build_number == 2  # nothing ready: the newest is shown
+    assert registry.get_model("m").build.build_number == 1  # nothing ready: the oldest (Elasticsearch's) is shown
 
 
 def test_the_default_build_is_the_newest_ready_unless_set(registry: ModelRegistry, store: ModelStore) -> None:

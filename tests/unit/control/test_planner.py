@@ -46,3 +46,16 @@ def test_low_priority_uses_memory_only() -> None:
 
 def test_no_nodes() -> None:
     assert plan_allocations([], [Demand("d", 1, 1, GB)]).reasons == {"d": "No ML nodes exist in the cluster"}
+
+
+def test_memory_held_by_a_rollouts_old_workers_is_taken_but_their_processors_are_not() -> None:
+    node = Node("n1", 2, 3 * GB)
+    # 1x1 rolling to 1x2 on 2 processors: the old worker's thread is not charged, its memory is.
+    beside = plan_allocations([node], [Demand("d", 1, 2, GB, held_memory_bytes={"n1": GB})])
+    assert beside.allocations == {"d": {"n1": 1}}
+    tight = plan_allocations([node], [Demand("d", 1, 2, 2 * GB, held_memory_bytes={"n1": 2 * GB})])
+    assert tight.allocations == {"d": {}}
+    assert "free memory [1gb]" in tight.reasons["d"]
+    # Memory another deployment's old workers hold is not free for this one either.
+    other = plan_allocations([node], [Demand("d", 1, 1, GB, held_memory_bytes={"n1": GB}), Demand("e", 1, 1, 2 * GB)])
+    assert other.allocations == {"d": {}, "e": {"n1": 1}}  # 1 held + 2 for e: no room left for d's 1

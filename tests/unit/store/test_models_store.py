@@ -1,5 +1,6 @@
 """The repository against a real migrated SQLite file."""
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -79,10 +80,10 @@ def test_builds_are_numbered_after_the_highest_and_listed_newest_first(store: Mo
     assert [b.state for b in model.builds] == [UPLOADING] * 3
 
 
-def test_the_default_is_the_pinned_build_else_the_newest_ready_else_the_newest(store: ModelStore) -> None:
+def test_the_default_is_the_pinned_build_else_the_newest_ready_else_the_oldest(store: ModelStore) -> None:
     store.create_model("m", {}, now_ms=1)
     store.create_build("m", {}, None, now_ms=2)
-    assert store.get_model("m").build.build_number == 2  # type: ignore[union-attr]  # nothing ready: the newest
+    assert store.get_model("m").build.build_number == 1  # type: ignore[union-attr]  # nothing ready: the oldest
     complete(store, 1)
     assert store.get_model("m").build.build_number == 1  # type: ignore[union-attr]
     complete(store, 2, vocabulary=False)
@@ -108,6 +109,8 @@ def test_deleting_a_build_takes_its_parts_and_vocabulary_and_unpins_it(store: Mo
     assert [b.build_number for b in model.builds] == [1]
     assert store.list_parts("m", 2) == {} and store.get_vocabulary("m", 2) is None
     assert store.list_parts("m", 1) != {}
+    # The deleted build's number is never given again: the history's build numbers keep meaning one build.
+    assert store.create_build("m", {}, None, now_ms=3) == 3
 
 
 def test_a_failed_build_keeps_its_reason(store: ModelStore) -> None:
@@ -115,3 +118,10 @@ def test_a_failed_build_keeps_its_reason(store: ModelStore) -> None:
     store.fail_build("m", 1, "not a TorchScript archive")
     build = store.get_model("m").build  # type: ignore[union-attr]
     assert (build.state, build.failure_reason) == (FAILED, "not a TorchScript archive")
+
+
+def test_concurrent_creators_get_distinct_numbers(store: ModelStore) -> None:
+    store.create_model("m", {}, now_ms=1)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        numbers = list(pool.map(lambda i: store.create_build("m", {}, None, now_ms=i), range(12)))
+    assert sorted(numbers) == list(range(2, 14))  # type: ignore[type-var]

@@ -10,7 +10,7 @@ from inferd.api.body import JsonBody
 from inferd.api.deprecation import warn
 from inferd.api.limits import RequestLimits, check_infer_documents, request_limits
 from inferd.api.params import EsBool
-from inferd.api.privileges import Privilege, require_privilege
+from inferd.api.privileges import Actor, Privilege, require_privilege
 from inferd.api.responses import FastJSONResponse
 from inferd.api.schemas.deployment import render_assignment
 from inferd.api.schemas.scaling import render_scaling_event
@@ -51,6 +51,7 @@ async def start_trained_model_deployment(
     body: JsonBody,
     deployments: Deployments,
     response: Response,
+    actor: Actor,
     number_of_allocations: str | None = None,
     threads_per_allocation: str | None = None,
     queue_capacity: str | None = None,
@@ -70,22 +71,23 @@ async def start_trained_model_deployment(
     request = parse_start_request(model_id, query, body)
     for message in request.warnings:
         warn(response, message)
-    return {"assignment": render_assignment(await deployments.start(request))}
+    return {"assignment": render_assignment(await deployments.start(request, actor))}
 
 
 @router.post("/_ml/trained_models/{model_id}/deployment/_update",
              dependencies=manage("cluster:admin/xpack/ml/trained_models/deployment/update"))
 async def update_trained_model_deployment(
-    model_id: str, body: JsonBody, deployments: Deployments, number_of_allocations: str | None = None
+    model_id: str, body: JsonBody, deployments: Deployments, actor: Actor, number_of_allocations: str | None = None
 ) -> dict[str, Any]:
     request = parse_update_request(_given(number_of_allocations=number_of_allocations), body)
-    return {"assignment": render_assignment(await deployments.update(model_id, request))}
+    return {"assignment": render_assignment(await deployments.update(model_id, request, actor))}
 
 
 @router.post("/_ml/trained_models/{model_id}/deployment/_stop",
              dependencies=manage("cluster:admin/xpack/ml/trained_models/deployment/stop"))
 async def stop_trained_model_deployment(
-    model_id: str, body: JsonBody, deployments: Deployments, allow_no_match: EsBool = True, force: EsBool = False
+    model_id: str, body: JsonBody, deployments: Deployments, actor: Actor, allow_no_match: EsBool = True,
+    force: EsBool = False,
 ) -> dict[str, bool]:
     if body is not None:
         if not isinstance(body, dict):
@@ -96,7 +98,7 @@ async def stop_trained_model_deployment(
             if name != "id" and not isinstance(value, bool):
                 raise ParseError(f"[stop_trained_model_deployment] failed to parse field [{name}]")
         allow_no_match = body.get("allow_no_match", allow_no_match)
-    await deployments.stop(model_id, allow_no_match=allow_no_match)
+    await deployments.stop(model_id, allow_no_match=allow_no_match, actor=actor)
     return {"stopped": True}
 
 

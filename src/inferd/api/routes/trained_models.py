@@ -167,4 +167,5 @@ async def delete_trained_model(
     if deployed:
         await deployments.stop(",".join(d.deployment_id for d in deployed), allow_no_match=True)
     await run_in_threadpool(models.delete_model, model_id, force=force)
+    await deployments.forget_model(model_id)
     return {"acknowledged": True}

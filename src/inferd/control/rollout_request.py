@@ -1,0 +1,137 @@
+"""Reading inferd's rollout requests (`_redeploy`, `_rollback`, `_restart`) and `_start` of a stopped deployment.
+
+Parameters come from the query string or the body, as for Elasticsearch's `_start`, and resources are
+checked with the same rules; what is not given keeps the deployment's current value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from inferd.control.deployment_request import (
+    AdaptiveAllocations,
+    PRIORITIES,
+    merge_parameters,
+    parse_adaptive,
+    parse_batch_limit,
+    parse_cache_size,
+    parse_integer,
+    parse_timeout,
+    resource_problems,
+)
+from inferd.errors import IllegalArgument, ParseError, ValidationFailed
+
+ROLLOUT_WAITS = ("none", "shifted", "done")
+DEFAULT_ROLLOUT_TIMEOUT = "30s"
+COMMON = ("wait_for", "timeout", "allow_downtime")
+RESOURCES = ("number_of_allocations", "threads_per_allocation", "queue_capacity", "cache_size", "priority",
+             "adaptive_allocations", "inferd")
+BODIES = {
+    "redeploy": (*COMMON, "build", *RESOURCES),
+    "rollback": (*COMMON, "build"),
+    "restart": COMMON,
+}
+
+
+@dataclass(frozen=True)
+class RolloutRequest:
+    action: str
+    build: int | None
+    changes: Mapping[str, Any] = field(default_factory=dict)
+    """The resources given, by setting name (as `Deployment.settings` names them)."""
+    allow_downtime: bool = False
+    wait_for: str = "done"
+    timeout_s: float = 30.0
+    timeout_text: str = DEFAULT_ROLLOUT_TIMEOUT
+
+
+def parse_rollout_request(action: str, query: Mapping[str, str], body: Mapping[str, Any] | None) -> RolloutRequest:
+    parser = f"inferd/deployments/{action}"
+    given = merge_parameters(query, body, BODIES[action], parser)
+    wait_for = str(given.get("wait_for", "done"))
+    timeout_s, timeout_text = parse_timeout(given, DEFAULT_ROLLOUT_TIMEOUT)
+    build = given.get("build")
+    changes: dict[str, Any] = {}
+    for name in ("number_of_allocations", "threads_per_allocation", "queue_capacity"):
+        if name in given:
+            changes[name] = parse_integer(name, given[name])
+    if "cache_size" in given:
+        changes["cache_size"] = parse_cache_size(given["cache_size"])
+    if "priority" in given:
+        changes["priority"] = str(given["priority"])
+        if changes["priority"] not in PRIORITIES:
+            raise IllegalArgument(f"[priority] must be one of [{', '.join(PRIORITIES)}]; got [{changes['priority']}]")
+    if "adaptive_allocations" in given:
+        changes["adaptive_allocations"] = parse_adaptive(given["adaptive_allocations"], parser)
+    if given.get("inferd") is not None:
+        changes["max_batch_documents"] = parse_batch_limit(given["inferd"])
+    problems = []
+    if wait_for not in ROLLOUT_WAITS:
+        problems.append(f"invalid [wait_for] [{wait_for}]; must be one of [{', '.join(ROLLOUT_WAITS)}]")
+    if timeout_s <= 0:
+        problems.append("[timeout] must be positive")
+    if build is not None and (isinstance(build, bool) or parse_integer("build", build) < 1):
+        problems.append("[build] must be a positive integer")
+    if problems:
+        raise ValidationFailed(problems)
+    return RolloutRequest(
+        action=action,
+        build=None if build is None else parse_integer("build", build),
+        changes=changes,
+        allow_downtime=_boolean("allow_downtime", given.get("allow_downtime", False)),
+        wait_for=wait_for,
+        timeout_s=timeout_s,
+        timeout_text=timeout_text,
+    )
+
+
+def settings_after(current: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The deployment's settings with the request's changes, checked as `_start` checks them.
+
+    Adaptive allocations given replace the current ones whole; with them enabled the allocation count is
+    the scaler's, kept within the new bounds.
+    """
+    settings = {**current, **{name: value for name, value in changes.items() if value is not None}}
+    adaptive = changes.get("adaptive_allocations", _adaptive_of(current))
+    settings["adaptive_allocations"] = adaptive
+    enabled = adaptive is not None and adaptive.enabled
+    problems = resource_problems(changes.get("number_of_allocations") if enabled else settings["number_of_allocations"],
+                                 settings["threads_per_allocation"], settings["queue_capacity"], settings["priority"],
+                                 adaptive)
+    if problems:
+        raise ValidationFailed(problems)
+    if enabled and "number_of_allocations" not in changes:
+        assert adaptive is not None
+        low = _bound(adaptive.min_number_of_allocations) or 0
+        high = _bound(adaptive.max_number_of_allocations)
+        count = max(settings["number_of_allocations"], low)
+        settings["number_of_allocations"] = min(count, high) if high is not None else count
+    settings["adaptive_allocations"] = _stored(adaptive)
+    return settings
+
+
+def _bound(value: int | None) -> int | None:
+    """-1 is Elasticsearch's "unset"."""
+    return None if value == -1 else value
+
+
+def _adaptive_of(settings: Mapping[str, Any]) -> AdaptiveAllocations | None:
+    stored = settings.get("adaptive_allocations")
+    return AdaptiveAllocations(**stored) if isinstance(stored, Mapping) else stored
+
+
+def _stored(adaptive: AdaptiveAllocations | None) -> dict[str, Any] | None:
+    if adaptive is None:
+        return None
+    return {"enabled": adaptive.enabled, "min_number_of_allocations": adaptive.min_number_of_allocations,
+            "max_number_of_allocations": adaptive.max_number_of_allocations}
+
+
+def _boolean(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if str(value).lower() in ("true", "false"):
+        return str(value).lower() == "true"
+    raise ParseError(f"Failed to parse value [{value}] as only [true] or [false] are allowed for [{name}]")
