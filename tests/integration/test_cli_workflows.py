@@ -168,11 +168,11 @@ def test_a_new_build_rolls_out_back_restarts_stops_and_starts_again(
     ok(inferd(server, "deployments", "restart", model))
     assert infers(es, model)
 
-    ok(inferd(server, "deployments", "stop", model))
+    assert as_json(inferd(server, "deployments", "stop", model, "-o", "json"))["lifecycle"] == "stopped"
     listed = as_json(inferd(server, "deployments", "list", "-o", "json"))["deployments"]
     assert [view["lifecycle"] for view in listed if view["deployment_id"] == model] == ["stopped"]
     again = as_json(inferd(server, "deployments", "start", model, "--again", "-o", "json"))
-    assert (again["deployment"]["lifecycle"], again["deployment"]["build_number"]) == ("deployed", 1)
+    assert (again["lifecycle"], again["build_number"]) == ("deployed", 1)
     assert infers(es, model)
 
     history = as_json(inferd(server, "deployments", "history", model, "-o", "json"))["history"]

@@ -56,8 +56,13 @@ def rollout_text(rollout: dict[str, Any] | None) -> str:
 
 
 def settings_changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
-    """`allocations 1→2, threads 1→4`: the settings an action changed."""
-    before, after = before or {}, after or {}
+    """`allocations 1→2, threads 1→4`: the settings an action changed; a first start's settings as they are,
+    none for a stop."""
+    if after is None:
+        return "-"
+    if before is None:
+        return ", ".join(f"{label} {setting_text(name, value)}" for name, label in SETTING_NAMES.items()
+                         if (value := after.get(name)) is not None) or "-"
     changes = [f"{label} {setting_text(name, before.get(name))}→{setting_text(name, after.get(name))}"
                for name, label in SETTING_NAMES.items()
                if setting_text(name, before.get(name)) != setting_text(name, after.get(name))]
@@ -73,8 +78,8 @@ def deployments_table(views: list[dict[str, Any]]) -> Table:
     return table
 
 
-def view_tables(view: dict[str, Any]) -> tuple[Table, Table]:
-    """`show`: the deployment's fields, then its routes."""
+def view_tables(view: dict[str, Any]) -> list[Table]:
+    """`show`: the deployment's fields, then its routes (a stopped one has none)."""
     settings = view.get("settings") or {}
     fields = fields_table([
         ("deployment", view.get("deployment_id")),
@@ -88,20 +93,27 @@ def view_tables(view: dict[str, Any]) -> tuple[Table, Table]:
         ("rollout", rollout_text(view.get("rollout"))),
         ("started", time_text(view.get("start_time"))),
     ])
+    if not view.get("routes"):
+        return [fields]
     routes = Table("node", "build", "role", "routing state", "allocations", title="routes", title_justify="left")
-    for route in view.get("routes") or []:
+    for route in view["routes"]:
         routes.add_row(cell(route.get("node")), cell(route.get("build_number")), cell(route.get("role")),
                        cell(route.get("routing_state")), cell(route.get("allocations")))
-    return fields, routes
+    return [fields, routes]
+
+
+def builds_text(before: int | None, after: int | None) -> str:
+    """`1 → 2` when an action moved the build, else the one build it concerned."""
+    if before is None or after is None or before == after:
+        return cell(after if after is not None else before)
+    return f"{before} → {after}"
 
 
 def history_table(entries: list[dict[str, Any]]) -> Table:
     table = Table("id", "time", "action", "actor", "build", "changes", "outcome", "took", "reason")
     for entry in entries:
-        before, after = entry.get("build_before"), entry.get("build_after")
-        builds = cell(after) if before in (None, after) else f"{cell(before)} → {cell(after)}"
         table.add_row(cell(entry.get("id")), time_text(entry.get("time")), cell(entry.get("action")),
-                      cell(entry.get("actor")), builds,
+                      cell(entry.get("actor")), builds_text(entry.get("build_before"), entry.get("build_after")),
                       escape(settings_changes(entry.get("settings_before"), entry.get("settings_after"))),
                       cell(entry.get("outcome")), duration_text(entry.get("time"), entry.get("end_time")),
                       cell(entry.get("reason")))

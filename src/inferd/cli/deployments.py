@@ -5,9 +5,11 @@ rest are inferd's `/_inferd/deployments` routes (docs/rollouts.md). A stopped de
 history and is started again, with its last build and settings, by `start ID --again` (inferd's
 `_start`): the same verb a person reaches for, with the flag saying it is not a new deployment.
 
-The rollout verbs (`redeploy`, `rollback`, `restart`, `stop`, `start --again`) ask the server not to
-wait (`wait_for=none`) and, with `--wait` (the default), follow the rollout live on stderr: exit 0 when
-it succeeded, 1 when it failed (with the reason), 3 when `--timeout` passed first.
+The rollout verbs (`redeploy`, `rollback`, `restart`) ask the server not to wait (`wait_for=none`) and,
+with `--wait` (the default), follow the rollout live on stderr: exit 0 once it is done (the new workers
+serve, the old ones drained), 1 when it failed (with the reason), 3 when `--timeout` passed first. Both
+forms of `start` wait in the server, as Elasticsearch's `_start` does (`--wait-for`, `--timeout`; a
+timeout exits 3 too); `stop` answers once the workers have drained.
 """
 
 from __future__ import annotations
@@ -60,7 +62,8 @@ def timeout_seconds(text: str) -> float | None:
 
 
 WaitOption = Annotated[bool, typer.Option(
-    "--wait/--no-wait", help="Follow the change live until it ends: exit 1 if it fails, 3 if --timeout passes.")]
+    "--wait/--no-wait", help="Wait until the change is done, showing it on stderr: exit 1 if it fails, 3 if --timeout "
+    "passes first.")]
 TimeoutOption = Annotated[str, typer.Option(
     callback=_check_timeout, help="How long --wait waits, e.g. 90s or 10m (-1: no limit).")]
 AllowDowntimeOption = Annotated[bool, typer.Option(
@@ -103,7 +106,7 @@ def settings_fields(*, allocations: int | None = None, threads: int | None = Non
 
 
 def start_wait_for(wait: bool, wait_for: WaitFor | None) -> WaitFor:
-    """What Elasticsearch's `_start` waits for: --wait-for, else `started`; --no-wait answers once it is created."""
+    """What `_start` (either one) waits for: --wait-for, else `started`; --no-wait answers once it is created."""
     if not wait:
         if wait_for is not None:
             raise typer.BadParameter("--wait-for waits: it cannot go with --no-wait")
@@ -187,27 +190,28 @@ def start(
 ) -> None:
     """Deploy a model (Elasticsearch's _start), or with --again start a stopped deployment again.
 
-    The resource options, --deployment-id and --wait-for are for a new deployment: one started --again runs
-    its last build and settings.
+    The resource options and --deployment-id are for a new deployment: one started --again runs its last build
+    and settings.
     """
-    new_only = {"--deployment-id": deployment_id, "--allocations": allocations, "--threads": threads,
-                "--queue-capacity": queue_capacity, "--cache-size": cache_size, "--priority": priority,
-                "--adaptive/--no-adaptive": adaptive, "--min": minimum, "--max": maximum, "--wait-for": wait_for}
+    level = start_wait_for(wait, wait_for)
+    seconds = timeout_seconds(timeout)
+    es = client(url, api_key, data_dir, ca_certs, request_timeout_s=None if seconds is None else seconds + 30)
     if again:
+        new_only = {"--deployment-id": deployment_id, "--allocations": allocations, "--threads": threads,
+                    "--queue-capacity": queue_capacity, "--cache-size": cache_size, "--priority": priority,
+                    "--adaptive/--no-adaptive": adaptive, "--min": minimum, "--max": maximum}
         refused = [name for name, value in new_only.items() if value is not None]
         if refused:
             raise typer.BadParameter(
                 f"{', '.join(refused)} cannot go with --again: a deployment starts again with its last build and "
                 "settings; change them afterwards with `inferd deployments redeploy`")
-        es = client(url, api_key, data_dir, ca_certs)
-        roll_out(es, target, "_start", {}, wait, timeout, output)
+        with failures_reported(), err.status(f"Starting {target} again, waiting until it is {level}..."):
+            view = call(es, "POST", view_path(target, "_start"), params={"wait_for": level.value, "timeout": timeout})
+        print_answer(view, output, view_tables)
         return
     fields = settings_fields(allocations=allocations, threads=threads, queue_capacity=queue_capacity,
                              cache_size=cache_size, priority=priority,
                              adaptive=adaptive_allocations(adaptive, minimum, maximum))
-    level = start_wait_for(wait, wait_for)
-    seconds = timeout_seconds(timeout)
-    es = client(url, api_key, data_dir, ca_certs, request_timeout_s=None if seconds is None else seconds + 30)
     with failures_reported(), err.status(f"Starting a deployment of {target}, waiting until it is {level}..."):
         answer = es.ml.start_trained_model_deployment(
             model_id=target, deployment_id=deployment_id, wait_for=level.value, timeout=timeout, **fields).body
@@ -309,9 +313,6 @@ def restart(
 @app.command("stop")
 def stop(
     deployment_id: DeploymentArgument,
-    force: Annotated[bool, typer.Option("--force", help="Stop even what is still in progress.")] = False,
-    wait: WaitOption = True,
-    timeout: TimeoutOption = DEFAULT_TIMEOUT,
     output: OutputOption = OutputFormat.TABLE,
     url: UrlOption = DEFAULT_URL,
     api_key: ApiKeyOption = None,
@@ -319,8 +320,10 @@ def stop(
     ca_certs: CaCertsOption = None,
 ) -> None:
     """Drain and stop a deployment; it stays, with its history, to be started again with `start ID --again`."""
-    roll_out(client(url, api_key, data_dir, ca_certs), deployment_id, "_stop", {}, wait, timeout, output,
-             params={"force": "true"} if force else None)
+    with failures_reported(), err.status(f"Stopping {deployment_id}: its workers finish what they hold..."):
+        view = call(client(url, api_key, data_dir, ca_certs, request_timeout_s=None), "POST",
+                    view_path(deployment_id, "_stop"))
+    print_answer(view, output, view_tables)
 
 
 def rollout_fields(build: int | None, allow_downtime: bool) -> dict[str, Any]:
@@ -331,10 +334,10 @@ def rollout_fields(build: int | None, allow_downtime: bool) -> dict[str, Any]:
 
 
 def roll_out(es: Elasticsearch, deployment_id: str, action: str, body: dict[str, Any], wait: bool, timeout: str,
-             output: OutputFormat, params: dict[str, str] | None = None) -> None:
+             output: OutputFormat) -> None:
     """POST an inferd deployment action without waiting server-side; with `wait`, follow it and exit by its outcome."""
     with failures_reported():
-        answer = call(es, "POST", view_path(deployment_id, action), params={"wait_for": "none", **(params or {})},
+        answer = call(es, "POST", view_path(deployment_id, action), params={"wait_for": "none"},
                       body=body or None)
         if not wait:
             print_answer(answer, output, rollout_tables)
@@ -350,6 +353,6 @@ def roll_out(es: Elasticsearch, deployment_id: str, action: str, body: dict[str,
         raise typer.Exit(waited.outcome.exit_code)
 
 
-def rollout_tables(answer: dict[str, Any]) -> tuple[Table, Table]:
+def rollout_tables(answer: dict[str, Any]) -> list[Table]:
     """A rollout call's answer (`{"deployment", "rollout"}`) for people: the deployment, as `show` draws it."""
     return view_tables(answer["deployment"])

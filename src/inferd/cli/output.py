@@ -17,7 +17,8 @@ from rich.console import Console, RenderableType
 from rich.markup import escape
 from rich.table import Table
 
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+"""For people; lines are not cut at 80 columns when stderr is a log rather than a terminal."""
 
 
 class OutputFormat(enum.StrEnum):

@@ -1,10 +1,9 @@
 """`--wait`: follow a rollout live on stderr until it ends, and the exit code its outcome gives.
 
 The rollout calls are made with `wait_for=none`; the answer's rollout is then followed by polling the
-deployment's view. A rollout is recognised by its action and start time, so a later rollout never passes
-for it; when the view no longer holds it (it ended and the view moved on), its history entry, the one
-closest to its start time, gives the outcome. A call that started no rollout is followed by the
-deployment's lifecycle instead, until it leaves `deploying`/`stopping`.
+deployment's view, which shows the rollout in progress or else the last one. A rollout is recognised by its
+action and start time, so a later rollout never passes for it; when the view no longer holds it (another
+began since), its history entry, the one closest to its start time, gives the outcome.
 """
 
 from __future__ import annotations
@@ -23,7 +22,6 @@ from inferd.cli.output import err
 from inferd.cli.rest import EXIT_TIMEOUT
 
 POLL_INTERVAL_S = 0.25
-TRANSITIONAL_LIFECYCLES = frozenset({"deploying", "stopping"})
 
 View = dict[str, Any]
 
@@ -44,11 +42,11 @@ class Waited:
 
     outcome: Outcome
     view: View
-    rollout: dict[str, Any] | None
+    rollout: dict[str, Any]
 
     @property
     def reason(self) -> str | None:
-        return None if self.rollout is None else self.rollout.get("reason")
+        return self.rollout.get("reason")
 
 
 def is_same_rollout(candidate: dict[str, Any] | None, started: dict[str, Any]) -> bool:
@@ -62,31 +60,25 @@ def history_entry_for(entries: list[dict[str, Any]], started: dict[str, Any]) ->
     return min(entries, key=lambda entry: abs(entry["time"] - start), default=None)
 
 
-def terminal_outcome(record: dict[str, Any] | None) -> Outcome | None:
-    """A rollout's (or history entry's) outcome once it has one; `interrupted` and `failed` both failed."""
-    if record is None or record.get("outcome") in (None, "in_progress"):
+def terminal_outcome(record: dict[str, Any]) -> Outcome | None:
+    """A rollout's (or history entry's) outcome once it has ended: succeeded once the old workers have drained
+    too (stage `done`, as the server's own `wait_for=done`), failed wherever it stopped; a history entry has
+    no stage, and `interrupted` failed."""
+    if record.get("outcome") in (None, "in_progress"):
         return None
-    return Outcome.SUCCEEDED if record["outcome"] == "succeeded" else Outcome.FAILED
+    if record["outcome"] != "succeeded":
+        return Outcome.FAILED
+    return Outcome.SUCCEEDED if record.get("stage", "done") == "done" else None
 
 
-def lifecycle_outcome(view: View) -> Outcome | None:
-    if view.get("lifecycle") in TRANSITIONAL_LIFECYCLES:
-        return None
-    return Outcome.FAILED if view.get("lifecycle") == "failed" else Outcome.SUCCEEDED
-
-
-def describe(view: View, rollout: dict[str, Any] | None, stages_seen: list[str], elapsed_s: float) -> str:
+def describe(view: View, started: dict[str, Any], stages_seen: list[str], elapsed_s: float) -> str:
     """The live line: action, builds, the stages seen so far (the last one current), and each route's role."""
-    name = escape(str(view.get("deployment_id")))
-    if rollout is None:
-        head = f"{name}: {escape(str(view.get('lifecycle')))}"
-    else:
-        before, after = (rollout.get(end) or {} for end in ("from", "to"))
-        trail = " → ".join(f"[green]{stage}[/]" for stage in stages_seen[:-1])
-        current = f"[bold yellow]{escape(stages_seen[-1])}[/]" if stages_seen else ""
-        head = (f"{escape(str(rollout.get('action')))} {name}: build {before.get('build_number', '?')} → "
-                f"{after.get('build_number', '?')}  {trail}{' → ' if trail and current else ''}{current}")
-    return f"{head}  [dim]{escape(routes_text(view))} ({elapsed_s:.0f}s)[/]"
+    before, after = (started.get(end) or {} for end in ("from", "to"))
+    trail = [f"[green]{escape(stage)}[/]" for stage in stages_seen[:-1]]
+    trail += [f"[bold yellow]{escape(stage)}[/]" for stage in stages_seen[-1:]]
+    return (f"{escape(str(started.get('action')))} {escape(str(view.get('deployment_id')))}: build "
+            f"{before.get('build_number', '?')} → {after.get('build_number', '?')}  {' → '.join(trail)}  "
+            f"[dim]{escape(routes_text(view))} ({elapsed_s:.0f}s)[/]")
 
 
 def routes_text(view: View) -> str:
@@ -132,24 +124,23 @@ def follow(
     interval_s: float = POLL_INTERVAL_S,
 ) -> Waited:
     """Poll until the rollout in `answer` (`{"deployment", "rollout"}`) ends or `timeout_s` passes (None: never)."""
-    started: dict[str, Any] | None = answer.get("rollout")
+    started: dict[str, Any] = answer["rollout"]
     view: View = answer["deployment"]
     rollout = started
     begun = clock()
     stages_seen: list[str] = []
     with LiveLine(console) as line:
         while True:
-            if started is not None and terminal_outcome(rollout) is None:
+            if terminal_outcome(rollout) is None:
                 rollout = _latest_record(view, started, fetch_history) or rollout
-            stage = (rollout or {}).get("stage")
+            stage = rollout.get("stage")
             if stage and stages_seen[-1:] != [stage]:
                 stages_seen.append(stage)
-            outcome = lifecycle_outcome(view) if started is None else terminal_outcome(rollout)
+            outcome = terminal_outcome(rollout)
             if outcome is not None:
                 return Waited(outcome, view, rollout)
             elapsed = clock() - begun
-            line.show(describe(view, rollout, stages_seen, elapsed),
-                      changed_part=f"{stages_seen} {routes_text(view)} {view.get('lifecycle')}")
+            line.show(describe(view, started, stages_seen, elapsed), changed_part=f"{stages_seen} {routes_text(view)}")
             if timeout_s is not None and elapsed >= timeout_s:
                 return Waited(Outcome.TIMED_OUT, view, rollout)
             sleep(interval_s)
@@ -158,7 +149,7 @@ def follow(
 
 def _latest_record(view: View, started: dict[str, Any],
                    fetch_history: Callable[[], list[dict[str, Any]]]) -> dict[str, Any] | None:
-    """The rollout as the view shows it; once the view has dropped it (it ended), its history entry."""
+    """The rollout as the view shows it; once the view shows another one, its history entry."""
     if is_same_rollout(view.get("rollout"), started):
         return view["rollout"]  # type: ignore[no-any-return]
     return history_entry_for(fetch_history(), started)
@@ -168,11 +159,10 @@ def outcome_line(waited: Waited, timeout_text: str) -> str:
     """What the command says once the wait ends (stderr), beside its exit code."""
     view, rollout = waited.view, waited.rollout
     name = escape(str(view.get("deployment_id")))
-    what = f"{escape(str(rollout.get('action')))} of {name}" if rollout else name
+    what = f"{escape(str(rollout.get('action')))} of {name}"
     if waited.outcome is Outcome.SUCCEEDED:
         return f"[green]✓[/] {what} done: {name} is {escape(str(view.get('lifecycle')))} on build {view.get('build_number')}"
     if waited.outcome is Outcome.FAILED:
-        return f"[red]✗[/] {what} failed: {escape(str(waited.reason or view.get('lifecycle')))}"
-    stage = (rollout or {}).get("stage") or view.get("lifecycle")
-    return (f"[yellow]…[/] {what} still {escape(str(stage))} after {escape(timeout_text)}; it goes on in the server: "
-            f"follow it with `inferd deployments show {name}`")
+        return f"[red]✗[/] {what} failed: {escape(str(waited.reason))}"
+    return (f"[yellow]…[/] {what} still {escape(str(rollout.get('stage')))} after {escape(timeout_text)}; it goes on in "
+            f"the server: follow it with `inferd deployments show {name}`")

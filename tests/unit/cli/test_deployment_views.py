@@ -12,6 +12,7 @@ from rich.table import Table
 from inferd.cli.deployment_views import (
     allocations_text,
     assignment_line,
+    builds_text,
     deployments_table,
     history_table,
     rollout_text,
@@ -60,13 +61,17 @@ def test_settings_changes_name_only_what_changed() -> None:
                                                                               "max_number_of_allocations": 8}}
     assert settings_changes(SETTINGS, after) == "allocations 2→4, adaptive off→1-8"
     assert settings_changes(SETTINGS, SETTINGS) == "-"
-    assert settings_changes(None, {"threads_per_allocation": 2}) == "threads -→2"
+    assert settings_changes(None, {"number_of_allocations": 1, "threads_per_allocation": 2,
+                                   "adaptive_allocations": None}) == "allocations 1, threads 2"  # a first start
+    assert settings_changes(SETTINGS, None) == "-"  # a stop
+    assert [builds_text(1, 2), builds_text(None, 1), builds_text(1, None), builds_text(2, 2)] == ["1 → 2", "1", "1", "2"]
 
 
 def test_tables() -> None:
     listed = text(deployments_table([VIEW]))
     assert "my-model" in listed and "deploying" in listed and "redeploy build 1 → 2: draining" in listed
     fields, routes = view_tables(VIEW)
+    assert len(view_tables({**VIEW, "routes": []})) == 1  # a stopped deployment: no empty routes table
     assert re.search(r"cache size +10mb", text(fields)) and re.search(r"allocations +2/2", text(fields))
     assert "draining" in text(routes) and "stopping" in text(routes)
     entry = {"id": 7, "time": 1764560000000, "end_time": 1764560002100, "action": "redeploy", "actor": "admin",

@@ -95,13 +95,11 @@ def test_an_answer_that_already_ended_needs_no_polling() -> None:
     assert waited.outcome is Outcome.SUCCEEDED
 
 
-def test_without_a_rollout_the_lifecycle_is_followed() -> None:
-    fake = Fake([view(None, "stopping"), view(None, "stopped")])
-    waited = fake.follow({"deployment": view(None, "stopping"), "rollout": None})
-    assert waited.outcome is Outcome.SUCCEEDED and waited.view["lifecycle"] == "stopped"
-    assert "d is stopped" in outcome_line(waited, "5m")
-    assert Fake([view(None, "failed")]).follow({"deployment": view(None, "deploying"),
-                                                "rollout": None}).outcome is Outcome.FAILED
+def test_success_waits_for_the_old_workers_to_drain() -> None:
+    shifted = rollout("draining", "succeeded")  # the traffic has moved; the old workers still finish their work
+    fake = Fake([view(shifted, "deployed", 2), view(rollout("done", "succeeded"), "deployed", 2)])
+    waited = fake.follow({"deployment": view(rollout("verifying")), "rollout": rollout("verifying")})
+    assert waited.outcome is Outcome.SUCCEEDED and waited.rollout["stage"] == "done" and fake.now == 2
 
 
 def test_the_history_entry_of_a_rollout_is_the_closest_in_time() -> None:

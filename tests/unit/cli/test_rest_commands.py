@@ -95,16 +95,19 @@ def test_no_wait_prints_the_answer_and_polls_nothing(run: Callable[..., Any]) ->
 
 
 def test_stop_and_start_again_are_inferds_own_calls(run: Callable[..., Any]) -> None:
-    stopped = view(None, "stopped")
-    server = ScriptedServer({("POST", "/_inferd/deployments/d/_stop"): {"deployment": stopped, "rollout": None},
-                             ("POST", "/_inferd/deployments/d/_start"): {"deployment": view(None, "deployed"),
-                                                                         "rollout": None}})
-    assert run(server, "deployments", "stop", "d", "--force").exit_code == 0
-    assert run(server, "deployments", "start", "d", "--again").exit_code == 0
+    server = ScriptedServer({("POST", "/_inferd/deployments/d/_stop"): view(None, "stopped"),
+                             ("POST", "/_inferd/deployments/d/_start"): view(None, "deployed")})
+    stopped = run(server, "deployments", "stop", "d", "-o", "json")
+    assert stopped.exit_code == 0 and json.loads(stopped.stdout)["lifecycle"] == "stopped"
+    assert run(server, "deployments", "start", "d", "--again", "--wait-for", "fully_allocated").exit_code == 0
+    assert run(server, "deployments", "start", "d", "--again", "--no-wait", "--timeout", "1m").exit_code == 0
     assert [(path, params) for _, path, params, _ in server.requests] == [
-        ("/_inferd/deployments/d/_stop", {"wait_for": "none", "force": "true"}),
-        ("/_inferd/deployments/d/_start", {"wait_for": "none"}),
+        ("/_inferd/deployments/d/_stop", None),
+        ("/_inferd/deployments/d/_start", {"wait_for": "fully_allocated", "timeout": "5m"}),
+        ("/_inferd/deployments/d/_start", {"wait_for": "starting", "timeout": "1m"}),
     ]
+    refused = run(server, "deployments", "start", "d", "--again", "--threads", "2", "--priority", "low")
+    assert refused.exit_code == 2 and "--threads, --priority cannot go with --again" in refused.stderr
 
 
 def test_builds_create_uploads_parts_then_the_vocabulary(run: Callable[..., Any], tmp_path: Path) -> None:
