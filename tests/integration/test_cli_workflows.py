@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import torch
 from elasticsearch import Elasticsearch
@@ -117,14 +116,6 @@ def test_builds_create_list_and_show(server: ServerProcess, echo_deployed: str, 
     assert other_task.returncode == 1 and "the server answered 400" in other_task.stderr
 
 
-@pytest.fixture
-def rollout_api(http: httpx.Client) -> None:
-    """Skip until the deployments API of docs/rollouts.md is on this branch (it is built beside this CLI)."""
-    paths = http.get("/_inferd/openapi.json").json()["paths"]
-    if "/_inferd/deployments/{deployment_id}/_redeploy" not in paths:
-        pytest.skip("the rollout API (/_inferd/deployments/{id}/_redeploy ...) has not landed")
-
-
 class BrokenModel(nn.Module):
     """Loads, and fails every inference: a build whose rollout fails at its verifying inference."""
 
@@ -146,7 +137,6 @@ def infers(es: Elasticsearch, deployment_id: str) -> bool:
     return bool(answer["inference_results"][0]["predicted_value"])
 
 
-@pytest.mark.usefixtures("rollout_api")
 def test_a_new_build_rolls_out_back_restarts_stops_and_starts_again(
     es: Elasticsearch, server: ServerProcess, echo_deployed: str, echo_model: TestModel, tmp_path: Path
 ) -> None:
@@ -184,7 +174,6 @@ def test_a_new_build_rolls_out_back_restarts_stops_and_starts_again(
     assert model in ok(inferd(server, "deployments", "list")).stdout
 
 
-@pytest.mark.usefixtures("rollout_api")
 def test_a_failing_rollout_exits_1_and_the_old_build_keeps_serving(
     es: Elasticsearch, server: ServerProcess, echo_deployed: str, echo_model: TestModel, tmp_path: Path
 ) -> None:

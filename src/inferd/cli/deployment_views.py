@@ -50,7 +50,8 @@ def rollout_text(rollout: dict[str, Any] | None) -> str:
         return "-"
     before, after = (rollout.get(end) or {} for end in ("from", "to"))
     builds = f"build {before.get('build_number', '?')} → {after.get('build_number', '?')}"
-    state = rollout.get("stage") if rollout.get("outcome") == "in_progress" else rollout.get("outcome")
+    settled = rollout.get("outcome") == "failed" or rollout.get("stage") == "done"
+    state = rollout.get("outcome") if settled else rollout.get("stage")  # succeeded and draining: still draining
     text = f"{rollout.get('action')} {builds}: {state}"
     return f"{text} ({rollout['reason']})" if rollout.get("reason") else text
 

@@ -51,6 +51,8 @@ def test_allocations_count_the_serving_routes_against_the_target() -> None:
 def test_a_rollout_in_one_phrase() -> None:
     assert rollout_text(None) == "-"
     assert rollout_text(ROLLOUT) == "redeploy build 1 → 2: draining"
+    assert rollout_text({**ROLLOUT, "outcome": "succeeded"}) == "redeploy build 1 → 2: draining"
+    assert rollout_text({**ROLLOUT, "outcome": "succeeded", "stage": "done"}) == "redeploy build 1 → 2: succeeded"
     failed = {**ROLLOUT, "stage": "verifying", "outcome": "failed", "reason": "inference failed"}
     assert rollout_text(failed) == "redeploy build 1 → 2: failed (inference failed)"
 
