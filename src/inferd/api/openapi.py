@@ -111,7 +111,27 @@ def _update_options() -> Schema:
 
 
 BUILDS = "/_inferd/models/{model_id}/builds"
+DEPLOYMENT = "/_inferd/deployments/{deployment_id}"
+ROLLOUTS = tuple(f"{DEPLOYMENT}/_{action}" for action in ("redeploy", "rollback", "restart"))
 OPTIONAL_BODIES = {("put", BUILDS)}
+ROLLOUT_WAIT: Schema = {"type": "string", "enum": ["none", "shifted", "done"]}
+
+
+def _rollout_bodies(deployment: Schema) -> dict[tuple[str, str], Schema]:
+    """What `_redeploy`, `_rollback` and `_restart` read (docs/rollouts.md): the rollout's own options, and for a
+    re-deploy the resources `_start` takes."""
+    common = {"wait_for": ROLLOUT_WAIT, "timeout": TIME_VALUE, "allow_downtime": {"type": "boolean"}}
+    build = _integer(1, MAX_BUILD_NUMBER)
+    resources = {name: deployment[name] for name in
+                 ("number_of_allocations", "threads_per_allocation", "queue_capacity", "cache_size", "priority")}
+    redeploy, rollback, restart = ROLLOUTS
+    return {
+        ("post", redeploy): _object({**common, "build": build, **resources,
+                                     "adaptive_allocations": _adaptive_allocations(),
+                                     "inferd": _object({"max_batch_documents": _integer(1, MAX_BATCH_DOCUMENTS)})}),
+        ("post", rollback): _object({**common, "build": build}),
+        ("post", restart): _object(common),
+    }
 
 
 def request_bodies(settings: Settings) -> dict[tuple[str, str], Schema]:
@@ -178,6 +198,7 @@ def request_bodies(settings: Settings) -> dict[tuple[str, str], Schema]:
         }),
         ("post", f"{models}/_infer"): infer,
         ("post", f"{models}/deployment/_infer"): infer,
+        **_rollout_bodies(deployment),
     }
 
 
@@ -209,7 +230,9 @@ def describe(schema: Schema, settings: Settings) -> Schema:
                     "content": {"application/json": {"schema": body}},
                 }
             for parameter in operation.get("parameters", []):
-                if parameter["in"] == "query" and parameter["name"] in parameters:
+                if parameter["in"] == "query" and parameter["name"] == "wait_for" and path in ROLLOUTS:
+                    parameter["schema"] = ROLLOUT_WAIT
+                elif parameter["in"] == "query" and parameter["name"] in parameters:
                     parameter["schema"] = parameters[parameter["name"]]
                 elif parameter["in"] == "path" and parameter["name"] in ("model_id", "deployment_id", "model_alias"):
                     parameter["schema"] = {"type": "string", "minLength": 1, "maxLength": 512}

@@ -76,3 +76,18 @@ def test_the_build_routes_read_the_upload_bodies_and_an_optional_build_body(tmp_
         "$ref": "#/components/schemas/InferenceConfig"}
     parameters = {p["name"]: p["schema"] for p in schema["paths"][f"{builds}/{{build}}"]["get"]["parameters"]}
     assert parameters["build"] == {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+
+
+def test_the_rollout_routes_take_their_own_wait_for_and_a_redeploy_takes_start_resources(tmp_path: Path) -> None:
+    schema = described(tmp_path)
+    deployment = "/_inferd/deployments/{deployment_id}"
+    redeploy = body(schema, "post", f"{deployment}/_redeploy")
+    start = body(schema, "post", f"{MODELS}/deployment/_start")
+    assert redeploy["properties"]["threads_per_allocation"] == start["properties"]["threads_per_allocation"]
+    assert set(body(schema, "post", f"{deployment}/_rollback")["properties"]) == {
+        "wait_for", "timeout", "allow_downtime", "build"}
+    assert "build" not in body(schema, "post", f"{deployment}/_restart")["properties"]
+    waits = {p["name"]: p["schema"] for p in schema["paths"][f"{deployment}/_restart"]["post"]["parameters"]}
+    assert waits["wait_for"]["enum"] == ["none", "shifted", "done"]
+    starts = {p["name"]: p["schema"] for p in schema["paths"][f"{deployment}/_start"]["post"]["parameters"]}
+    assert starts["wait_for"]["enum"] == ["starting", "started", "fully_allocated"]
