@@ -6,7 +6,7 @@ import typer
 
 from inferd.cli.demo import demo
 from inferd.cli.import_model import import_model
-from inferd.cli import keys, users
+from inferd.cli import builds, deployments, keys, users
 from inferd.cli.serve import serve
 
 app = typer.Typer(help="inferd: deploy PyTorch models behind Elasticsearch's trained-model API.", no_args_is_help=True)
@@ -15,6 +15,8 @@ app.command()(demo)
 app.command("import")(import_model)
 app.add_typer(keys.app, name="keys")
 app.add_typer(users.app, name="users")
+app.add_typer(builds.app, name="builds")
+app.add_typer(deployments.app, name="deployments")
 
 
 @app.callback()
