@@ -68,7 +68,7 @@ def test_coverage_and_stateful_phases_find_no_server_error(
     ]
     env = {**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS), "INFERD_ST_COUNTS": str(counts),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=MAX_TIME_S + 120, cwd=ROOT)
+    run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=MAX_TIME_S + 120, cwd=tmp_path)
     summary = run.stdout[run.stdout.find("SUMMARY"):] if "SUMMARY" in run.stdout else run.stdout[-4000:]
     print(f"schemathesis as {who}:\n{summary}")
     assert run.returncode == 0, f"{run.stdout[-8000:]}\n{run.stderr[-3000:]}"
