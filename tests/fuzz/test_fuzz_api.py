@@ -1,7 +1,9 @@
 """Fuzzing every operation of the OpenAPI description against a real server, as every identity it knows.
 
 Each generated request must get an answer below 500, every error in Elasticsearch's shape; afterwards the server
-still answers a deployed echo model's `_infer` correctly and its stored definition is unchanged.
+still answers a deployed echo model's `_infer` correctly and its stored definition is unchanged. Each operation is
+fuzzed with generated ids, with the echo model's, and (uploads and deletes) with a fresh model or build the run owns,
+so that they reach past the 404; every write operation must get a 2xx from an identity allowed to call it.
 
 CI runs a short pass (`INFERD_FUZZ_EXAMPLES`, default 10 requests per operation that fit the schema and 10 that
 break it); a long one:
@@ -29,7 +31,10 @@ from hypothesis.strategies import SearchStrategy
 from schemathesis import GenerationMode
 
 from tests.support.api import echo_rows
-from tests.support.fuzz import elasticsearch_error_problems, fuzz_identities
+from inferd.api.app import create_app
+from inferd.api.privileges import Privilege, route_requirement
+from inferd.settings import Settings
+from tests.support.fuzz import Identity, OwnedTargets, elasticsearch_error_problems, fuzz_identities
 from tests.support.models import TestModel, upload_test_model
 from tests.support.server import ServerProcess, auth_headers, client_for, http_for
 
@@ -53,6 +58,18 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory, echo_model: TestModel)
     es.ml.start_trained_model_deployment(model_id=ECHO_ID, wait_for="started")
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def identities(fuzz_server: ServerProcess) -> dict[str, Identity]:
+    return fuzz_identities(fuzz_server)
+
+
+@pytest.fixture(scope="module")
+def owned(fuzz_server: ServerProcess, echo_model: TestModel) -> Iterator[OwnedTargets]:
+    targets = OwnedTargets(fuzz_server, echo_model.config)
+    yield targets
+    targets.close()
 
 
 @pytest.fixture(scope="module")
@@ -84,22 +101,27 @@ EXCLUDED = re.compile(r"/_fail$")
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=str)
 def test_no_request_gets_a_server_error(
-    fuzz_schema: schemathesis.BaseSchema, fuzz_server: ServerProcess, mode: GenerationMode
+    fuzz_schema: schemathesis.BaseSchema, fuzz_server: ServerProcess, identities: dict[str, Identity],
+    owned: OwnedTargets, mode: GenerationMode,
 ) -> None:
-    """Every operation gets EXAMPLES generated requests (valid ones, then ones that break the schema), each sent
-    once as each identity `tests/support/fuzz.py` knows. Failures are collected over all operations."""
+    """Every operation gets EXAMPLES generated requests (valid ones, then ones that break the schema) per choice of
+    ids, each sent once as each identity `tests/support/fuzz.py` knows. Failures are collected over all operations."""
     failures: list[str] = []
     for result in fuzz_schema.get_all_operations():
         operation = result.ok()
         if EXCLUDED.search(operation.path):
             continue
 
-        # Random ids mostly meet a 404; the echo model's id takes the same requests into the deployed model.
+        # Random ids mostly meet a 404; the echo model's id takes the same requests into the deployed model, and a
+        # fresh model or build of the run's own takes uploads and deletes to where they can succeed.
         named = [name for name in ("model_id", "deployment_id") if f"{{{name}}}" in operation.path]
-        ids = [None, *({name: ECHO_ID} for name in named)]
-        for fixed in ids:
-            strategy = operation.as_strategy(generation_mode=mode, path_parameters=fixed)
-            send = fuzz_test(strategy, fuzz_server, real_inputs=bool(fixed) and mode is GenerationMode.POSITIVE)
+        ids: list[dict[str, str] | None] = [None, *({name: ECHO_ID} for name in named)]
+        make_target = owned.makers.get((operation.method.upper(), operation.path))
+        for fixed in [*ids, *(["owned"] if make_target else [])]:
+            strategy = operation.as_strategy(generation_mode=mode, path_parameters=None if fixed == "owned" else fixed)
+            target = make_target if fixed == "owned" else None
+            send = fuzz_test(strategy, fuzz_server, identities, target,
+                             real_inputs=bool(fixed) and mode is GenerationMode.POSITIVE)
             try:
                 send()
             except AssertionError as failure:
@@ -109,15 +131,17 @@ def test_no_request_gets_a_server_error(
     assert not failures, "\n".join(failures)
 
 
-def fuzz_test(strategy: SearchStrategy[schemathesis.Case], server: ServerProcess, *, real_inputs: bool,
-              ) -> Callable[[], None]:
+def fuzz_test(strategy: SearchStrategy[schemathesis.Case], server: ServerProcess, identities: dict[str, Identity],
+              target: Callable[[], dict[str, Any]] | None, *, real_inputs: bool) -> Callable[[], None]:
     @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None,
               phases=[Phase.generate, Phase.shrink])
     @given(case=strategy)
     def send(case: schemathesis.Case) -> None:
+        if target is not None:
+            case.path_parameters = {**(case.path_parameters or {}), **target()}
         if real_inputs:
             name_the_input_field(case)
-        check_answer(case, server)
+        check_answer(case, server, identities)
 
     return send
 
@@ -132,13 +156,13 @@ def name_the_input_field(case: schemathesis.Case) -> None:
                 document["text_field"] = texts[0] if texts else ""
 
 
-def check_answer(case: schemathesis.Case, server: ServerProcess) -> None:
-    for who, headers in fuzz_identities(server).items():
+def check_answer(case: schemathesis.Case, server: ServerProcess, identities: dict[str, Identity]) -> None:
+    for who, identity in identities.items():
         operation = f"{case.method.upper()} {case.path}"
         if _removes_the_echo_deployment(case):
             CALLS[(who, operation, "skipped")] += 1
             continue
-        response = case.call(base_url=server.url, headers=headers, timeout=60)
+        response = case.call(base_url=server.url, headers=identity.headers, timeout=60)
         CALLS[(who, operation, f"{response.status_code // 100}xx")] += 1
         changed = response.status_code < 300 and case.method.upper() in ("PUT", "POST", "DELETE")
         request = f"{case.method.upper()} {case.formatted_path:.200} query={case.query} body={case.body!r:.200}"
@@ -180,6 +204,36 @@ def _json(response: Any) -> Any:
         return response.json()
     except ValueError:
         return response.text
+
+
+WRITES = ("PUT", "POST", "DELETE")
+NO_2XX_EXPECTED = {
+    "PUT /_ml/trained_models/{model_id}": "the config's description does not say which fields Elasticsearch requires "
+                                          "together (inference_config, input, model_type), so few generated ones pass",
+    "POST /_ml/trained_models/{model_id}/deployment/_start": "the echo model runs already; no other model is ready",
+    "POST /_inferd/deployments/{deployment_id}/_rollback": "only a deployment with an earlier build rolls back",
+    "POST /_inferd/nodes/{node_id}/_recover": "only a failed node recovers, and `_fail` is not fuzzed",
+}
+"""Write operations the run cannot bring to success, and why."""
+
+
+def test_every_write_operation_got_a_2xx(tmp_path: Path, identities: dict[str, Identity]) -> None:
+    """Runs after the fuzz tests (file order): each write operation an identity may call got at least one 2xx from
+    it, so the run demonstrably reached past validation; those that cannot are named above with the reason."""
+    app = create_app(Settings(data_dir=tmp_path))
+    missing = []
+    for route in app.state.api_routes:
+        requirement = route_requirement(route)
+        for method in sorted(route.methods & set(WRITES)):
+            operation = f"{method} {route.path}"
+            if EXCLUDED.search(route.path):
+                continue
+            allowed = [who for who, identity in identities.items() if identity.privileges is not None and (
+                requirement.privilege is Privilege.AUTHENTICATED or not requirement.granted_by.isdisjoint(
+                    identity.privileges))]
+            if allowed and operation not in NO_2XX_EXPECTED and not any(CALLS[(who, operation, "2xx")] for who in allowed):
+                missing.append(operation)
+    assert not missing, f"no 2xx for an authorized identity: {missing}"
 
 
 def test_the_server_still_serves_after_the_fuzzing(fuzz_server: ServerProcess, echo_model: TestModel) -> None:

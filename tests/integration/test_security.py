@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import elasticsearch
+import httpx
 import pytest
 from elasticsearch import Elasticsearch
 
@@ -178,3 +179,45 @@ def test_no_security_on_loopback_serves_without_credentials_and_says_so(tmp_path
         assert "SECURITY IS DISABLED" in server.log_path.read_text()
     finally:
         server.stop()
+
+
+def _authenticates(url: str, key: str) -> int:
+    return httpx.get(f"{url}/_security/_authenticate", headers={"Authorization": f"ApiKey {key}"}, timeout=30).status_code
+
+
+def test_a_lost_admin_key_is_replaced_with_the_server_running_or_stopped(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path / "data", extra_env={"INFERD_PROCESSORS": "2"}).start()
+    key_file = server.data_dir / "admin-api-key"
+    try:
+        first = server.admin_key
+        assert _authenticates(server.url, first) == 200  # and now the server has it cached
+        running = cli("keys", "reset-admin", "--data-dir", str(server.data_dir))
+        assert running.returncode == 0, running.stderr
+        second = running.stdout.strip()
+        assert key_file.read_text() == second + "\n" and stat.S_IMODE(key_file.stat().st_mode) == 0o600
+        deadline = time.monotonic() + 5  # the server notices another process's invalidation within a second
+        while _authenticates(server.url, first) != 401 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        refused = httpx.get(f"{server.url}/_security/_authenticate", headers={"Authorization": f"ApiKey {first}"})
+        assert refused.status_code == 401 and "has been invalidated" in refused.text
+        assert refused.headers.get_list("www-authenticate") == ['Basic realm="security" charset="UTF-8"', "ApiKey"]
+        with http_for(server.url) as http:  # the new key, read from the file as inferd's commands do
+            assert http.get("/_security/_authenticate").json()["api_key"]["name"] == "inferd-admin"
+            assert http.get("/_ml/trained_models").status_code == 200
+
+        server.stop()
+        stopped = cli("keys", "reset-admin", "--data-dir", str(server.data_dir))
+        assert stopped.returncode == 0, stopped.stderr
+        third = stopped.stdout.strip()
+        server.start()
+        assert _authenticates(server.url, second) == 401
+        assert _authenticates(server.url, third) == 200
+        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    finally:
+        server.stop()
+
+
+def test_reset_admin_refuses_a_directory_without_a_store(tmp_path: Path) -> None:
+    refused = cli("keys", "reset-admin", "--data-dir", str(tmp_path / "typo"))
+    assert refused.returncode == 1 and "no inferd store" in refused.stderr
+    assert not (tmp_path / "typo").exists()

@@ -1,25 +1,87 @@
-"""What the fuzz test needs besides schemathesis: who it calls as, and what an Elasticsearch error looks like.
+"""What the fuzz tests need besides schemathesis: who they call as, what they may write to, and what an
+Elasticsearch error looks like.
 
-`fuzz_identities` is the one place the fuzz test learns its credentials; the whole run repeats as each of them.
+`fuzz_identities` is the one place the fuzz tests learn their credentials; every run repeats as each of them.
+`OwnedTargets` makes fresh models and builds that belong to the run, so that uploads reach past the 404 of a
+random id without touching the echo model whose answers the run checks at the end.
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from tests.support.server import ServerProcess, auth_headers
 
+FUZZ_PRIVILEGES = frozenset({"manage_ml", "monitor_ml"})
+OWNED_MODEL = "fuzz-owned"
+"""The model whose fresh builds the build-scoped uploads and deletes are steered to."""
 
-def fuzz_identities(server: ServerProcess) -> dict[str, dict[str, str]]:
-    """The headers each identity the fuzz run calls as sends, by name: nobody, and a key minted for the run with
-    `manage_ml` and `monitor_ml` (never the admin key, which the run could otherwise invalidate), so the fuzzer
-    reaches past authentication into every ML operation."""
+
+@dataclass(frozen=True)
+class Identity:
+    headers: dict[str, str]
+    privileges: frozenset[str] | None
+    """Its cluster privileges; None for nobody (no credentials)."""
+
+
+def fuzz_identities(server: ServerProcess) -> dict[str, Identity]:
+    """Each identity the fuzz run calls as, by name: nobody, and a key minted for the run with `manage_ml` and
+    `monitor_ml` (never the admin key, which the run could otherwise invalidate), so the fuzzer reaches past
+    authentication into every ML operation."""
     response = httpx.post(f"{server.url}/_security/api_key", headers=auth_headers(server.url), timeout=60, json={
-        "name": "fuzz", "role_descriptors": {"fuzz": {"cluster": ["manage_ml", "monitor_ml"]}}})
+        "name": "fuzz", "role_descriptors": {"fuzz": {"cluster": sorted(FUZZ_PRIVILEGES)}}})
     response.raise_for_status()
-    return {"anonymous": {}, "ml_admin": {"Authorization": f"ApiKey {response.json()['encoded']}"}}
+    return {"anonymous": Identity({}, None),
+            "ml_admin": Identity({"Authorization": f"ApiKey {response.json()['encoded']}"}, FUZZ_PRIVILEGES)}
+
+
+class OwnedTargets:
+    """Fresh path parameters for the operations that only mean something on a model or build nobody uses yet."""
+
+    def __init__(self, server: ServerProcess, config: dict[str, Any]) -> None:
+        self._http = httpx.Client(base_url=server.url, headers=auth_headers(server.url), timeout=60)
+        self._config = config
+        self._numbers = itertools.count()
+        self._put_model(OWNED_MODEL)
+        models, builds = "/_ml/trained_models/{model_id}", "/_inferd/models/{model_id}/builds/{build}"
+        self.makers: dict[tuple[str, str], Callable[[], dict[str, Any]]] = {
+            ("PUT", models): self.unused_model_id,
+            ("DELETE", models): self.new_model,
+            ("PUT", f"{models}/definition/{{part}}"): lambda: {**self.new_model(), "part": 0},
+            ("PUT", f"{models}/vocabulary"): self.new_model,
+            ("DELETE", builds): self.new_build,
+            ("PUT", f"{builds}/definition/{{part}}"): lambda: {**self.new_build(), "part": 0},
+            ("PUT", f"{builds}/vocabulary"): self.new_build,
+        }
+        """(method, path) -> what makes a fresh target for that operation. An upload's is the first part of a fresh
+        definition: `part < total_parts` spans path and body, which no schema can say."""
+
+    def close(self) -> None:
+        self._http.close()
+
+    def new_model(self) -> dict[str, Any]:
+        """A model with its config only: it takes definition parts and a vocabulary, and can be deleted."""
+        model_id = f"{OWNED_MODEL}-{next(self._numbers)}"
+        self._put_model(model_id)
+        return {"model_id": model_id}
+
+    def unused_model_id(self) -> dict[str, Any]:
+        return {"model_id": f"{OWNED_MODEL}-{next(self._numbers)}"}
+
+    def new_build(self) -> dict[str, Any]:
+        """An empty build of the owned model: it takes parts and a vocabulary, and can be deleted."""
+        response = self._http.put(f"/_inferd/models/{OWNED_MODEL}/builds")
+        assert response.status_code == 200, response.text
+        return {"model_id": OWNED_MODEL, "build": response.json()["build_number"]}
+
+    def _put_model(self, model_id: str) -> None:
+        response = self._http.put(f"/_ml/trained_models/{model_id}", json=self._config)
+        assert response.status_code == 200, response.text
 
 
 def elasticsearch_error_problems(status: int, body: Any) -> list[str]:

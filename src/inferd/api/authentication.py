@@ -62,6 +62,8 @@ class Authenticator:
             raise _api_key_refused("invalid ApiKey value") from None
         if not colon or not key_id:
             raise _api_key_refused("invalid ApiKey value")
+        if self.keys.sync_due():
+            await run_in_threadpool(self.keys.sync)
         record = self.keys.cached(key_id)
         if record is None:
             record = await run_in_threadpool(self.keys.load, key_id)

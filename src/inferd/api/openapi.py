@@ -27,6 +27,8 @@ MODEL_ID: Schema = {"type": "string", "pattern": r"^[a-z0-9](?:[a-z0-9_\-.]*[a-z
 TIME_VALUE: Schema = {"type": "string", "pattern": r"^(-1|0|[0-9]{1,9}(nanos|micros|ms|s|m|h|d))$", "maxLength": 16}
 BYTE_SIZE: Schema = {"type": "string", "pattern": r"^(-1|0|[0-9]{1,12}(b|kb|mb|gb|tb|pb)?)$", "maxLength": 16}
 SHORT_TEXT: Schema = {"type": "string", "maxLength": 1024}
+BASE64 = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+"""What `base64.b64decode(..., validate=True)` takes: a fuzzer that only knows `contentEncoding` sends any text."""
 
 ERROR: Schema = {
     "type": "object",
@@ -157,7 +159,7 @@ def request_bodies(settings: Settings) -> dict[tuple[str, str], Schema]:
     )
     definition_part = _object(
         {
-            "definition": {"type": "string", "contentEncoding": "base64", "maxLength": part_chars},
+            "definition": {"type": "string", "contentEncoding": "base64", "pattern": BASE64, "maxLength": part_chars},
             "total_definition_length": _integer(1, settings.max_definition_bytes),
             "total_parts": _integer(1, settings.max_definition_parts),
         },

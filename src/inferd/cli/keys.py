@@ -1,8 +1,13 @@
-"""`inferd keys create|list|invalidate`: API keys, through the server's `_security/api_key` REST API."""
+"""`inferd keys create|list|invalidate`: API keys, through the server's `_security/api_key` REST API.
+
+`inferd keys reset-admin` is the exception: it replaces a lost admin key, so it cannot authenticate to the server
+and works on the store in the data dir instead (whoever can write the data dir owns the server anyway).
+"""
 
 from __future__ import annotations
 
 import datetime
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,6 +27,10 @@ from inferd.cli.credentials import (
     connect,
     report_failure,
 )
+from inferd.clock import SystemClock
+from inferd.control.security import ADMIN_KEY_FILE, ApiKeys, reset_admin_key
+from inferd.settings import Settings
+from inferd.store import SecurityStore, open_store
 
 app = typer.Typer(help="Create, list and invalidate API keys.", no_args_is_help=True)
 err = Console(stderr=True, highlight=False)
@@ -128,3 +137,29 @@ def invalidate(
     if not answer["invalidated_api_keys"] and not answer["previously_invalidated_api_keys"]:
         err.print("no key matched")
         raise typer.Exit(1)
+
+
+@app.command("reset-admin")
+def reset_admin(data_dir: DataDirOption = Path("data")) -> None:
+    """Replace a lost or leaked admin key: invalidate it and write a new one to DATA_DIR/admin-api-key (0600).
+
+    Works on the data dir's store directly (or INFERD_STORE_URL's), with the server stopped or running: a running
+    server refuses the old key within a second. Run it as the user the server runs as, who owns the data dir.
+    """
+    settings = Settings(data_dir=data_dir)
+    if not data_dir.is_dir() or (settings.store_url is None and not (data_dir / "inferd.db").is_file()):
+        err.print(f"[red]error:[/] no inferd store in [{escape(str(data_dir))}]; give the server's --data-dir")
+        raise typer.Exit(1)
+    owner = data_dir.stat().st_uid
+    if owner != os.geteuid():
+        err.print(f"[red]error:[/] [{escape(str(data_dir))}] belongs to user id {owner}: run this as that user, so "
+                  "that the server can still use the files this writes")
+        raise typer.Exit(1)
+    engine = open_store(settings.resolved_store_url)
+    try:
+        created, invalidated = reset_admin_key(ApiKeys(SecurityStore(engine), SystemClock(), ()), data_dir)
+    finally:
+        engine.dispose()
+    err.print(f"invalidated the admin key(s) [{', '.join(invalidated) or 'none was active'}]; the new one (id "
+              f"{created.record.key_id}) is in {escape(str(data_dir / ADMIN_KEY_FILE))} and printed once here:")
+    typer.echo(created.encoded)

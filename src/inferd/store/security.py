@@ -56,6 +56,13 @@ class SecurityStore:
         with self._engine.connect() as connection:
             return int(connection.scalar(sa.select(sa.func.count()).select_from(api_keys)) or 0)
 
+    def count_invalidated_keys(self) -> int:
+        """Grows with every invalidation (keys are never deleted nor restored): how other processes notice one."""
+        with self._engine.connect() as connection:
+            return int(connection.scalar(
+                sa.select(sa.func.count()).select_from(api_keys).where(api_keys.c.invalidation_ms.is_not(None))
+            ) or 0)
+
     def invalidate_keys(self, key_ids: Sequence[str], now_ms: int) -> list[str]:
         """Mark these keys invalidated in one transaction; returns those that were still valid."""
         if not key_ids:

@@ -1,7 +1,7 @@
 """Authentication and privileges: API keys, users, built-in roles; pure rules beside their stored state."""
 
 from inferd.control.security.api_keys import ApiKeys, CreatedKey, owns
-from inferd.control.security.bootstrap import ADMIN_KEY_FILE, BOOTSTRAP_PRINCIPAL, ensure_admin_key
+from inferd.control.security.bootstrap import ADMIN_KEY_FILE, BOOTSTRAP_PRINCIPAL, ensure_admin_key, reset_admin_key
 from inferd.control.security.principal import API_KEY_REALM, CredentialsRefused, Principal
 from inferd.control.security.privileges import (
     BUILTIN_ROLES,
@@ -30,4 +30,5 @@ __all__ = [
     "granting",
     "owns",
     "privileges_of_roles",
+    "reset_admin_key",
 ]

@@ -3,11 +3,14 @@
 Checking a key is a dictionary lookup, an expiry comparison and one HMAC compared in constant time. The
 cache holds stored records (never secrets) for `cache_ttl_s`; invalidating a key drops it from the cache
 in the same call, and expiry is compared against the clock on every request, so neither outlives its
-moment on this server. (Other servers sharing a PostgreSQL store see an invalidation within the TTL.)
+moment on this server. An invalidation made by another process (`inferd keys reset-admin`, another server
+sharing a PostgreSQL store) is noticed within `SYNC_INTERVAL_S`: at most once per interval a request first
+counts the invalidated keys in the store, and a changed count empties the cache.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -27,6 +30,7 @@ from inferd.errors import SecurityException
 from inferd.store import ApiKeyRecord, SecurityStore
 
 CACHE_SIZE = 10_000
+SYNC_INTERVAL_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,10 @@ class ApiKeys:
         self._ttl_s = cache_ttl_s
         self._cache: dict[str, _Cached] = {}
         self._lock = threading.Lock()
+        self._synced_at = -math.inf
+        self._invalidated_seen: int | None = None
+        self._generation = 0
+        """Bumped whenever entries are dropped, so a load that read the store before cannot cache what it read."""
 
     # --- creating ---------------------------------------------------------------------------------
 
@@ -102,6 +110,20 @@ class ApiKeys:
 
     # --- authenticating ---------------------------------------------------------------------------
 
+    def sync_due(self) -> bool:
+        return self._clock.monotonic() - self._synced_at >= SYNC_INTERVAL_S
+
+    def sync(self) -> None:
+        """Forget the cached keys if any key was invalidated since the last sync, here or in another process
+        (blocking: call it off the event loop)."""
+        self._synced_at = self._clock.monotonic()  # first, so that concurrent requests do not all sync
+        invalidated = self._store.count_invalidated_keys()
+        if invalidated != self._invalidated_seen:
+            with self._lock:
+                self._cache.clear()
+                self._generation += 1
+                self._invalidated_seen = invalidated
+
     def cached(self, key_id: str) -> ApiKeyRecord | None:
         entry = self._cache.get(key_id)
         if entry is None or self._clock.monotonic() - entry.loaded_at > self._ttl_s:
@@ -110,9 +132,12 @@ class ApiKeys:
 
     def load(self, key_id: str) -> ApiKeyRecord | None:
         """Read a key from the store into the cache (blocking: call it off the event loop)."""
+        generation = self._generation
         record = self._store.get_key(key_id)
         if record is not None:
             with self._lock:
+                if generation != self._generation:
+                    return record
                 if len(self._cache) >= CACHE_SIZE:
                     self._cache.clear()
                 self._cache[key_id] = _Cached(record, key_principal(record), self._clock.monotonic())
@@ -160,6 +185,7 @@ class ApiKeys:
         key_ids = [record.key_id for record in records]
         invalidated = self._store.invalidate_keys(key_ids, self._clock.now_ms())
         with self._lock:
+            self._generation += 1
             for key_id in key_ids:
                 self._cache.pop(key_id, None)
         previously = [key_id for key_id in key_ids if key_id not in set(invalidated)]
