@@ -18,6 +18,7 @@ from inferd.api.middleware import (
     AuthenticationMiddleware,
     AuthenticatorSlot,
     BodyLimitMiddleware,
+    FastInferMiddleware,
     ProductHeaderMiddleware,
     ResponseFormatMiddleware,
 )
@@ -153,6 +154,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     # A path skips authentication only when every route on it is anonymous (and has no path parameter).
     anonymous = frozenset(path for path, _ in requirements if "{" not in path and all(
         r.privilege is Privilege.ANONYMOUS for other, r in requirements if other == path))
+    app.add_middleware(FastInferMiddleware)  # innermost: every other middleware applies to it as to any route
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_content_length_bytes,

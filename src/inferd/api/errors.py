@@ -125,7 +125,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:
-        logger.exception("unexpected error on %s %s", request.method, request.url.path)
-        failure = InferdError(f"{type(error).__name__}: {error}")
-        failure.error_type = _snake_case(type(error).__name__)
-        return error_response(request, failure)
+        return unexpected_error_response(request, error)
+
+
+def unexpected_error_response(request: Request, error: Exception) -> JSONResponse:
+    """A bug answers 500 in Elasticsearch's shape, named after the exception, and is logged with its trace."""
+    logger.exception("unexpected error on %s %s", request.method, request.url.path)
+    failure = InferdError(f"{type(error).__name__}: {error}")
+    failure.error_type = _snake_case(type(error).__name__)
+    return error_response(request, failure)

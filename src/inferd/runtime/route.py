@@ -76,6 +76,13 @@ class _Job:
     abandoned: bool = False
 
 
+def _expire(job: _Job, timeout_text: str) -> None:
+    """The caller's time is up: it is answered 408 and its documents, if still queued, are skipped."""
+    if not job.future.done():
+        job.abandoned = True
+        job.future.set_exception(RequestTimeout(f"timeout [{timeout_text}] waiting for inference result"))
+
+
 @dataclass(frozen=True)
 class RouteSettings:
     threads_per_allocation: int
@@ -227,12 +234,15 @@ class Route:
         self._waiting.append(job)
         self._idle.clear()
         self._dispatch()
+        # The timeout is a timer on the job's own future, not `wait_for(shield(...))`: each of those layers adds a
+        # round of the event loop to every answer, which a low-load request feels.
+        timer = loop.call_at(job.deadline, _expire, job, timeout_text)
         try:
-            results = await asyncio.wait_for(asyncio.shield(job.future), timeout_s)
-        except TimeoutError:
+            results = await job.future
+        except RequestTimeout:
             self.stats.record_timeout()
             self.latencies.outcomes["timeout"] += 1
-            raise RequestTimeout(f"timeout [{timeout_text}] waiting for inference result") from None
+            raise
         except InferdError:
             self.latencies.outcomes["error"] += 1
             raise
@@ -241,7 +251,8 @@ class Route:
             self.latencies.answered(dispatched - arrived, loop.time() - dispatched)
             return results
         finally:
-            if not job.future.done():
+            timer.cancel()
+            if not job.future.done() or job.abandoned:  # the caller went away, or its time ran out
                 job.abandoned = True
                 job.future.cancel()
             reservation.release()

@@ -102,7 +102,7 @@ async def stop_trained_model_deployment(
     return {"stopped": True}
 
 
-async def _infer(
+async def infer_documents(
     model_id: str, body: Any, deployments: Any, timeout: str | None, limits: RequestLimits
 ) -> FastJSONResponse:
     """The answer is a response already, so FastAPI's generic encoder never walks the results (the hot path)."""
@@ -129,18 +129,21 @@ async def _infer(
     return FastJSONResponse({"inference_results": results})
 
 
-@router.post("/_ml/trained_models/{model_id}/_infer", dependencies=monitor(INFER))
+INFER_REQUIREMENT = require_privilege(Privilege.MONITOR_ML, INFER)
+
+
+@router.post("/_ml/trained_models/{model_id}/_infer", dependencies=[Depends(INFER_REQUIREMENT)])
 async def infer_trained_model(
     model_id: str, request: Request, body: JsonBody, deployments: Deployments, timeout: str | None = None
 ) -> FastJSONResponse:
-    return await _infer(model_id, body, deployments, timeout, request_limits(request))
+    return await infer_documents(model_id, body, deployments, timeout, request_limits(request))
 
 
 @router.post("/_ml/trained_models/{model_id}/deployment/_infer", dependencies=monitor(INFER))
 async def infer_trained_model_deployment(
     model_id: str, request: Request, body: JsonBody, deployments: Deployments, timeout: str | None = None
 ) -> FastJSONResponse:
-    answer = await _infer(model_id, body, deployments, timeout, request_limits(request))
+    answer = await infer_documents(model_id, body, deployments, timeout, request_limits(request))
     warn(answer, DEPRECATED_INFER)
     return answer
 
