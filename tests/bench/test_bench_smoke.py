@@ -96,6 +96,13 @@ def test_latency_benchmark_smoke_with_the_python_client(tmp_path: Path, kept: li
     assert measured["over_raw_ms_p50"] == measured["latency_ms_p50"] - measured["raw_forward_ms_p50"]
 
 
+def test_security_benchmark_smoke(tmp_path: Path, kept: list[str]) -> None:
+    measured = run_serving("security", tmp_path, kept, "--duration", "1", "--warmup", "0", "--max-rate", "2000")
+    assert len(measured["runs_on"]) == len(measured["runs_off"]) == 3
+    assert measured["served_per_s_security_on"] > 0 and measured["served_per_s_security_off"] > 0
+    assert measured["loss"] == 1 - measured["served_per_s_security_on"] / measured["served_per_s_security_off"]
+
+
 def test_scaling_benchmark_smoke(tmp_path: Path, kept: list[str]) -> None:
     measured = run_serving("scaling", tmp_path, kept, "--duration", "1", "--warmup", "0", "--raw-seconds", "0.2",
                            "--max-rate", "2000")

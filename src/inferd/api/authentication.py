@@ -62,7 +62,7 @@ class Authenticator:
             raise _api_key_refused("invalid ApiKey value") from None
         if not colon or not key_id:
             raise _api_key_refused("invalid ApiKey value")
-        if self.keys.sync_due():
+        if self.keys.claim_sync():
             await run_in_threadpool(self.keys.sync)
         record = self.keys.cached(key_id)
         if record is None:

@@ -110,13 +110,18 @@ class ApiKeys:
 
     # --- authenticating ---------------------------------------------------------------------------
 
-    def sync_due(self) -> bool:
-        return self._clock.monotonic() - self._synced_at >= SYNC_INTERVAL_S
+    def claim_sync(self) -> bool:
+        """True for one caller per interval, which must then `sync`: the time is stamped here, on the event loop,
+        so the requests that arrive while that sync runs in a thread do not each start one of their own."""
+        now = self._clock.monotonic()
+        if now - self._synced_at < SYNC_INTERVAL_S:
+            return False
+        self._synced_at = now
+        return True
 
     def sync(self) -> None:
         """Forget the cached keys if any key was invalidated since the last sync, here or in another process
         (blocking: call it off the event loop)."""
-        self._synced_at = self._clock.monotonic()  # first, so that concurrent requests do not all sync
         invalidated = self._store.count_invalidated_keys()
         if invalidated != self._invalidated_seen:
             with self._lock:

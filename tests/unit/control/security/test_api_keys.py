@@ -116,13 +116,14 @@ def test_an_invalidation_by_another_process_empties_the_cache_at_the_next_sync(
 ) -> None:
     created = keys.create(BOOTSTRAP_PRINCIPAL, "shared", None, None, None)
     key_id = created.record.key_id
+    assert keys.claim_sync()
     keys.sync()
     assert keys.authenticate(key_id, created.secret, keys.load(key_id)).username == "elastic"
     other_process = ApiKeys(store, clock, ACTIONS)
     other_process.invalidate(other_process.find(ids=[key_id]))
-    assert keys.cached(key_id) is not None and not keys.sync_due()  # until the interval passes, the cache answers
+    assert keys.cached(key_id) is not None and not keys.claim_sync()  # until the interval passes, the cache answers
     clock.advance(1.0)
-    assert keys.sync_due()
+    assert keys.claim_sync() and not keys.claim_sync()  # one caller per interval syncs, the others do not wait
     keys.sync()
     assert keys.cached(key_id) is None
     with pytest.raises(CredentialsRefused, match="has been invalidated"):
