@@ -72,7 +72,7 @@ class Allocations:
     def __init__(self, runner: CachedRunner, outbox: Outbox) -> None:
         self._runner = runner
         self._outbox = outbox
-        self._batches: queue.Queue[InferBatch | None] = queue.Queue()
+        self._batches: queue.SimpleQueue[InferBatch | None] = queue.SimpleQueue()  # C: a faster wake-up
         self._threads: list[threading.Thread] = []
         self._target = 0
         self.batches_done = 0
@@ -123,7 +123,7 @@ class Inbox:
     they run (one thread hand-off fewer per batch, which low-load latency feels), everything else to the main loop."""
 
     def __init__(self) -> None:
-        self.control: queue.Queue[protocol.ToWorker] = queue.Queue()
+        self.control: queue.SimpleQueue[protocol.ToWorker] = queue.SimpleQueue()
         self.allocations: Allocations | None = None
 
     def put(self, message: protocol.ToWorker) -> None:
