@@ -121,6 +121,38 @@ def test_privilege_escalation_is_refused(es: Elasticsearch, server: ServerProces
     assert "cannot create an API key with more privileges than" in refused.value.body["error"]["reason"]
 
 
+def test_update_and_query_api_keys_with_the_official_client(es: Elasticsearch, server: ServerProcess) -> None:
+    es.security.put_user(username="key-owner", password="secret-1", roles=["superuser"])
+    owner = client_for(server.url, basic_auth=("key-owner", "secret-1"))
+    created = owner.security.create_api_key(name="updatable", role_descriptors={
+        "machine_learning_user": {"cluster": ["monitor_ml"]}})
+    key = client_for(server.url, api_key=created["encoded"])
+    with pytest.raises(elasticsearch.AuthorizationException):
+        key.ml.put_trained_model(model_id="not-yet", input={"field_names": ["text_field"]})
+    assert owner.security.update_api_key(id=created["id"], metadata={"env": "test"}, expiration="1d", role_descriptors={
+        "machine_learning_admin": {"cluster": ["manage_ml"]}})["updated"] is True
+    assert owner.security.update_api_key(id=created["id"], metadata={"env": "test"})["updated"] is False
+    with pytest.raises(elasticsearch.NotFoundError):  # the key's scope changed at once: authorized, no such model
+        key.ml.delete_trained_model(model_id="no-such-model")
+    with pytest.raises(elasticsearch.BadRequestError) as refused:  # only the owner user, never a key
+        es.security.update_api_key(id=created["id"], metadata={})
+    assert "only the owner user can update an API key" in str(refused.value)
+    with pytest.raises(elasticsearch.NotFoundError):
+        es.security.put_user(username="not-owner", password="secret-1", roles=["superuser"])
+        client_for(server.url, basic_auth=("not-owner", "secret-1")).security.update_api_key(id=created["id"])
+
+    found = owner.security.query_api_keys(query={"bool": {"filter": [{"term": {"username": "key-owner"}}],
+                                                          "must_not": [{"term": {"invalidated": True}}]}},
+                                          sort=["name:desc"], size=5)
+    assert found["total"] == found["count"] == 1
+    (listed,) = found["api_keys"]
+    assert listed["id"] == created["id"] and listed["metadata"] == {"env": "test"} and listed["_sort"] == ["updatable"]
+    assert es.security.query_api_keys(query={"prefix": {"name": "updat"}}, from_=0)["total"] >= 1
+    with pytest.raises(elasticsearch.BadRequestError) as refused:
+        es.security.query_api_keys(query={"term": {"secret": "x"}})
+    assert refused.value.body["error"]["reason"] == "Field [secret] is not allowed for querying or aggregation"
+
+
 def test_the_keys_command(server: ServerProcess) -> None:
     base = ["--url", server.url, "--data-dir", str(server.data_dir)]
     created = cli("keys", "create", "cli-reader", "--role", "machine_learning_user", "--expiration", "1d", *base)

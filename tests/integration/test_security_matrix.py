@@ -97,6 +97,11 @@ TABLE: list[tuple[str, str, str, Any, tuple[int, ...]]] = [
     ("PUT", "/_security/api_key", "/_security/api_key", {"name": "matrix"}, row(403, 403, 200)),
     ("GET", "/_security/api_key", "/_security/api_key", None, row(403, 403, 200)),
     ("DELETE", "/_security/api_key", "/_security/api_key", {"ids": ["no-such-key"]}, row(403, 403, 200)),
+    # an API key may not update keys (Elasticsearch's rule): the superuser key is authorized, and refused with 400
+    ("PUT", "/_security/api_key/{id}", "/_security/api_key/no-such-key", {}, row(403, 403, 400)),
+    ("POST", "/_security/_query/api_key", "/_security/_query/api_key", {"query": {"match_all": {}}},
+     row(403, 403, 200)),
+    ("GET", "/_security/_query/api_key", "/_security/_query/api_key", None, row(403, 403, 200)),
     ("GET", "/_security/_authenticate", "/_security/_authenticate", None, row(200, 200, 200)),
     ("PUT", "/_security/user/{username}", "/_security/user/matrix-user", USER, row(403, 403, 200)),
     ("POST", "/_security/user/{username}", "/_security/user/matrix-user", USER, row(403, 403, 200)),

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from inferd.control.builds import MAX_BUILD_NUMBER, MAX_COMMENT_CHARS
 from inferd.control.deployment_request import MAX_BATCH_DOCUMENTS, MAX_QUEUE_CAPACITY, MAX_THREADS_PER_ALLOCATION
 from inferd.control.ids import ID_MAX_LENGTH
+from inferd.control.security.api_key_query import BOOL_OCCURS, FIELDS, MAX_CLAUSES, MAX_RESULT_WINDOW, SORTABLE, STRING_FIELDS
 from inferd.control.inference_config import TrainedModelConfigBody
 from inferd.settings import Settings
 
@@ -112,10 +113,54 @@ def _update_options() -> Schema:
     return _object({task: _object(options) for task, options in tasks.items()})
 
 
+UPDATE_API_KEY = "/_security/api_key/{id}"
+API_KEY_QUERY: Schema = {"$ref": "#/components/schemas/ApiKeyQuery"}
+
+
+def _api_key_query() -> Schema:
+    """The query types and fields `control/security/api_key_query.py` takes; one query type per object."""
+    scalar: Schema = {"oneOf": [SHORT_TEXT, {"type": "integer"}, {"type": "boolean"}]}
+    one_field: dict[str, Any] = {"minProperties": 1, "maxProperties": 1}
+    clauses: Schema = {"oneOf": [API_KEY_QUERY, {"type": "array", "items": API_KEY_QUERY, "maxItems": MAX_CLAUSES}]}
+    return {**_object({
+        "match_all": _object({"boost": {"type": "number"}}),
+        "term": {**_object({field: scalar for field in FIELDS}), **one_field},
+        "terms": {**_object({field: {"type": "array", "items": scalar, "maxItems": MAX_CLAUSES} for field in FIELDS}),
+                  **one_field},
+        "prefix": {**_object({field: SHORT_TEXT for field in STRING_FIELDS}), **one_field},
+        "bool": _object({**{occur: clauses for occur in BOOL_OCCURS},
+                         "minimum_should_match": _integer(0, MAX_CLAUSES), "boost": {"type": "number"}}),
+    }), **one_field}
+
+
+def _security_bodies() -> dict[tuple[str, str], Schema]:
+    """Update API key and Query API keys (README, Security)."""
+    sort_order: Schema = {"type": "string", "enum": ["asc", "desc"]}
+    sort_item: Schema = {"oneOf": [
+        {"type": "string", "enum": [*SORTABLE, *(f"{field}:{order}" for field in SORTABLE for order in ("asc", "desc"))]},
+        {**_object({field: {"oneOf": [sort_order, _object({"order": sort_order})]} for field in SORTABLE}),
+         "minProperties": 1, "maxProperties": 1},
+    ]}
+    return {
+        ("put", UPDATE_API_KEY): _object({
+            "role_descriptors": {"type": "object", "maxProperties": 64, "additionalProperties": {
+                "type": "object", "properties": {"cluster": {"type": "array", "items": SHORT_TEXT, "maxItems": 64}}}},
+            "metadata": {"type": "object", "maxProperties": 64},
+            "expiration": TIME_VALUE,
+        }),
+        ("post", "/_security/_query/api_key"): _object({
+            "query": API_KEY_QUERY,
+            "from": _integer(0, MAX_RESULT_WINDOW),
+            "size": _integer(0, MAX_RESULT_WINDOW),
+            "sort": {"oneOf": [sort_item, {"type": "array", "items": sort_item, "maxItems": len(SORTABLE)}]},
+        }),
+    }
+
+
 BUILDS = "/_inferd/models/{model_id}/builds"
 DEPLOYMENT = "/_inferd/deployments/{deployment_id}"
 ROLLOUTS = tuple(f"{DEPLOYMENT}/_{action}" for action in ("redeploy", "rollback", "restart"))
-OPTIONAL_BODIES = {("put", BUILDS)}
+OPTIONAL_BODIES = {("put", BUILDS), ("put", UPDATE_API_KEY)}
 ROLLOUT_WAIT: Schema = {"type": "string", "enum": ["none", "shifted", "done"]}
 
 
@@ -201,6 +246,7 @@ def request_bodies(settings: Settings) -> dict[tuple[str, str], Schema]:
         ("post", f"{models}/_infer"): infer,
         ("post", f"{models}/deployment/_infer"): infer,
         **_rollout_bodies(deployment),
+        **_security_bodies(),
     }
 
 
@@ -218,6 +264,7 @@ def describe(schema: Schema, settings: Settings) -> Schema:
     components.update(body_schema.pop("$defs", {}))
     components["TrainedModelConfigBody"] = body_schema
     components["ElasticsearchError"] = ERROR
+    components["ApiKeyQuery"] = _api_key_query()
     components.pop("HTTPValidationError", None)  # FastAPI's own shape: inferd answers Elasticsearch's instead
     components.pop("ValidationError", None)
     bodies = request_bodies(settings)

@@ -56,6 +56,17 @@ class SecurityStore:
         with self._engine.connect() as connection:
             return int(connection.scalar(sa.select(sa.func.count()).select_from(api_keys)) or 0)
 
+    def update_key(self, record: ApiKeyRecord) -> bool:
+        """Write a key's descriptors, privileges, metadata and expiration, unless it was invalidated meanwhile."""
+        with self._engine.begin() as connection:
+            return connection.execute(
+                sa.update(api_keys)
+                .where(api_keys.c.key_id == record.key_id, api_keys.c.invalidation_ms.is_(None))
+                .values(expiration_ms=record.expiration_ms, privileges=list(record.privileges),
+                        role_descriptors=record.role_descriptors, limited_by=list(record.limited_by),
+                        metadata=record.metadata)
+            ).rowcount > 0
+
     def count_invalidated_keys(self) -> int:
         """Grows with every invalidation (keys are never deleted nor restored): how other processes notice one."""
         with self._engine.connect() as connection:

@@ -91,3 +91,16 @@ def test_the_rollout_routes_take_their_own_wait_for_and_a_redeploy_takes_start_r
     assert waits["wait_for"]["enum"] == ["none", "shifted", "done"]
     starts = {p["name"]: p["schema"] for p in schema["paths"][f"{deployment}/_start"]["post"]["parameters"]}
     assert starts["wait_for"]["enum"] == ["starting", "started", "fully_allocated"]
+
+
+def test_the_api_key_update_and_query_bodies_are_described(tmp_path: Path) -> None:
+    schema = described(tmp_path)
+    update = schema["paths"]["/_security/api_key/{id}"]["put"]["requestBody"]
+    assert update["required"] is False  # Elasticsearch takes an update without a body
+    assert set(update["content"]["application/json"]["schema"]["properties"]) == {
+        "role_descriptors", "metadata", "expiration"}
+    query = body(schema, "post", "/_security/_query/api_key")
+    assert query["properties"]["query"] == {"$ref": "#/components/schemas/ApiKeyQuery"}
+    assert query["properties"]["size"]["maximum"] == 10_000
+    assert set(schema["components"]["schemas"]["ApiKeyQuery"]["properties"]) == {
+        "match_all", "term", "terms", "prefix", "bool"}

@@ -134,3 +134,77 @@ def test_no_security_serves_without_credentials(tmp_path: Path) -> None:
         assert client.get("/").status_code == 200 and client.get("/_inferd/nodes").status_code == 200
         response = client.get("/_security/_authenticate")
         assert response.status_code == 500 and "Security must be explicitly enabled" in response.text
+
+
+def test_update_api_key_replaces_what_is_given_and_answers_whether_anything_changed(client: TestClient) -> None:
+    client.put("/_security/user/owner", json={"password": "secret1", "roles": ["superuser"]})
+    owner = ("owner", "secret1")
+    created = client.post("/_security/api_key", auth=owner, json={
+        "name": "scoped", "metadata": {"team": "a"}, "role_descriptors": {"r": {"cluster": ["monitor_ml"]}}}).json()
+    path = f"/_security/api_key/{created['id']}"
+    assert client.put(path, auth=owner).json() == {"updated": False}  # no body: nothing to change
+    assert client.put(path, auth=owner, json={"metadata": {"team": "a"}}).json() == {"updated": False}
+    assert client.put(path, auth=owner, json={"metadata": {"team": "b"}, "expiration": "1d",
+                                              "role_descriptors": {"w": {"cluster": ["manage_ml"]}}}).json() == {
+        "updated": True}
+    (listed,) = client.get("/_security/api_key", params={"id": created["id"]}).json()["api_keys"]
+    assert listed["metadata"] == {"team": "b"} and listed["role_descriptors"] == {"w": {"cluster": ["manage_ml"]}}
+    assert listed["expiration"] - listed["creation"] >= 86_400_000
+    # the key's new scope holds at once: it may now change models (404: authorized, no such model)
+    assert client.delete("/_ml/trained_models/nope", headers={"Authorization": f"ApiKey {created['encoded']}"}
+                         ).status_code == 404
+    # `{}` removes the descriptors: the key has its owner's privileges again
+    assert client.put(path, auth=owner, json={"role_descriptors": {}}).json() == {"updated": True}
+    assert client.get("/", headers={"Authorization": f"ApiKey {created['encoded']}"}).status_code == 200
+
+
+def test_update_api_key_refuses_keys_escalation_and_what_cannot_change(client: TestClient) -> None:
+    client.put("/_security/user/minter", json={"password": "secret1", "roles": ["superuser"]})
+    minter = ("minter", "secret1")
+    own = client.post("/_security/api_key", auth=minter, json={"name": "own"}).json()
+    path = f"/_security/api_key/{own['id']}"
+    # a key may not update keys, not even itself (Elasticsearch's rule)
+    response = client.put(path, json={}, headers={"Authorization": f"ApiKey {own['encoded']}"})
+    assert response.status_code == 400 and response.json()["error"]["reason"] == (
+        "authentication via API key not supported: only the owner user can update an API key")
+    # another user's key, or none, is not found
+    client.put("/_security/user/other", json={"password": "secret1", "roles": ["superuser"]})
+    for other_path, auth in ((path, ("other", "secret1")), ("/_security/api_key/no-such-key", minter)):
+        response = client.put(other_path, json={}, auth=auth)
+        assert response.status_code == 404 and response.json()["error"]["type"] == "resource_not_found_exception"
+    assert response.json()["error"]["reason"] == "no API key owned by requesting user found for ID [no-such-key]"
+    # an owner that lost `superuser` may no longer manage its keys at all
+    client.put("/_security/user/minter", json={"password": "secret1", "roles": ["machine_learning_admin"]})
+    response = client.put(path, json={"role_descriptors": {"s": {"cluster": ["all"]}}}, auth=minter)
+    assert response.status_code == 403 and "api_key/update] is unauthorized for user [minter]" in (
+        response.json()["error"]["reason"])
+    client.put("/_security/user/minter", json={"password": "secret1", "roles": ["superuser"]})
+    response = client.put(path, json={"role_descriptors": {"r": {"cluster": ["root"]}}}, auth=minter)
+    assert response.status_code == 400 and "unknown cluster privilege [root]" in response.json()["error"]["reason"]
+    response = client.put(path, json={"name": "renamed"}, auth=minter)
+    assert response.status_code == 400 and "unknown field [name]" in response.json()["error"]["reason"]
+    client.request("DELETE", "/_security/api_key", json={"ids": [own["id"]]})
+    response = client.put(path, json={}, auth=minter)
+    assert response.status_code == 400 and response.json()["error"] == {
+        "root_cause": [{"type": "illegal_argument_exception", "reason": f"cannot update invalidated API key [{own['id']}]"}],
+        "type": "illegal_argument_exception", "reason": f"cannot update invalidated API key [{own['id']}]"}
+
+
+def test_query_api_keys_pages_sorts_and_sees_only_owned_keys_without_manage_api_key(client: TestClient) -> None:
+    for name in ("q-b", "q-a", "q-c"):
+        key(client, name)
+    answer = client.post("/_security/_query/api_key", json={
+        "query": {"bool": {"must": [{"prefix": {"name": "q-"}}], "must_not": [{"term": {"name": "q-c"}}]}},
+        "sort": [{"name": {"order": "desc"}}], "from": 0, "size": 1}).json()
+    assert answer["total"] == 2 and answer["count"] == 1
+    (first,) = answer["api_keys"]
+    assert first["name"] == "q-b" and first["_sort"] == ["q-b"] and first["type"] == "rest"
+    assert client.get("/_security/_query/api_key").json()["total"] == 4  # the admin key too; no body is match_all
+    minter = key(client, "q-minter", role_descriptors={"m": {"cluster": ["manage_own_api_key"]}})
+    own = client.post("/_security/_query/api_key", headers={"Authorization": minter}, json={}).json()
+    assert [k["name"] for k in own["api_keys"]] == ["q-minter"] and own["total"] == 1
+    response = client.post("/_security/_query/api_key", json={"query": {"match": {"name": "q-a"}}})
+    assert response.status_code == 400 and response.json()["error"]["reason"] == (
+        "Query type [match] is not supported for API Key query")
+    response = client.post("/_security/_query/api_key", json={"aggs": {}})
+    assert response.status_code == 400 and "unknown field [aggs]" in response.json()["error"]["reason"]

@@ -15,20 +15,24 @@ from inferd.api.schemas.security import (
     CreateApiKeyBody,
     InvalidateApiKeyBody,
     PutUserBody,
+    QueryApiKeyBody,
+    UpdateApiKeyBody,
     render_api_key,
     render_authenticate,
     render_user,
 )
 from inferd.api.state import State
 from inferd.control.security import Principal, UnknownPrivilege
+from inferd.control.security.api_key_query import check_window, parse_query, parse_sort, sort_keys, sort_values
 from inferd.errors import IllegalArgument, InferdError, ValidationFailed
 from inferd.units import parse_time_value
 
 router = APIRouter(prefix="/_security")
 Caller = Annotated[Principal | None, Depends(caller)]
 MAX_KEY_NAME_LENGTH = 1024
-# Privileges that reach every API key, not only the caller's own.
+# Privileges that reach every API key, not only the caller's own; `read_security` reads them all, changes none.
 ALL_KEYS = frozenset({"manage_api_key", "manage_security", "all"})
+READ_ALL_KEYS = ALL_KEYS | {"read_security"}
 
 
 class SecurityDisabled(InferdError):
@@ -44,6 +48,15 @@ def _require(principal: Principal | None) -> Principal:
             "setting [INFERD_SECURITY_ENABLED] to [true]) and restart the server."
         )
     return principal
+
+
+def _expiration_s(expiration: str | None) -> float | None:
+    if expiration is None:
+        return None
+    try:
+        return parse_time_value(expiration, "expiration")
+    except ValueError as error:
+        raise IllegalArgument(str(error)) from None
 
 
 def _requirement(privilege: Privilege, action: str) -> list[Any]:
@@ -67,12 +80,7 @@ async def create_api_key(body: JsonBody, state: State, principal: Caller, refres
         problems.append("api key name may not begin or end with whitespace")
     if problems:
         raise ValidationFailed(problems)
-    expiration_s = None
-    if request.expiration is not None:
-        try:
-            expiration_s = parse_time_value(request.expiration, "expiration")
-        except ValueError as error:
-            raise IllegalArgument(str(error)) from None
+    expiration_s = _expiration_s(request.expiration)
     try:
         created = await run_in_threadpool(
             state.api_keys.create, creator, request.name, expiration_s, request.role_descriptors, request.metadata
@@ -103,12 +111,53 @@ async def get_api_key(
     if (id or name) and (username or realm_name):
         raise IllegalArgument("username or realm name must not be specified when the api key id or api key name is "
                               "specified")
-    only_own = owner or caller_.privileges.isdisjoint(ALL_KEYS)
+    only_own = owner or caller_.privileges.isdisjoint(READ_ALL_KEYS)
     records = await run_in_threadpool(
         state.api_keys.find, ids=[id] if id else None, name=name, username=username, realm=realm_name,
         owner=caller_ if only_own else None, active_only=active_only,
     )
     return {"api_keys": [render_api_key(record, with_limited_by=with_limited_by) for record in records]}
+
+
+@router.put("/api_key/{id}", dependencies=_requirement(Privilege.MANAGE_OWN_API_KEY,
+                                                      "cluster:admin/xpack/security/api_key/update"))
+async def update_api_key(id: str, body: JsonBody, state: State, principal: Caller) -> dict[str, bool]:  # noqa: A002
+    owner = _require(principal)
+    request = parse_body(UpdateApiKeyBody, {} if body is None else body, "update_api_key_request")
+    try:
+        updated = await run_in_threadpool(state.api_keys.update, owner, id, request.role_descriptors,
+                                          request.metadata, _expiration_s(request.expiration))
+    except UnknownPrivilege as error:
+        raise IllegalArgument(str(error)) from None
+    return {"updated": updated}
+
+
+QUERY = _requirement(Privilege.MANAGE_OWN_API_KEY, "cluster:admin/xpack/security/api_key/query")
+
+
+@router.post("/_query/api_key", dependencies=QUERY)
+@router.get("/_query/api_key", dependencies=QUERY)
+async def query_api_keys(body: JsonBody, state: State, principal: Caller, with_limited_by: EsBool = False,
+                         sort: str | None = None) -> dict[str, Any]:
+    """Elasticsearch's Query API keys (a bounded subset: `control/security/api_key_query.py`); the query is parsed
+    before any key is read. `sort` in the query string is how elasticsearch-py sends `"name:desc"`."""
+    caller_ = _require(principal)
+    request = parse_body(QueryApiKeyBody, {} if body is None else body, "query_api_key_request")
+    check_window(request.from_, request.size)
+    matches = parse_query(request.query)
+    keys = parse_sort(request.sort if sort is None else sort.split(","))
+    owned = await run_in_threadpool(
+        state.api_keys.find, owner=caller_ if caller_.privileges.isdisjoint(READ_ALL_KEYS) else None
+    )
+    found = sort_keys([record for record in owned if matches(record)], keys)
+    page = found[request.from_:request.from_ + request.size]
+    api_keys = []
+    for record in page:
+        rendered = render_api_key(record, with_limited_by=with_limited_by)
+        if keys:
+            rendered["_sort"] = sort_values(record, keys)
+        api_keys.append(rendered)
+    return {"total": len(found), "count": len(page), "api_keys": api_keys}
 
 
 @router.delete("/api_key", dependencies=_requirement(Privilege.MANAGE_OWN_API_KEY,

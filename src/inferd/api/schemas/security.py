@@ -22,6 +22,28 @@ class CreateApiKeyBody(BaseModel):
     metadata: dict[str, Any] | None = None
 
 
+class UpdateApiKeyBody(BaseModel):
+    """What is given replaces the key's own; what is left out stays (Elasticsearch 8.x)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role_descriptors: dict[str, dict[str, Any]] | None = None
+    metadata: dict[str, Any] | None = None
+    expiration: str | None = None
+
+
+class QueryApiKeyBody(BaseModel):
+    """`query` and `sort` stay raw JSON here: `control/security/api_key_query.py` parses them with Elasticsearch's
+    messages."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    query: dict[str, Any] | None = None
+    from_: int = Field(0, alias="from")
+    size: int = 10
+    sort: Any = None
+
+
 class InvalidateApiKeyBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

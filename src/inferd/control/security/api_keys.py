@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from inferd.clock import Clock
@@ -26,7 +26,7 @@ from inferd.control.security.hashing import (
 )
 from inferd.control.security.principal import CredentialsRefused, Principal
 from inferd.control.security.privileges import check_privilege_names, exceeds
-from inferd.errors import SecurityException
+from inferd.errors import IllegalArgument, ResourceNotFound, SecurityException
 from inferd.store import ApiKeyRecord, SecurityStore
 
 CACHE_SIZE = 10_000
@@ -84,17 +84,7 @@ class ApiKeys:
                role_descriptors: dict[str, Any] | None, metadata: dict[str, Any] | None) -> CreatedKey:
         """A key with the descriptors' privileges (or, with none, the creator's own), never more than the
         creator holds: asking for more is refused with 403 and the actions it would have opened."""
-        if role_descriptors:
-            privileges = requested_privileges(role_descriptors)
-            beyond = exceeds(privileges, creator.privileges, self._actions)
-            if beyond:
-                raise SecurityException(
-                    f"cannot create an API key with more privileges than {creator.describe()} holds: it would "
-                    f"allow [{', '.join(beyond)}]",
-                    status=403,
-                )
-        else:
-            privileges = creator.privileges
+        privileges = self._privileges(creator, role_descriptors, "create")
         now_ms = self._clock.now_ms()
         secret = new_key_secret()
         salt, digest = hash_key_secret(secret)
@@ -102,11 +92,58 @@ class ApiKeys:
             key_id=new_key_id(), name=name, salt=salt, secret_hash=digest, creation_ms=now_ms,
             expiration_ms=None if expiration_s is None else now_ms + int(expiration_s * 1000), invalidation_ms=None,
             username=creator.username, realm=creator.realm_name, realm_type=creator.realm_type,
-            privileges=tuple(sorted(privileges)), role_descriptors=role_descriptors or {},
+            privileges=privileges, role_descriptors=role_descriptors or {},
             limited_by=tuple(sorted(creator.privileges)), metadata=metadata or {},
         )
         self._store.add_key(record)
         return CreatedKey(record, secret)
+
+    def _privileges(self, owner: Principal, role_descriptors: dict[str, Any] | None, verb: str) -> tuple[str, ...]:
+        """The descriptors' privileges, or with none the owner's own; refused (403) beyond what the owner holds."""
+        if not role_descriptors:
+            return tuple(sorted(owner.privileges))
+        privileges = requested_privileges(role_descriptors)
+        beyond = exceeds(privileges, owner.privileges, self._actions)
+        if beyond:
+            raise SecurityException(
+                f"cannot {verb} an API key with more privileges than {owner.describe()} holds: it would allow "
+                f"[{', '.join(beyond)}]",
+                status=403,
+            )
+        return tuple(sorted(privileges))
+
+    # --- updating ---------------------------------------------------------------------------------
+
+    def update(self, owner: Principal, key_id: str, role_descriptors: dict[str, Any] | None,
+               metadata: dict[str, Any] | None, expiration_s: float | None) -> bool:
+        """Elasticsearch's Update API key: what is given replaces what the key had (`role_descriptors: {}` gives it
+        the owner's privileges), and the key is limited by what its owner holds now. False when nothing changed.
+
+        Only the owner user may update its keys, never a key (Elasticsearch's rule): a key could otherwise widen
+        a sibling up to its owner's privileges, beyond its own."""
+        if owner.is_api_key:
+            raise IllegalArgument("authentication via API key not supported: only the owner user can update an API key")
+        record = self._store.get_key(key_id)
+        if record is None or not owns(owner, record):
+            raise ResourceNotFound(f"no API key owned by requesting user found for ID [{key_id}]")
+        now_ms = self._clock.now_ms()
+        if record.invalidated:
+            raise IllegalArgument(f"cannot update invalidated API key [{key_id}]")
+        if record.expired(now_ms):
+            raise IllegalArgument(f"cannot update expired API key [{key_id}]")
+        descriptors = record.role_descriptors if role_descriptors is None else role_descriptors
+        updated = replace(
+            record, role_descriptors=descriptors, privileges=self._privileges(owner, descriptors, "update"),
+            limited_by=tuple(sorted(owner.privileges)),
+            metadata=record.metadata if metadata is None else metadata,
+            expiration_ms=record.expiration_ms if expiration_s is None else now_ms + int(expiration_s * 1000),
+        )
+        if updated == record:
+            return False
+        if not self._store.update_key(updated):
+            raise IllegalArgument(f"cannot update invalidated API key [{key_id}]")
+        self._forget([key_id])
+        return True
 
     # --- authenticating ---------------------------------------------------------------------------
 
@@ -189,12 +226,16 @@ class ApiKeys:
         """(invalidated now, invalidated before); takes effect on this server before it returns."""
         key_ids = [record.key_id for record in records]
         invalidated = self._store.invalidate_keys(key_ids, self._clock.now_ms())
+        self._forget(key_ids)
+        previously = [key_id for key_id in key_ids if key_id not in set(invalidated)]
+        return invalidated, previously
+
+    def _forget(self, key_ids: Iterable[str]) -> None:
+        """Drop changed keys from the cache, and keep a load that read them before the change from caching them."""
         with self._lock:
             self._generation += 1
             for key_id in key_ids:
                 self._cache.pop(key_id, None)
-        previously = [key_id for key_id in key_ids if key_id not in set(invalidated)]
-        return invalidated, previously
 
     def count(self) -> int:
         return self._store.count_keys()

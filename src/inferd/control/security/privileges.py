@@ -39,6 +39,7 @@ CLUSTER_PRIVILEGES: tuple[ClusterPrivilege, ...] = (
                                            "cluster:monitor/xpack/ml/trained_models/deployment/infer")),
     ClusterPrivilege("monitor_ml", ("cluster:monitor/xpack/ml/*", "cluster:monitor/inferd/*")),
     ClusterPrivilege("read_security", ("cluster:admin/xpack/security/api_key/get",
+                                       "cluster:admin/xpack/security/api_key/query",
                                        "cluster:admin/xpack/security/user/get")),
     ClusterPrivilege("manage_own_api_key", ("cluster:admin/xpack/security/api_key/*",)),
     ClusterPrivilege("manage_inference", ("cluster:admin/xpack/inference/*", "cluster:monitor/xpack/inference*",

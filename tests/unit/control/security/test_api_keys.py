@@ -6,7 +6,7 @@ import pytest
 
 from inferd.control.security import ApiKeys, CredentialsRefused, Principal, privileges_of_roles
 from inferd.control.security.bootstrap import BOOTSTRAP_PRINCIPAL
-from inferd.errors import SecurityException
+from inferd.errors import IllegalArgument, SecurityException
 from inferd.store import SecurityStore, open_store
 from tests.support.clock import FakeClock
 
@@ -128,3 +128,21 @@ def test_an_invalidation_by_another_process_empties_the_cache_at_the_next_sync(
     assert keys.cached(key_id) is None
     with pytest.raises(CredentialsRefused, match="has been invalidated"):
         keys.authenticate(key_id, created.secret, keys.load(key_id))
+
+
+def test_an_update_never_exceeds_what_the_owner_holds_now_and_takes_effect_at_once(keys: ApiKeys,
+                                                                                   clock: FakeClock) -> None:
+    owner = Principal(username="ada", privileges=frozenset({"manage_own_api_key", "manage_ml"}), roles=("r",))
+    created = keys.create(owner, "k", None, {"r": {"cluster": ["manage_ml"]}}, None)
+    key_id = created.record.key_id
+    assert check(keys, key_id, created.secret).privileges == {"manage_ml"}  # verified and cached now
+    weaker = Principal(username="ada", privileges=frozenset({"manage_own_api_key"}), roles=("r",))
+    with pytest.raises(SecurityException, match=r"cannot update an API key with more privileges than user \[ada\]"):
+        keys.update(weaker, key_id, None, None, None)  # the kept descriptors are checked against the owner now
+    assert keys.update(weaker, key_id, {}, None, None) is True  # `{}`: the owner's privileges, as they are now
+    assert check(keys, key_id, created.secret).privileges == {"manage_own_api_key"}  # not the cached record
+    assert keys.update(weaker, key_id, {}, None, None) is False
+    assert keys.update(weaker, key_id, None, None, 1.0) is True
+    clock.advance(2.0)
+    with pytest.raises(IllegalArgument, match=rf"cannot update expired API key \[{key_id}\]"):
+        keys.update(weaker, key_id, None, {"a": 1}, None)

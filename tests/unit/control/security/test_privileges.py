@@ -65,3 +65,10 @@ def test_unknown_privilege_names_are_refused() -> None:
     assert check_privilege_names(["monitor_ml", "monitor_ml"]) == ("monitor_ml",)
     with pytest.raises(UnknownPrivilege, match=r"unknown cluster privilege \[superuser\]"):
         check_privilege_names(["superuser"])
+
+
+def test_read_security_may_query_keys_but_not_change_them() -> None:
+    assert allows(frozenset({"read_security"}), "cluster:admin/xpack/security/api_key/query")
+    for action in ("update", "invalidate", "create"):
+        assert not allows(frozenset({"read_security"}), f"cluster:admin/xpack/security/api_key/{action}")
+    assert allows(frozenset({"manage_own_api_key"}), "cluster:admin/xpack/security/api_key/update")
