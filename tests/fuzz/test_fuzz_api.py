@@ -182,14 +182,16 @@ def check_answer(case: schemathesis.Case, server: ServerProcess, identities: dic
 
 
 def _removes_the_echo_deployment(case: schemathesis.Case) -> bool:
-    """A stop or delete that names the echo deployment (schemathesis reuses ids it saw in responses): it would
-    do what it is meant to, and the final check needs the deployment."""
-    model_id = str((case.path_parameters or {}).get("model_id", ""))
+    """A stop or delete that names the echo deployment (schemathesis reuses ids it saw in responses; inferd's own
+    `_stop` takes its exact id): it would do what it is meant to, and the final check needs the deployment."""
+    parameters = case.path_parameters or {}
+    model_id = str(parameters.get("model_id", ""))
     names = [name.strip() for name in model_id.split(",")]
     named = any(fnmatch.fnmatchcase(ECHO_ID, name) or name == "_all" for name in names)
     stops = case.method.upper() == "POST" and case.path.endswith("/deployment/_stop")
     deletes = case.method.upper() == "DELETE" and case.path == "/_ml/trained_models/{model_id}"
-    return named and (stops or deletes)
+    inferd_stop = case.method.upper() == "POST" and case.path == "/_inferd/deployments/{deployment_id}/_stop"
+    return (named and (stops or deletes)) or (inferd_stop and parameters.get("deployment_id") == ECHO_ID)
 
 
 def _echo_deployed(server: ServerProcess) -> bool:
@@ -212,6 +214,13 @@ NO_2XX_EXPECTED = {
                                           "together (inference_config, input, model_type), so few generated ones pass",
     "POST /_ml/trained_models/{model_id}/deployment/_start": "the echo model runs already; no other model is ready",
     "POST /_inferd/deployments/{deployment_id}/_rollback": "only a deployment with an earlier build rolls back",
+    "POST /_inferd/deployments/{deployment_id}/_restart": "a restart needs room for a second worker beside the "
+                                                          "echo's, which the run's own deployments may hold",
+    "POST /_inferd/deployments/{deployment_id}/_start": "only a stopped deployment starts again, and the run never "
+                                                        "stops the echo deployment (its stops are skipped)",
+    "POST /_inferd/deployments/{deployment_id}/_stop": "it takes an exact id, and the one it is steered to, the echo "
+                                                       "deployment's, is skipped (tests/integration/test_rollouts.py "
+                                                       "stops and starts deployments)",
     "POST /_inferd/nodes/{node_id}/_recover": "only a failed node recovers, and `_fail` is not fuzzed",
 }
 """Write operations the run cannot bring to success, and why."""
