@@ -34,7 +34,7 @@ class ScalerSettings:
 def scales_from_zero(deployment: Deployment) -> bool:
     """Adaptive allocations with no minimum (or 0): an inference that finds no allocation asks for one."""
     adaptive = deployment.adaptive_allocations
-    return bool(adaptive and adaptive.enabled and _bound(adaptive.min_number_of_allocations) in (None, 0))
+    return bool(adaptive and adaptive.enabled and adaptive.min_allocations in (None, 0))
 
 
 def allocations_after_update(current: int, requested: int | None, adaptive: AdaptiveAllocations | None) -> int:
@@ -62,8 +62,8 @@ class RouteCounters:
             targets.append(AdaptiveTarget(
                 deployment_id=deployment.deployment_id,
                 allocations=deployment.number_of_allocations,
-                min_allocations=_bound(adaptive.min_number_of_allocations),
-                max_allocations=_bound(adaptive.max_number_of_allocations),
+                min_allocations=adaptive.min_allocations,
+                max_allocations=adaptive.max_allocations,
                 started=deployment.state == "started",
                 # A rollout replaces the workers: what they measure says little about the new ones.
                 route_starting=deployment.rollout is not None or any(route.state is RouteState.STARTING for route in routes),
@@ -87,10 +87,6 @@ def _counters(route: Route) -> NodeCounters:
         average_inference_time_ms=stats.average_inference_time_ms or 0.0,
     )
 
-
-def _bound(value: int | None) -> int | None:
-    """-1 is Elasticsearch's "unset"."""
-    return None if value == -1 else value
 
 
 class AllocationWaits:

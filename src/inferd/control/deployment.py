@@ -9,7 +9,7 @@ and the rollout's target, whose routes start beside them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from inferd.control.deployment_request import AdaptiveAllocations
@@ -97,7 +97,7 @@ class Deployment:
         revision = revision or self.revision
         settings: dict[str, Any] = {"number_of_allocations": self.number_of_allocations}
         settings |= {name: getattr(revision, name) for name in REVISION_SETTINGS}
-        settings["adaptive_allocations"] = asdict(self.adaptive_allocations) if self.adaptive_allocations else None
+        settings["adaptive_allocations"] = self.adaptive_allocations.stored() if self.adaptive_allocations else None
         return settings
 
     @property
@@ -212,13 +212,12 @@ def task_type_of(deployable: Deployable) -> str:
 def deployment_of(deployment_id: str, revision: Revision, task_type: str, model_id: str,
                   settings: Mapping[str, Any], start_time_ms: int) -> Deployment:
     """A deployment of the revision with the user's allocation settings (as `Deployment.settings` stores them)."""
-    adaptive = settings["adaptive_allocations"]
     return Deployment(
         deployment_id=deployment_id,
         model_id=model_id,
         task_type=task_type,
         revision=revision,
         number_of_allocations=settings["number_of_allocations"],
-        adaptive_allocations=AdaptiveAllocations(**adaptive) if isinstance(adaptive, Mapping) else adaptive,
+        adaptive_allocations=AdaptiveAllocations.from_settings(settings),
         start_time_ms=start_time_ms,
     )

@@ -8,7 +8,7 @@ and curl users send the body). Given in both, the two must agree. The 8.0 names 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from inferd.errors import IllegalArgument, ParseError, ValidationFailed
@@ -37,6 +37,24 @@ class AdaptiveAllocations:
     enabled: bool | None = None
     min_number_of_allocations: int | None = None
     max_number_of_allocations: int | None = None
+
+    @staticmethod
+    def from_settings(settings: Mapping[str, Any]) -> AdaptiveAllocations | None:
+        """The adaptive allocations of stored deployment settings (as `stored` writes them), if any."""
+        stored = settings.get("adaptive_allocations")
+        return AdaptiveAllocations(**stored) if isinstance(stored, Mapping) else stored
+
+    def stored(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def min_allocations(self) -> int | None:
+        """The lower bound, None when unset (-1 is Elasticsearch's "unset")."""
+        return None if self.min_number_of_allocations == -1 else self.min_number_of_allocations
+
+    @property
+    def max_allocations(self) -> int | None:
+        return None if self.max_number_of_allocations == -1 else self.max_number_of_allocations
 
     def render(self) -> dict[str, Any]:
         rendered: dict[str, Any] = {"enabled": bool(self.enabled)}

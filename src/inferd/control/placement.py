@@ -247,8 +247,3 @@ def memory_bytes(revision: Revision, allocations: int) -> int:
 
 def load_for(revision: Revision, route: Route) -> LoadModel:
     return msgspec.structs.replace(revision.load, allocations=route.allocations)
-
-
-def adaptive_of(settings: Mapping[str, Any]) -> AdaptiveAllocations | None:
-    adaptive = settings.get("adaptive_allocations")
-    return AdaptiveAllocations(**adaptive) if isinstance(adaptive, Mapping) else adaptive

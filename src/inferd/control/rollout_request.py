@@ -94,7 +94,7 @@ def settings_after(current: Mapping[str, Any], changes: Mapping[str, Any]) -> di
     the scaler's, kept within the new bounds.
     """
     settings = {**current, **{name: value for name, value in changes.items() if value is not None}}
-    adaptive = changes.get("adaptive_allocations", _adaptive_of(current))
+    adaptive = changes.get("adaptive_allocations", AdaptiveAllocations.from_settings(current))
     settings["adaptive_allocations"] = adaptive
     enabled = adaptive is not None and adaptive.enabled
     problems = resource_problems(changes.get("number_of_allocations") if enabled else settings["number_of_allocations"],
@@ -104,29 +104,12 @@ def settings_after(current: Mapping[str, Any], changes: Mapping[str, Any]) -> di
         raise ValidationFailed(problems)
     if enabled and "number_of_allocations" not in changes:
         assert adaptive is not None
-        low = _bound(adaptive.min_number_of_allocations) or 0
-        high = _bound(adaptive.max_number_of_allocations)
+        low = adaptive.min_allocations or 0
+        high = adaptive.max_allocations
         count = max(settings["number_of_allocations"], low)
         settings["number_of_allocations"] = min(count, high) if high is not None else count
-    settings["adaptive_allocations"] = _stored(adaptive)
+    settings["adaptive_allocations"] = adaptive.stored() if adaptive is not None else None
     return settings
-
-
-def _bound(value: int | None) -> int | None:
-    """-1 is Elasticsearch's "unset"."""
-    return None if value == -1 else value
-
-
-def _adaptive_of(settings: Mapping[str, Any]) -> AdaptiveAllocations | None:
-    stored = settings.get("adaptive_allocations")
-    return AdaptiveAllocations(**stored) if isinstance(stored, Mapping) else stored
-
-
-def _stored(adaptive: AdaptiveAllocations | None) -> dict[str, Any] | None:
-    if adaptive is None:
-        return None
-    return {"enabled": adaptive.enabled, "min_number_of_allocations": adaptive.min_number_of_allocations,
-            "max_number_of_allocations": adaptive.max_number_of_allocations}
 
 
 def _boolean(name: str, value: Any) -> bool:

@@ -16,7 +16,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from inferd.control.deployment import REVISION_SETTINGS, Deployment, Revision, task_type_of
-from inferd.control.placement import SYSTEM_ACTOR, WAIT_POLL_S, RoutePlacement, adaptive_of
+from inferd.control.deployment_request import AdaptiveAllocations
+from inferd.control.placement import SYSTEM_ACTOR, WAIT_POLL_S, RoutePlacement
 from inferd.control.planner import plan_allocations
 from inferd.control.rollout import PROBE_TEXT, Rollout, RolloutFailed, probe_options
 from inferd.control.rollout_request import RolloutRequest, settings_after
@@ -81,7 +82,7 @@ class RolloutWorkflows(RoutePlacement):
                       actor: str) -> Rollout:
         """A re-deploy that changes only the allocations: done in place, in the running workers."""
         now_ms = self._clock.now_ms()
-        changed = await self._change(deployment, after["number_of_allocations"], adaptive_of(after),
+        changed = await self._change(deployment, after["number_of_allocations"], AdaptiveAllocations.from_settings(after),
                                      ("redeploy", actor))
         rollout = Rollout("redeploy", deployment.revision, deployment.revision, before, deployment.settings(), now_ms,
                           None, stage="done", outcome="succeeded", end_time_ms=now_ms,
@@ -121,7 +122,7 @@ class RolloutWorkflows(RoutePlacement):
                           allow_downtime=request.allow_downtime, gap=gap)
         deployment.rollout = rollout
         deployment.number_of_allocations = allocations
-        deployment.adaptive_allocations = adaptive_of(after)
+        deployment.adaptive_allocations = AdaptiveAllocations.from_settings(after)
         if not gap:
             self._apply(self._plan(list(self._deployments.values())))
         self._spawn(self._run_rollout(deployment, rollout))
@@ -226,7 +227,7 @@ class RolloutWorkflows(RoutePlacement):
             deployment.draining[route] = rollout.target
         deployment.rollout, deployment.last_rollout = None, rollout
         deployment.number_of_allocations = rollout.settings_before["number_of_allocations"]
-        deployment.adaptive_allocations = adaptive_of(rollout.settings_before)
+        deployment.adaptive_allocations = AdaptiveAllocations.from_settings(rollout.settings_before)
         if not deployment.stopping:
             self._spawn(self._drain_routes(deployment, incoming))
             self._apply(self._plan(list(self._deployments.values())))
