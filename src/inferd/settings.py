@@ -122,8 +122,8 @@ class Settings(BaseSettings):
     tls_key: Path | None = Field(None, description="PEM private key of tls_cert.")
     api_key_cache_ttl_s: float = Field(
         60.0, ge=0, description="How long a verified API key's stored record is reused before it is read again "
-        "(invalidation and expiry on this server take effect at once regardless; other servers sharing a "
-        "PostgreSQL store see an invalidation within this time)."
+        "(invalidation, update and expiry take effect at once regardless on this server, and within a second on "
+        "other servers sharing a PostgreSQL store)."
     )
     password_cache_ttl_s: float = Field(
         300.0, ge=0, description="How long a password checked against its scrypt hash is remembered (as a keyed "

@@ -34,7 +34,7 @@ from inferd.api.state import ServerState
 from inferd.clock import Clock, SystemClock
 from inferd.cluster.local import LocalCluster, machine_memory_bytes, machine_processors, split_machine
 from inferd.control import DeploymentManager, ModelRegistry, RuntimeLimits, ScalerSettings
-from inferd.control.security import ApiKeys, Users, ensure_admin_key
+from inferd.control.security import ApiKeys, ChangeWatcher, Users, ensure_admin_key
 from inferd.control.upload_limits import UploadLimits
 from inferd.settings import Settings
 from inferd.store import DataDirLock, DeploymentStore, ModelStore, SecurityStore, open_store
@@ -98,7 +98,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             users = Users(security_store, clock, settings.password_cache_ttl_s)
             ensure_admin_key(api_keys, users, settings.data_dir)
             if settings.security_enabled:
-                slot.authenticator = Authenticator(api_keys, users)
+                slot.authenticator = Authenticator(api_keys, users, ChangeWatcher(security_store, clock, api_keys, users),
+                                                   clock)
             else:
                 logger.warning(
                     "SECURITY IS DISABLED (--no-security): every request is served without credentials. Use this "

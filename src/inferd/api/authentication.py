@@ -1,8 +1,9 @@
 """From an `Authorization` header to a principal, with Elasticsearch's 401s.
 
 `ApiKey base64(id:key)` (what elasticsearch-py sends for `api_key=`) and `Basic base64(user:password)`.
-A cached key costs a base64 decode, a dictionary lookup and one HMAC; only a cache miss reads the store,
-and only a password not seen recently runs scrypt, both off the event loop.
+A header verified recently costs one keyed digest and a lookup (`VerifiedCredentials`); otherwise a cached
+key costs a base64 decode, a dictionary lookup and one HMAC; only a cache miss reads the store, and only
+a password not seen recently runs scrypt, both off the event loop.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from collections.abc import Callable
 
 from starlette.concurrency import run_in_threadpool
 
-from inferd.control.security import ApiKeys, CredentialsRefused, Principal, Users
+from inferd.clock import Clock
+from inferd.control.security import ApiKeys, ChangeWatcher, CredentialsRefused, Principal, Users, VerifiedCredentials
 from inferd.errors import SecurityException
 
 WWW_AUTHENTICATE = ('Basic realm="security" charset="UTF-8"', "ApiKey")
@@ -41,36 +43,51 @@ def _decode(value: str) -> str:
 
 
 class Authenticator:
-    def __init__(self, keys: ApiKeys, users: Users) -> None:
+    def __init__(self, keys: ApiKeys, users: Users, changes: ChangeWatcher, clock: Clock) -> None:
         self.keys = keys
         self.users = users
+        self._changes = changes
+        self._verified = VerifiedCredentials(clock)
 
-    async def authenticate(self, header: str | None, uri: str | Callable[[], str]) -> Principal:
-        """`uri` (Elasticsearch's request uri, for messages) may be a function, called only on failure."""
-        scheme, _, value = (header or "").partition(" ")
+    async def authenticate(self, header: bytes | None, uri: str | Callable[[], str]) -> Principal:
+        """`header` as it came (latin-1 bytes); `uri` (Elasticsearch's request uri, for messages) may be a
+        function, called only on failure."""
+        if self._changes.claim():
+            await run_in_threadpool(self._changes.check)
+        generation = (self.keys.generation, self.users.generation)  # before verifying: a change meanwhile wins
+        raw = header or b""
+        principal = self._verified.get(raw, generation) if raw else None
+        if principal is not None:
+            return principal
+        scheme, _, value = raw.decode("latin-1").partition(" ")
         scheme = scheme.lower()
         if scheme == "apikey" and value.strip():
-            return await self._api_key(value)
+            principal, expiration_ms = await self._api_key(value)
+            self._verified.put(raw, generation, principal, self.keys.cache_ttl_s, expiration_ms)
+            return principal
         if scheme == "basic" and value.strip():
-            return await self._basic(value, uri)
+            principal = await self._basic(value, uri)
+            self._verified.put(raw, generation, principal, self.users.cache_ttl_s, None)
+            return principal
         raise _challenge(f"missing authentication credentials for REST request [{_text(uri)}]")
 
-    async def _api_key(self, value: str) -> Principal:
+    async def _api_key(self, value: str) -> tuple[Principal, int | None]:
+        """The key's principal and its expiration."""
         try:
             key_id, colon, secret = _decode(value).partition(":")
         except (binascii.Error, UnicodeError, ValueError):
             raise _api_key_refused("invalid ApiKey value") from None
         if not colon or not key_id:
             raise _api_key_refused("invalid ApiKey value")
-        if self.keys.claim_sync():
-            await run_in_threadpool(self.keys.sync)
         record = self.keys.cached(key_id)
         if record is None:
             record = await run_in_threadpool(self.keys.load, key_id)
         try:
-            return self.keys.authenticate(key_id, secret, record)
+            principal = self.keys.authenticate(key_id, secret, record)
         except CredentialsRefused as refused:
             raise _api_key_refused(refused.message) from None
+        assert record is not None  # authenticate refuses a key it could not find
+        return principal, record.expiration_ms
 
     async def _basic(self, value: str, uri: str | Callable[[], str]) -> Principal:
         try:

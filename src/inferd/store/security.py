@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from inferd.store.records import ApiKeyRecord, UserRecord
-from inferd.store.tables import api_keys, users
+from inferd.store.tables import api_keys, security_changes, users
 
 
 def _key(row: Any) -> ApiKeyRecord:
@@ -18,6 +18,10 @@ def _key(row: Any) -> ApiKeyRecord:
         realm_type=row.realm_type, privileges=tuple(row.privileges), role_descriptors=dict(row.role_descriptors),
         limited_by=tuple(row.limited_by), metadata=dict(row.metadata),
     )
+
+
+def _count_change(connection: sa.Connection) -> None:
+    connection.execute(sa.update(security_changes).values(count=security_changes.c.count + 1))
 
 
 def _user(row: Any) -> UserRecord:
@@ -59,20 +63,21 @@ class SecurityStore:
     def update_key(self, record: ApiKeyRecord) -> bool:
         """Write a key's descriptors, privileges, metadata and expiration, unless it was invalidated meanwhile."""
         with self._engine.begin() as connection:
-            return connection.execute(
+            updated = connection.execute(
                 sa.update(api_keys)
                 .where(api_keys.c.key_id == record.key_id, api_keys.c.invalidation_ms.is_(None))
                 .values(expiration_ms=record.expiration_ms, privileges=list(record.privileges),
                         role_descriptors=record.role_descriptors, limited_by=list(record.limited_by),
                         metadata=record.metadata)
             ).rowcount > 0
+            if updated:
+                _count_change(connection)
+        return updated
 
-    def count_invalidated_keys(self) -> int:
-        """Grows with every invalidation (keys are never deleted nor restored): how other processes notice one."""
+    def count_changes(self) -> int:
+        """Grows with every change to a stored key or user, by any process: how servers notice each other's."""
         with self._engine.connect() as connection:
-            return int(connection.scalar(
-                sa.select(sa.func.count()).select_from(api_keys).where(api_keys.c.invalidation_ms.is_not(None))
-            ) or 0)
+            return int(connection.scalar(sa.select(security_changes.c.count)) or 0)
 
     def invalidate_keys(self, key_ids: Sequence[str], now_ms: int) -> list[str]:
         """Mark these keys invalidated in one transaction; returns those that were still valid."""
@@ -86,6 +91,7 @@ class SecurityStore:
                 connection.execute(
                     sa.update(api_keys).where(api_keys.c.key_id.in_(valid)).values(invalidation_ms=now_ms)
                 )
+                _count_change(connection)
         return list(valid)
 
     # --- users ------------------------------------------------------------------------------------
@@ -100,6 +106,7 @@ class SecurityStore:
                 username=record.username, password_hash=record.password_hash, roles=list(record.roles),
                 full_name=record.full_name, email=record.email, metadata=record.metadata, enabled=record.enabled,
             ))
+            _count_change(connection)
         return not existed
 
     def get_user(self, username: str) -> UserRecord | None:
@@ -114,7 +121,10 @@ class SecurityStore:
 
     def delete_user(self, username: str) -> bool:
         with self._engine.begin() as connection:
-            return connection.execute(sa.delete(users).where(users.c.username == username)).rowcount > 0
+            deleted = connection.execute(sa.delete(users).where(users.c.username == username)).rowcount > 0
+            if deleted:
+                _count_change(connection)
+        return deleted
 
     def count_users(self) -> int:
         with self._engine.connect() as connection:

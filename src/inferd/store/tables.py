@@ -150,3 +150,12 @@ users = sa.Table(
     sa.Column("metadata", sa.JSON, nullable=False),
     sa.Column("enabled", sa.Boolean, nullable=False),
 )
+
+# One row: a count of every change to a stored key or user (update, invalidation, password, deletion), made in
+# the change's own transaction. Servers sharing the store poll it to drop what they cached.
+security_changes = sa.Table(
+    "security_changes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("count", sa.BigInteger, nullable=False),
+)

@@ -2,13 +2,12 @@
 
 import asyncio
 import base64
-import time
 from pathlib import Path
 
 import pytest
 
 from inferd.api.authentication import Authenticator
-from inferd.control.security import ApiKeys, Users
+from inferd.control.security import ApiKeys, ChangeWatcher, Principal, Users
 from inferd.control.security.bootstrap import BOOTSTRAP_PRINCIPAL
 from inferd.errors import SecurityException
 from inferd.store import SecurityStore, open_store
@@ -17,15 +16,40 @@ from tests.support.clock import FakeClock
 CHALLENGES = ['Basic realm="security" charset="UTF-8"', "ApiKey"]
 
 
+class CountingStore(SecurityStore):
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)  # type: ignore[arg-type]
+        self.reads = 0
+
+    def get_key(self, key_id: str):  # type: ignore[no-untyped-def]
+        self.reads += 1
+        return super().get_key(key_id)
+
+
 @pytest.fixture
-def authenticator(tmp_path: Path) -> Authenticator:
-    store = SecurityStore(open_store(f"sqlite:///{tmp_path / 'inferd.db'}"))
-    return Authenticator(ApiKeys(store, FakeClock(), []), Users(store, FakeClock()))
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> CountingStore:
+    return CountingStore(open_store(f"sqlite:///{tmp_path / 'inferd.db'}"))
+
+
+@pytest.fixture
+def authenticator(store: CountingStore, clock: FakeClock) -> Authenticator:
+    keys, users = ApiKeys(store, clock, [], cache_ttl_s=60), Users(store, clock)
+    return Authenticator(keys, users, ChangeWatcher(store, clock, keys, users), clock)
+
+
+def authenticate(authenticator: Authenticator, header: str) -> Principal:
+    return asyncio.run(authenticator.authenticate(header.encode("latin-1"), "/"))
 
 
 def refusal(authenticator: Authenticator, header: str | None) -> SecurityException:
     with pytest.raises(SecurityException) as refused:
-        asyncio.run(authenticator.authenticate(header, "/_ml/trained_models?pretty"))
+        raw = None if header is None else header.encode("latin-1")
+        asyncio.run(authenticator.authenticate(raw, "/_ml/trained_models?pretty"))
     assert refused.value.status == 401 and refused.value.headers == {"WWW-Authenticate": CHALLENGES}
     return refused.value
 
@@ -33,7 +57,7 @@ def refusal(authenticator: Authenticator, header: str | None) -> SecurityExcepti
 def test_api_key_header_forms(authenticator: Authenticator) -> None:
     created = authenticator.keys.create(BOOTSTRAP_PRINCIPAL, "k", None, None, None)
     for header in (f"ApiKey {created.encoded}", f"apikey {created.encoded}"):
-        principal = asyncio.run(authenticator.authenticate(header, "/"))
+        principal = authenticate(authenticator, header)
         assert principal.api_key_id == created.record.key_id
 
 
@@ -61,23 +85,47 @@ def test_refused_api_keys_say_why_as_elasticsearch_does(authenticator: Authentic
 def test_basic_auth(authenticator: Authenticator) -> None:
     authenticator.users.put("alice", "secret1", ["machine_learning_user"])
     good = base64.b64encode(b"alice:secret1").decode()
-    assert asyncio.run(authenticator.authenticate(f"Basic {good}", "/")).username == "alice"
+    assert authenticate(authenticator, f"Basic {good}").username == "alice"
     bad = base64.b64encode(b"alice:secret2").decode()
     assert refusal(authenticator, f"Basic {bad}").reason == (
         "unable to authenticate user [alice] for REST request [/_ml/trained_models?pretty]")
     assert refusal(authenticator, "Basic %%%").reason == "invalid basic authentication header value"
 
 
-def test_a_cached_key_costs_microseconds(authenticator: Authenticator) -> None:
+def test_a_verified_header_is_answered_without_the_store_until_its_key_changes(
+    authenticator: Authenticator, store: CountingStore
+) -> None:
     created = authenticator.keys.create(BOOTSTRAP_PRINCIPAL, "k", None, None, None)
     header = f"ApiKey {created.encoded}"
+    first = authenticate(authenticator, header)
+    reads = store.reads
+    assert all(authenticate(authenticator, header) is first for _ in range(3)) and store.reads == reads
+    authenticator.keys.update(BOOTSTRAP_PRINCIPAL, created.record.key_id, {"r": {"cluster": ["monitor_ml"]}}, None,
+                              None)
+    assert authenticate(authenticator, header).privileges == frozenset({"monitor_ml"})  # checked again at once
+    authenticator.keys.invalidate(authenticator.keys.find(ids=[created.record.key_id]))
+    assert "has been invalidated" in refusal(authenticator, header).metadata["additional_unsuccessful_credentials"]
 
-    async def many(count: int) -> float:
-        await authenticator.authenticate(header, "/")  # loads the cache
-        started = time.perf_counter()
-        for _ in range(count):
-            await authenticator.authenticate(header, "/")
-        return (time.perf_counter() - started) / count
 
-    per_request_s = asyncio.run(many(2000))
-    assert per_request_s < 100e-6, f"{per_request_s * 1e6:.1f} us per request"
+def test_a_verified_key_stops_working_at_its_expiration_and_after_the_cache_period(
+    authenticator: Authenticator, store: CountingStore, clock: FakeClock
+) -> None:
+    expiring = authenticator.keys.create(BOOTSTRAP_PRINCIPAL, "expiring", 2.0, None, None)
+    lasting = authenticator.keys.create(BOOTSTRAP_PRINCIPAL, "lasting", None, None, None)
+    authenticate(authenticator, f"ApiKey {expiring.encoded}")
+    authenticate(authenticator, f"ApiKey {lasting.encoded}")
+    clock.advance(2.0)
+    error = refusal(authenticator, f"ApiKey {expiring.encoded}")
+    assert error.metadata == {"additional_unsuccessful_credentials": "API key: api key is expired"}
+    reads = store.reads
+    clock.advance(60.0)  # the cache period (60 s) is over: the key is read again
+    assert authenticate(authenticator, f"ApiKey {lasting.encoded}").api_key_name == "lasting"
+    assert store.reads == reads + 1
+
+
+def test_a_user_s_verified_password_stops_working_once_it_changes(authenticator: Authenticator) -> None:
+    authenticator.users.put("bob", "secret1", ["machine_learning_user"])
+    header = f"Basic {base64.b64encode(b'bob:secret1').decode()}"
+    assert authenticate(authenticator, header).username == "bob"
+    authenticator.users.put("bob", "secret2", ["machine_learning_user"])
+    assert refusal(authenticator, header).reason.startswith("unable to authenticate user [bob]")

@@ -44,7 +44,7 @@ class AuthenticationMiddleware:
         header = None
         for name, value in scope["headers"]:
             if name == b"authorization":
-                header = value.decode("latin-1")
+                header = value
                 break
         authenticator = self.slot.authenticator
         try:

@@ -2,6 +2,7 @@
 
 from inferd.control.security.api_keys import ApiKeys, CreatedKey, owns
 from inferd.control.security.bootstrap import ADMIN_KEY_FILE, BOOTSTRAP_PRINCIPAL, ensure_admin_key, reset_admin_key
+from inferd.control.security.changes import ChangeWatcher
 from inferd.control.security.principal import API_KEY_REALM, CredentialsRefused, Principal
 from inferd.control.security.privileges import (
     BUILTIN_ROLES,
@@ -12,6 +13,7 @@ from inferd.control.security.privileges import (
     privileges_of_roles,
 )
 from inferd.control.security.users import Users
+from inferd.control.security.verified import VerifiedCredentials
 
 __all__ = [
     "ADMIN_KEY_FILE",
@@ -19,11 +21,13 @@ __all__ = [
     "BOOTSTRAP_PRINCIPAL",
     "BUILTIN_ROLES",
     "ApiKeys",
+    "ChangeWatcher",
     "CreatedKey",
     "CredentialsRefused",
     "Principal",
     "UnknownPrivilege",
     "Users",
+    "VerifiedCredentials",
     "allows",
     "effective_roles",
     "ensure_admin_key",

@@ -1,16 +1,14 @@
 """API keys: created, checked on every request (from a small cache), listed and invalidated.
 
 Checking a key is a dictionary lookup, an expiry comparison and one HMAC compared in constant time. The
-cache holds stored records (never secrets) for `cache_ttl_s`; invalidating a key drops it from the cache
-in the same call, and expiry is compared against the clock on every request, so neither outlives its
-moment on this server. An invalidation made by another process (`inferd keys reset-admin`, another server
-sharing a PostgreSQL store) is noticed within `SYNC_INTERVAL_S`: at most once per interval a request first
-counts the invalidated keys in the store, and a changed count empties the cache.
+cache holds stored records (never secrets) for `cache_ttl_s`; invalidating or updating a key drops it from
+the cache in the same call, and expiry is compared against the clock on every request, so neither outlives
+its moment on this server. A change made by another process (`inferd keys reset-admin`, another server
+sharing a PostgreSQL store) empties the cache through `changes.ChangeWatcher` within a second.
 """
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -30,7 +28,6 @@ from inferd.errors import IllegalArgument, ResourceNotFound, SecurityException
 from inferd.store import ApiKeyRecord, SecurityStore
 
 CACHE_SIZE = 10_000
-SYNC_INTERVAL_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -73,8 +70,6 @@ class ApiKeys:
         self._ttl_s = cache_ttl_s
         self._cache: dict[str, _Cached] = {}
         self._lock = threading.Lock()
-        self._synced_at = -math.inf
-        self._invalidated_seen: int | None = None
         self._generation = 0
         """Bumped whenever entries are dropped, so a load that read the store before cannot cache what it read."""
 
@@ -147,25 +142,6 @@ class ApiKeys:
 
     # --- authenticating ---------------------------------------------------------------------------
 
-    def claim_sync(self) -> bool:
-        """True for one caller per interval, which must then `sync`: the time is stamped here, on the event loop,
-        so the requests that arrive while that sync runs in a thread do not each start one of their own."""
-        now = self._clock.monotonic()
-        if now - self._synced_at < SYNC_INTERVAL_S:
-            return False
-        self._synced_at = now
-        return True
-
-    def sync(self) -> None:
-        """Forget the cached keys if any key was invalidated since the last sync, here or in another process
-        (blocking: call it off the event loop)."""
-        invalidated = self._store.count_invalidated_keys()
-        if invalidated != self._invalidated_seen:
-            with self._lock:
-                self._cache.clear()
-                self._generation += 1
-                self._invalidated_seen = invalidated
-
     def cached(self, key_id: str) -> ApiKeyRecord | None:
         entry = self._cache.get(key_id)
         if entry is None or self._clock.monotonic() - entry.loaded_at > self._ttl_s:
@@ -236,6 +212,21 @@ class ApiKeys:
             self._generation += 1
             for key_id in key_ids:
                 self._cache.pop(key_id, None)
+
+    def forget_all(self) -> None:
+        """Drop every cached key (another process changed some)."""
+        with self._lock:
+            self._generation += 1
+            self._cache.clear()
+
+    @property
+    def generation(self) -> int:
+        """Changes whenever cached keys are dropped: what was verified under an older one must be checked again."""
+        return self._generation
+
+    @property
+    def cache_ttl_s(self) -> float:
+        return self._ttl_s
 
     def count(self) -> int:
         return self._store.count_keys()

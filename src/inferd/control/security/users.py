@@ -58,6 +58,7 @@ class Users:
         self._checked: dict[str, _Checked] = {}
         self._secrets = CheckedSecrets()
         self._lock = threading.Lock()
+        self._generation = 0
 
     def put(self, username: str, password: str | None, roles: list[str], *, full_name: str | None = None,
             email: str | None = None, metadata: dict[str, Any] | None = None, enabled: bool = True) -> bool:
@@ -85,7 +86,23 @@ class Users:
 
     def forget(self, username: str) -> None:
         with self._lock:
+            self._generation += 1
             self._checked.pop(username, None)
+
+    def forget_all(self) -> None:
+        """Drop every cached check (another process changed some user)."""
+        with self._lock:
+            self._generation += 1
+            self._checked.clear()
+
+    @property
+    def generation(self) -> int:
+        """Changes whenever cached checks are dropped: what was verified under an older one must be checked again."""
+        return self._generation
+
+    @property
+    def cache_ttl_s(self) -> float:
+        return self._ttl_s
 
     def count(self) -> int:
         return self._store.count_users()

@@ -111,25 +111,6 @@ def test_find_filters_as_get_api_key_does(keys: ApiKeys, clock: FakeClock) -> No
     assert [r.key_id for r in keys.find(ids=[first.record.key_id])] == [first.record.key_id]
 
 
-def test_an_invalidation_by_another_process_empties_the_cache_at_the_next_sync(
-    keys: ApiKeys, store: CountingStore, clock: FakeClock
-) -> None:
-    created = keys.create(BOOTSTRAP_PRINCIPAL, "shared", None, None, None)
-    key_id = created.record.key_id
-    assert keys.claim_sync()
-    keys.sync()
-    assert keys.authenticate(key_id, created.secret, keys.load(key_id)).username == "elastic"
-    other_process = ApiKeys(store, clock, ACTIONS)
-    other_process.invalidate(other_process.find(ids=[key_id]))
-    assert keys.cached(key_id) is not None and not keys.claim_sync()  # until the interval passes, the cache answers
-    clock.advance(1.0)
-    assert keys.claim_sync() and not keys.claim_sync()  # one caller per interval syncs, the others do not wait
-    keys.sync()
-    assert keys.cached(key_id) is None
-    with pytest.raises(CredentialsRefused, match="has been invalidated"):
-        keys.authenticate(key_id, created.secret, keys.load(key_id))
-
-
 def test_an_update_never_exceeds_what_the_owner_holds_now_and_takes_effect_at_once(keys: ApiKeys,
                                                                                    clock: FakeClock) -> None:
     owner = Principal(username="ada", privileges=frozenset({"manage_own_api_key", "manage_ml"}), roles=("r",))
