@@ -98,7 +98,8 @@ def test_latency_benchmark_smoke_with_the_python_client(tmp_path: Path, kept: li
 
 def test_security_benchmark_smoke(tmp_path: Path, kept: list[str]) -> None:
     measured = run_serving("security", tmp_path, kept, "--duration", "1", "--warmup", "0", "--max-rate", "2000")
-    assert len(measured["runs_on"]) == len(measured["runs_off"]) == 3
+    assert len(measured["runs_on"]) == len(measured["runs_off"]) == 6  # three rounds of on/off/off/on
+    assert all(run["server_cpu_us_per_request"] > 0 for run in measured["runs_on"] + measured["runs_off"])
     assert measured["served_per_s_security_on"] > 0 and measured["served_per_s_security_off"] > 0
     assert measured["loss"] == 1 - measured["served_per_s_security_on"] / measured["served_per_s_security_off"]
 
