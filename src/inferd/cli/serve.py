@@ -28,6 +28,9 @@ def serve(
     tls_cert: Annotated[Path | None, typer.Option(help="PEM certificate to serve HTTPS with (needs --tls-key).")] = None,
     tls_key: Annotated[Path | None, typer.Option(help="PEM private key of --tls-cert.")] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    access_log: Annotated[bool, typer.Option(
+        "--access-log", help="Log every HTTP request (at info level); off by default, as in Elasticsearch, since it "
+        "costs each request a log line.")] = False,
 ) -> None:
     """Start the inferd server (options override INFERD_* environment variables)."""
     import uvicorn
@@ -55,6 +58,7 @@ def serve(
         host=settings.host,
         port=settings.port,
         log_level=log_level,
+        access_log=access_log,
         timeout_graceful_shutdown=30,
         http=bounded_http_protocol(settings.max_url_bytes, settings.max_header_bytes),
         ssl_certfile=settings.tls_cert,

@@ -8,14 +8,13 @@ testable on one machine.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import sys
 from pathlib import Path
 
 from inferd.cluster.nodes import Node
-from inferd.runtime.client import WorkerClient, worker_environment
+from inferd.runtime.client import WorkerClient, start_worker_process
 
 
 def machine_processors() -> int:
@@ -58,9 +57,4 @@ class LocalCluster:
     async def start_worker(self, node_id: str, name: str) -> WorkerClient:
         self._log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self._log_dir / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}-{node_id}.log"
-        with log_path.open("ab") as log:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "inferd.runtime.worker",
-                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=log, env=worker_environment(),
-            )
-        return WorkerClient(process, log_path)
+        return await start_worker_process([sys.executable, "-m", "inferd.runtime.worker"], log_path)

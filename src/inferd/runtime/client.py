@@ -1,8 +1,9 @@
 """The server's end of one worker process: framed messages over its stdin/stdout, on the event loop.
 
-The process itself is started by the cluster backend; this class only speaks the protocol. Every
-message from the worker goes to one handler; when the worker's output ends (it exited, crashed or was
-killed) the handler hears `None` once, with the tail of the worker's log for the reason.
+The cluster backend decides where a worker runs and starts it with `start_worker_process`; this module
+speaks the protocol. Every message from the worker goes to one handler, straight from the pipe's
+`data_received` (a stream reader's `readexactly` cost each answer extra event-loop rounds); when the
+worker's output ends (it exited, crashed or was killed) the handler hears `None` once.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import msgspec
 
@@ -21,10 +23,13 @@ from inferd.runtime.protocol import FromWorker
 logger = logging.getLogger(__name__)
 
 STDERR_TAIL_LINES = 20
-WORKER_ENVIRONMENT = {"OMP_WAIT_POLICY": "PASSIVE"}
-"""Idle intra-op threads sleep instead of spinning after each parallel region: on a small machine their
-spinning took the CPU the server needs to answer the batch just computed (about 0.9 ms per request at low
-load) and cost the forward pass nothing measurable."""
+WORKER_ENVIRONMENT = {"GOMP_SPINCOUNT": "1000"}
+"""Idle intra-op threads spin a few microseconds after each parallel region, then sleep: long enough to
+bridge the gaps between a forward pass's regions (the worker's forward then takes what the raw baseline's
+takes, measured side by side), short enough to stop soon after the pass. OpenMP's default (300,000 spins)
+kept them spinning on after each pass and took the CPU the server needs to answer it; never spinning
+(`OMP_WAIT_POLICY=PASSIVE`) puts a thread wake-up between regions. Only allocations of more than one thread
+have such threads."""
 
 
 def worker_environment() -> dict[str, str]:
@@ -32,10 +37,61 @@ def worker_environment() -> dict[str, str]:
     return {**WORKER_ENVIRONMENT, **os.environ}
 
 
+async def start_worker_process(command: list[str], log_path: Path) -> WorkerClient:
+    """Start `command` with a pipe for its stdin, one for its stdout (read by a protocol), and its stderr in
+    `log_path`. Both pipe ends the server keeps are close-on-exec, so no later worker inherits them."""
+    read_fd, write_fd = os.pipe()
+    try:
+        with log_path.open("ab") as log:
+            process = await asyncio.create_subprocess_exec(
+                *command, stdin=asyncio.subprocess.PIPE, stdout=write_fd, stderr=log, env=worker_environment())
+    except BaseException:
+        os.close(read_fd)
+        raise
+    finally:
+        os.close(write_fd)  # the child has its own copy: its exit alone ends the output
+    return WorkerClient(process, log_path, os.fdopen(read_fd, "rb", buffering=0))
+
+
+class _FrameReader(asyncio.Protocol):
+    """Frames off the worker's stdout: a 4-byte length, then msgpack; each message decoded as it completes."""
+
+    def __init__(self, deliver: Callable[[FromWorker], None], unreadable: Callable[[Exception], None],
+                 ended: asyncio.Future[None]) -> None:
+        self._deliver = deliver
+        self._unreadable = unreadable
+        self._ended = ended
+        self._buffer = bytearray()
+        self._broken = False
+
+    def data_received(self, data: bytes) -> None:
+        if self._broken:
+            return
+        self._buffer += data
+        while len(self._buffer) >= protocol.HEADER_BYTES:
+            try:
+                end = protocol.HEADER_BYTES + protocol.frame_length(bytes(self._buffer[:protocol.HEADER_BYTES]))
+                if len(self._buffer) < end:
+                    return
+                message = protocol.from_worker_decoder.decode(bytes(self._buffer[protocol.HEADER_BYTES:end]))
+            except (msgspec.DecodeError, ValueError) as error:
+                self._broken = True
+                self._buffer.clear()
+                self._unreadable(error)
+                return
+            del self._buffer[:end]
+            self._deliver(message)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self._ended.done():
+            self._ended.set_result(None)
+
+
 class WorkerClient:
-    def __init__(self, process: asyncio.subprocess.Process, log_path: Path) -> None:
+    def __init__(self, process: asyncio.subprocess.Process, log_path: Path, stdout: BinaryIO) -> None:
         self._process = process
         self.log_path = log_path
+        self._stdout = stdout
         self._handler: Callable[[FromWorker | None], None] = lambda message: None
         self._reader: asyncio.Task[None] | None = None
 
@@ -56,24 +112,26 @@ class WorkerClient:
         stdin.write(protocol.frame(message))
 
     async def _read(self) -> None:
-        stdout = self._process.stdout
-        assert stdout is not None
+        loop = asyncio.get_running_loop()
+        ended: asyncio.Future[None] = loop.create_future()
+        transport, _ = await loop.connect_read_pipe(lambda: _FrameReader(self._deliver, self._unreadable, ended),
+                                                    self._stdout)
         try:
-            while True:
-                header = await stdout.readexactly(protocol.HEADER_BYTES)
-                payload = await stdout.readexactly(protocol.frame_length(header))
-                message = protocol.from_worker_decoder.decode(payload)
-                try:
-                    self._handler(message)
-                except Exception:  # a bug in one handler must not stop the worker's results from being read
-                    logger.exception("handling %s from worker %s failed", type(message).__name__, self.pid)
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        except (msgspec.DecodeError, ValueError):
-            logger.exception("worker %s sent an unreadable frame; stopping it", self.pid)
-            self.kill()
+            await ended
+        finally:
+            transport.close()
         await self._process.wait()
         self._handler(None)
+
+    def _deliver(self, message: FromWorker) -> None:
+        try:
+            self._handler(message)
+        except Exception:  # a bug in one handler must not stop the worker's results from being read
+            logger.exception("handling %s from worker %s failed", type(message).__name__, self.pid)
+
+    def _unreadable(self, error: Exception) -> None:
+        logger.error("worker %s sent an unreadable frame (%s); stopping it", self.pid, error)
+        self.kill()
 
     def stderr_tail(self) -> str:
         """The last lines the worker wrote to its log, for failure reasons."""
