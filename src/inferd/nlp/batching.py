@@ -80,8 +80,9 @@ def pad(rows: Sequence[Row], pad_token_id: int) -> ModelInputs:
         length = len(row.encoding)
         input_ids[index, :length] = row.encoding.token_ids
         attention_mask[index, :length] = 1
-        token_type_ids[index, :length] = _token_types(row.encoding.sequence_ids)
-    position_ids = np.broadcast_to(np.arange(width, dtype=np.int64), (len(rows), width)).copy()
+        if 1 in row.encoding.sequence_ids:  # a pair: single texts are all type 0 already
+            token_type_ids[index, :length] = _token_types(row.encoding.sequence_ids)
+    position_ids = np.repeat(np.arange(width, dtype=np.int64)[np.newaxis, :], len(rows), axis=0)
     return ModelInputs(input_ids, attention_mask, token_type_ids, position_ids)
 
 

@@ -100,13 +100,12 @@ class NlpTokenizer:
     ) -> NlpTokenizer:
         """A tokenizer sharing this backend with a request's ``truncate``/``span`` overrides (or a bound on
         the windows a document may take)."""
-        changes: dict[str, object] = {}
-        if max_windows is not None:
-            changes["max_windows"] = max_windows
-        if truncate is not None:
-            changes["truncate"] = Truncate(truncate)
-        if span is not None:
-            changes["span"] = span
+        wanted = {"max_windows": max_windows, "span": span,
+                  "truncate": None if truncate is None else Truncate(truncate)}
+        changes = {name: value for name, value in wanted.items()
+                   if value is not None and value != getattr(self.options, name)}
+        if not changes:  # what nearly every request asks: no clone (a request's hot path)
+            return self
         clone = object.__new__(NlpTokenizer)
         clone.__dict__.update(self.__dict__)
         clone.options = dataclasses.replace(self.options, **changes)  # type: ignore[arg-type]
