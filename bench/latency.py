@@ -7,7 +7,7 @@ machine's speed drifts by more than the 2 ms at stake from one minute to the nex
 alternate: each of `--rounds` rounds measures the raw forward, then the served latency, and the figure is
 the median over rounds of served p50 minus that round's raw p50. Target: within 2 ms.
 
-    .venv/bin/python bench/latency.py [--threads T] [--rounds 5] [--duration 8] [--json bench-latency.json]
+    .venv/bin/python bench/latency.py [--threads T] [--rounds 10] [--duration 3] [--json bench-latency.json]
 """
 
 from __future__ import annotations
@@ -32,11 +32,11 @@ RAW_SENTENCES = 1024
 def main() -> None:
     parser = parser_for(__doc__, "latency")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="threads of the one allocation")
-    parser.add_argument("--rounds", type=int, default=5, help="raw-then-served rounds")
-    parser.add_argument("--duration", type=float, default=8, help="seconds of served load per round")
+    parser.add_argument("--rounds", type=int, default=10, help="raw-then-served rounds")
+    parser.add_argument("--duration", type=float, default=3, help="seconds of served load per round")
     parser.add_argument("--warmup", type=float, default=3, help="seconds of load before the first round")
     parser.add_argument("--tokens", type=int, default=12, help="tokens per sentence")
-    parser.add_argument("--raw-seconds", type=float, default=2, help="seconds of raw forward passes per round")
+    parser.add_argument("--raw-seconds", type=float, default=1.5, help="seconds of raw forward passes per round")
     parser.set_defaults(max_rate=400)  # one connection: a few hundred requests/s at most
     args = parser.parse_args()
     generator = choose_generator(args.load_generator)
