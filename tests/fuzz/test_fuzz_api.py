@@ -34,7 +34,7 @@ from tests.support.api import echo_rows
 from inferd.api.app import create_app
 from inferd.api.privileges import Privilege, route_requirement
 from inferd.settings import Settings
-from tests.support.fuzz import Identity, OwnedTargets, elasticsearch_error_problems, fuzz_identities
+from tests.support.fuzz import Identity, OwnedTargets, elasticsearch_error_problems, fuzz_identities, mint_key
 from tests.support.models import TestModel, upload_test_model
 from tests.support.server import ServerProcess, auth_headers, client_for, http_for
 
@@ -44,6 +44,7 @@ TEXT = "hello world"
 CALLS: Counter[tuple[str, str, str]] = Counter()  # (identity, operation, status class) -> requests
 CHANGES: list[str] = []  # the requests that named the echo model and changed something (2xx PUT, POST, DELETE)
 STOPS: list[str] = []  # the requests that stopped the echo deployment without naming it
+RENEWED: list[str] = []  # the identities whose key a request of their own invalidated, minted again
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +89,7 @@ def examples_table(request: pytest.FixtureRequest) -> Iterator[None]:
     for who, operation in operations:
         counts = [CALLS[(who, operation, status)] for status in classes]
         lines.append(f"{who:<10} {operation:<66} {sum(counts):>8} " + " ".join(f"{c:>7}" for c in counts))
+    lines += [f"key renewed: {renewal:.300}" for renewal in RENEWED]
     reporter = request.config.pluginmanager.getplugin("terminalreporter")
     for line in lines:
         reporter.write_line(line) if reporter is not None else print(line)
@@ -173,6 +175,9 @@ def check_answer(case: schemathesis.Case, server: ServerProcess, identities: dic
             started = httpx.post(f"{server.url}/_ml/trained_models/{ECHO_ID}/deployment/_start", timeout=60,
                                  headers=auth_headers(server.url))
             assert started.status_code == 200, f"after {request}, the echo deployment cannot start: {started.text}"
+        if identity.key_id is not None and _invalidated(case, response, identity.key_id):
+            identities[who] = mint_key(server, f"fuzz-{who}-renewed", identity.privileges or frozenset())
+            RENEWED.append(f"{who} after {request}")  # it invalidated its own key: the rest of the run needs one
         described = (f"as {who}: {case.method.upper()} {case.formatted_path} query={case.query} "
                      f"headers={case.headers} body={case.body!r:.300}")
         assert response.status_code < 500, f"{described} -> {response.status_code} {response.text[:500]}"
@@ -194,6 +199,14 @@ def _removes_the_echo_deployment(case: schemathesis.Case) -> bool:
     return (named and (stops or deletes)) or (inferd_stop and parameters.get("deployment_id") == ECHO_ID)
 
 
+def _invalidated(case: schemathesis.Case, response: Any, key_id: str) -> bool:
+    """Whether an invalidation just invalidated the key the caller called with."""
+    if case.method.upper() != "DELETE" or case.path != "/_security/api_key" or response.status_code >= 300:
+        return False
+    answer = _json(response)
+    return isinstance(answer, dict) and key_id in answer.get("invalidated_api_keys", [])
+
+
 def _echo_deployed(server: ServerProcess) -> bool:
     stats = httpx.get(f"{server.url}/_ml/trained_models/{ECHO_ID}/_stats", timeout=60,
                       headers=auth_headers(server.url)).json()
@@ -210,8 +223,9 @@ def _json(response: Any) -> Any:
 
 WRITES = ("PUT", "POST", "DELETE")
 NO_2XX_EXPECTED = {
-    "PUT /_ml/trained_models/{model_id}": "the config's description does not say which fields Elasticsearch requires "
-                                          "together (inference_config, input, model_type), so few generated ones pass",
+    "PUT /_security/api_key/{id}": "only a user updates API keys (Elasticsearch refuses an API key), and the one "
+                                   "identity that may call it, own_keys, is a key: no built-in role grants a user "
+                                   "manage_own_api_key without more",
     "POST /_ml/trained_models/{model_id}/deployment/_start": "the echo model runs already; no other model is ready",
     "POST /_inferd/deployments/{deployment_id}/_rollback": "only a deployment with an earlier build rolls back",
     "POST /_inferd/deployments/{deployment_id}/_restart": "a restart needs room for a second worker beside the "

@@ -18,6 +18,9 @@ import httpx
 from tests.support.server import ServerProcess, auth_headers
 
 FUZZ_PRIVILEGES = frozenset({"manage_ml", "monitor_ml"})
+OWN_KEY_PRIVILEGES = frozenset({"manage_own_api_key", "monitor_ml"})
+"""What `own_keys` holds: it creates, reads and invalidates API keys, only its own (an API key owns itself and
+the keys it creates no more than that: Elasticsearch's rule, which also refuses it any update)."""
 OWNED_MODEL = "fuzz-owned"
 """The model whose fresh builds the build-scoped uploads and deletes are steered to."""
 
@@ -27,17 +30,27 @@ class Identity:
     headers: dict[str, str]
     privileges: frozenset[str] | None
     """Its cluster privileges; None for nobody (no credentials)."""
+    key_id: str | None = None
+    """The id of the API key it calls with, if it does."""
 
 
 def fuzz_identities(server: ServerProcess) -> dict[str, Identity]:
-    """Each identity the fuzz run calls as, by name: nobody, and a key minted for the run with `manage_ml` and
+    """Each identity the fuzz run calls as, by name: nobody; a key minted for the run with `manage_ml` and
     `monitor_ml` (never the admin key, which the run could otherwise invalidate), so the fuzzer reaches past
-    authentication into every ML operation."""
-    response = httpx.post(f"{server.url}/_security/api_key", headers=auth_headers(server.url), timeout=60, json={
-        "name": "fuzz", "role_descriptors": {"fuzz": {"cluster": sorted(FUZZ_PRIVILEGES)}}})
-    response.raise_for_status()
+    authentication into every ML operation; and a key that may manage only its own API keys, so the key endpoints
+    are fuzzed past authorization without reaching anyone else's key."""
     return {"anonymous": Identity({}, None),
-            "ml_admin": Identity({"Authorization": f"ApiKey {response.json()['encoded']}"}, FUZZ_PRIVILEGES)}
+            "ml_admin": mint_key(server, "fuzz", FUZZ_PRIVILEGES),
+            "own_keys": mint_key(server, "fuzz-own-keys", OWN_KEY_PRIVILEGES)}
+
+
+def mint_key(server: ServerProcess, name: str, privileges: frozenset[str]) -> Identity:
+    """A fresh API key with exactly `privileges`, minted with the admin key."""
+    response = httpx.post(f"{server.url}/_security/api_key", headers=auth_headers(server.url), timeout=60, json={
+        "name": name, "role_descriptors": {name: {"cluster": sorted(privileges)}}})
+    response.raise_for_status()
+    created = response.json()
+    return Identity({"Authorization": f"ApiKey {created['encoded']}"}, privileges, created["id"])
 
 
 class OwnedTargets:

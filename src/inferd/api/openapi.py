@@ -14,11 +14,13 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from inferd.api.routes.security import MAX_KEY_NAME_LENGTH
 from inferd.control.builds import MAX_BUILD_NUMBER, MAX_COMMENT_CHARS
 from inferd.control.deployment_request import MAX_BATCH_DOCUMENTS, MAX_QUEUE_CAPACITY, MAX_THREADS_PER_ALLOCATION
 from inferd.control.ids import ID_MAX_LENGTH
 from inferd.control.security.api_key_query import BOOL_OCCURS, FIELDS, MAX_CLAUSES, MAX_RESULT_WINDOW, SORTABLE, STRING_FIELDS
-from inferd.control.inference_config import TrainedModelConfigBody
+from inferd.control.inference_config import MASK_TOKENS, ZERO_SHOT_LABELS
+from inferd.control.registry import MEMORY_METADATA
 from inferd.settings import Settings
 
 Schema = dict[str, Any]
@@ -113,6 +115,109 @@ def _update_options() -> Schema:
     return _object({task: _object(options) for task, options in tasks.items()})
 
 
+def _nullable(schema: Schema) -> Schema:
+    """What a pydantic `X | None` field takes: X, or null (the same as leaving it out)."""
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def _one_key(members: dict[str, Schema]) -> Schema:
+    """Elasticsearch's one-key container (`{"ner": {...}}`): exactly one of `members`, never null."""
+    return {**_object(members), "minProperties": 1, "maxProperties": 1}
+
+
+STRINGS: Schema = {"type": "array", "items": {"type": "string"}}
+DEFAULT_MAX_SEQUENCE_LENGTH = 512
+
+
+def _tokenization(kinds: tuple[str, ...]) -> Schema:
+    """`control/inference_config.py`'s Tokenization limited to `kinds`: options per tokenizer, and `span` only with
+    `truncate: none` and no longer than `max_sequence_length`. That comparison spans two fields, so the description
+    says the part of it a schema can: a span up to the default length with a length at least that."""
+    def options(kind: str) -> Schema:
+        common: Schema = {"do_lower_case": {"type": "boolean"}, "with_special_tokens": {"type": "boolean"},
+                          **({"add_prefix_space": {"type": "boolean"}} if kind == "roberta" else {})}
+        unspanned = _object({**common, "max_sequence_length": {"type": "integer", "minimum": 1},
+                             "truncate": {"type": "string", "enum": ["first", "second", "none"]},
+                             "span": {"type": "integer", "enum": [-1]}})
+        spanned = _object({**common,
+                           "max_sequence_length": {"type": "integer", "minimum": DEFAULT_MAX_SEQUENCE_LENGTH},
+                           "truncate": {"type": "string", "enum": ["none"]},
+                           "span": _integer(0, DEFAULT_MAX_SEQUENCE_LENGTH)}, ("truncate", "span"))
+        return {"anyOf": [unspanned, spanned]}
+
+    return _one_key({kind: options(kind) for kind in kinds})
+
+
+def _task(options: Schema, kinds: tuple[str, ...] = tuple(MASK_TOKENS), required: tuple[str, ...] = ()) -> Schema:
+    """A task's options with the fields every NLP task has (`vocabulary` is uploaded on its own, never set)."""
+    return _object({"tokenization": _tokenization(kinds), "results_field": {"type": "string"}, **options}, required)
+
+
+def _fill_mask() -> Schema:
+    """`mask_token`, when given, must be the tokenizer's own; with no tokenization the tokenizer is BERT."""
+    by_token: dict[str, tuple[str, ...]] = {}
+    for kind, token in MASK_TOKENS.items():
+        by_token[token] = (*by_token.get(token, ()), kind)
+    branches = []
+    for token, kinds in by_token.items():
+        options = {"mask_token": _nullable({"type": "string", "enum": [token]}), "num_top_classes": {"type": "integer"}}
+        branches.append(_task(options, kinds, () if "bert" in kinds else ("tokenization",)))
+    return {"anyOf": branches}
+
+
+def inference_config() -> Schema:
+    """A pytorch model's `inference_config`: exactly one NLP task (tree-model tasks are refused), each with the
+    options and checks of `control/inference_config.py`."""
+    labels = {"type": "string", "pattern": "^(" + "|".join(
+        "".join(f"[{c.lower()}{c.upper()}]" for c in label) for label in ZERO_SHOT_LABELS) + ")$"}
+    top_classes: Schema = {"type": "integer"}
+    return _one_key({
+        "ner": _task({"classification_labels": _nullable(STRINGS)}),
+        "text_classification": _task({"classification_labels": _nullable(STRINGS), "num_top_classes": top_classes}),
+        "text_embedding": _task({"embedding_size": _nullable({"type": "integer", "minimum": 1})}),
+        "fill_mask": _fill_mask(),
+        "zero_shot_classification": _task({
+            "classification_labels": {"type": "array", "items": labels, "minItems": 3, "maxItems": 3},
+            "hypothesis_template": {"type": "string"}, "multi_label": {"type": "boolean"},
+            "labels": _nullable({**STRINGS, "minItems": 1}),
+        }, required=("classification_labels",)),
+        "question_answering": _task({"num_top_classes": top_classes,
+                                     "max_answer_length": {"type": "integer", "minimum": 1},
+                                     "question": _nullable({"type": "string"})}),
+        "text_similarity": _task({"text": _nullable({"type": "string"}),
+                                  "span_score_combination_function": {"type": "string", "enum": ["max", "mean"]}}),
+        "text_expansion": _task({}),
+        "pass_through": _task({}),
+    })
+
+
+def trained_model_config() -> Schema:
+    """The body of `PUT _ml/trained_models/{model_id}` as `ModelRegistry._stored_config` takes it: a pytorch model
+    (`model_type` and `inference_config` required; no `definition`, whose parts are uploaded on their own), and none
+    of the fields Elasticsearch sets itself (`version`, `create_time`, ...: only null, i.e. absent, is taken). Two
+    rules span the path: a `model_id` here must equal the path's, and no tag may equal it (nor an existing model's
+    id)."""
+    tag = {**MODEL_ID, "description": "not the model's id, nor any existing model's"}
+    return _object({
+        "model_id": _nullable({**MODEL_ID, "description": "the path's model_id (checked against it)"}),
+        "model_type": {"type": "string", "enum": ["pytorch"]},
+        "inference_config": {"$ref": "#/components/schemas/InferenceConfig"},
+        "input": _object({"field_names": {**STRINGS, "minItems": 1}}, ("field_names",)),
+        "description": _nullable({"type": "string"}),
+        "tags": {"type": "array", "items": tag},
+        "metadata": _nullable({
+            "type": "object",
+            "properties": {name: {"type": "integer", "minimum": 0} for name in MEMORY_METADATA},
+            "propertyNames": {"not": {"enum": ["model_aliases"]}},
+        }),
+        "model_size_bytes": _nullable({"type": "integer", "minimum": 0}),
+        "platform_architecture": _nullable({"type": "string"}),
+        "prefix_strings": _nullable(_object({"ingest": _nullable({"type": "string"}),
+                                             "search": _nullable({"type": "string"})})),
+        "default_field_map": _nullable({"type": "object", "additionalProperties": {"type": "string"}}),
+    }, ("model_type", "inference_config"))
+
+
 UPDATE_API_KEY = "/_security/api_key/{id}"
 API_KEY_QUERY: Schema = {"$ref": "#/components/schemas/ApiKeyQuery"}
 
@@ -134,19 +239,37 @@ def _api_key_query() -> Schema:
 
 
 def _security_bodies() -> dict[tuple[str, str], Schema]:
-    """Update API key and Query API keys (README, Security)."""
+    """Create, update and invalidate API keys, and Query API keys (README, Security)."""
     sort_order: Schema = {"type": "string", "enum": ["asc", "desc"]}
     sort_item: Schema = {"oneOf": [
         {"type": "string", "enum": [*SORTABLE, *(f"{field}:{order}" for field in SORTABLE for order in ("asc", "desc"))]},
         {**_object({field: {"oneOf": [sort_order, _object({"order": sort_order})]} for field in SORTABLE}),
          "minProperties": 1, "maxProperties": 1},
     ]}
+    role_descriptors: Schema = {"type": "object", "maxProperties": 64, "additionalProperties": {
+        "type": "object", "properties": {"cluster": {"type": "array", "items": SHORT_TEXT, "maxItems": 64}}}}
+    metadata: Schema = {"type": "object", "maxProperties": 64}
+    create = _object({
+        "name": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_NAME_LENGTH, "pattern": r"^\S(?:[\s\S]*\S)?$"},
+        "expiration": TIME_VALUE, "role_descriptors": role_descriptors, "metadata": metadata,
+    }, ("name",))
+    # Invalidate: by id(s), by name, by owner (username, realm) or the caller's own; ids or a name exclude an owner.
+    text: Schema = {"type": "string", "minLength": 1, "maxLength": 1024}
+    owned: Schema = {"owner": {"type": "boolean"}}
+    invalidate: Schema = {"anyOf": [
+        _object({"ids": {"type": "array", "items": text, "minItems": 1, "maxItems": 64}, **owned}, ("ids",)),
+        _object({"id": text, **owned}, ("id",)),
+        _object({"name": text, **owned}, ("name",)),
+        {**_object({"username": text, "realm_name": text, "owner": {"type": "boolean", "enum": [False]}}),
+         "minProperties": 1, "anyOf": [{"required": ["username"]}, {"required": ["realm_name"]}]},
+        _object({"owner": {"type": "boolean", "enum": [True]}}, ("owner",)),
+    ]}
     return {
+        ("post", "/_security/api_key"): create,
+        ("put", "/_security/api_key"): create,
+        ("delete", "/_security/api_key"): invalidate,
         ("put", UPDATE_API_KEY): _object({
-            "role_descriptors": {"type": "object", "maxProperties": 64, "additionalProperties": {
-                "type": "object", "properties": {"cluster": {"type": "array", "items": SHORT_TEXT, "maxItems": 64}}}},
-            "metadata": {"type": "object", "maxProperties": 64},
-            "expiration": TIME_VALUE,
+            "role_descriptors": role_descriptors, "metadata": metadata, "expiration": TIME_VALUE,
         }),
         ("post", "/_security/_query/api_key"): _object({
             "query": API_KEY_QUERY,
@@ -160,6 +283,8 @@ def _security_bodies() -> dict[tuple[str, str], Schema]:
 BUILDS = "/_inferd/models/{model_id}/builds"
 DEPLOYMENT = "/_inferd/deployments/{deployment_id}"
 ROLLOUTS = tuple(f"{DEPLOYMENT}/_{action}" for action in ("redeploy", "rollback", "restart"))
+PUT_MODEL = ("put", "/_ml/trained_models/{model_id}")
+REQUIRED_BODIES = {("post", "/_security/api_key"), ("delete", "/_security/api_key")}
 OPTIONAL_BODIES = {("put", BUILDS), ("put", UPDATE_API_KEY)}
 ROLLOUT_WAIT: Schema = {"type": "string", "enum": ["none", "shifted", "done"]}
 
@@ -260,9 +385,8 @@ def query_parameters() -> dict[str, Schema]:
 def describe(schema: Schema, settings: Settings) -> Schema:
     """Add the bodies, parameter bounds and error shape to FastAPI's generated description."""
     components = schema.setdefault("components", {}).setdefault("schemas", {})
-    body_schema = TrainedModelConfigBody.model_json_schema(ref_template="#/components/schemas/{model}")
-    components.update(body_schema.pop("$defs", {}))
-    components["TrainedModelConfigBody"] = body_schema
+    components["TrainedModelConfigBody"] = trained_model_config()
+    components["InferenceConfig"] = inference_config()
     components["ElasticsearchError"] = ERROR
     components["ApiKeyQuery"] = _api_key_query()
     components.pop("HTTPValidationError", None)  # FastAPI's own shape: inferd answers Elasticsearch's instead
@@ -275,7 +399,8 @@ def describe(schema: Schema, settings: Settings) -> Schema:
             body = bodies.get((method, path))
             if body is not None:
                 operation["requestBody"] = {
-                    "required": (method == "put" and (method, path) not in OPTIONAL_BODIES) or path.endswith("/_infer"),
+                    "required": (method == "put" and (method, path) not in OPTIONAL_BODIES) or path.endswith("/_infer")
+                    or (method, path) in REQUIRED_BODIES,
                     "content": {"application/json": {"schema": body}},
                 }
             for parameter in operation.get("parameters", []):
@@ -283,6 +408,8 @@ def describe(schema: Schema, settings: Settings) -> Schema:
                     parameter["schema"] = ROLLOUT_WAIT
                 elif parameter["in"] == "query" and parameter["name"] in parameters:
                     parameter["schema"] = parameters[parameter["name"]]
+                elif parameter["in"] == "path" and parameter["name"] == "model_id" and (method, path) == PUT_MODEL:
+                    parameter["schema"] = MODEL_ID  # a new model's id, not an expression naming existing ones
                 elif parameter["in"] == "path" and parameter["name"] in ("model_id", "deployment_id", "model_alias"):
                     parameter["schema"] = {"type": "string", "minLength": 1, "maxLength": 512}
                 elif parameter["in"] == "path" and parameter["name"] == "part":

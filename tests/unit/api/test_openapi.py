@@ -6,8 +6,13 @@ from pathlib import Path
 from typing import Any
 
 import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
 
 from inferd.api.app import create_app
+from inferd.api.body import parse_body
+from inferd.control.inference_config import TrainedModelConfigBody
+from inferd.control.registry import MEMORY_METADATA, ModelRegistry
 from inferd.settings import Settings
 
 MODELS = "/_ml/trained_models/{model_id}"
@@ -104,3 +109,37 @@ def test_the_api_key_update_and_query_bodies_are_described(tmp_path: Path) -> No
     assert query["properties"]["size"]["maximum"] == 10_000
     assert set(schema["components"]["schemas"]["ApiKeyQuery"]["properties"]) == {
         "match_all", "term", "terms", "prefix", "bool"}
+
+
+def test_a_model_config_the_description_allows_is_one_the_server_takes(tmp_path: Path) -> None:
+    """Every config generated from the description passes the server's checks (the fuzz run's PUTs reach a 2xx),
+    but for the rules that span the path (a `model_id` in the body, tags) and JSON Schema's `2.0` being an integer,
+    which the memory metadata refuses."""
+    operation = schemathesis.openapi.from_dict(described(tmp_path))[MODELS]["PUT"]
+    tasks: set[str] = set()
+
+    @settings(max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE, path_parameters={"model_id": "m"}))
+    def accepted(case: schemathesis.Case) -> None:
+        config = dict(case.body)
+        if config.get("model_id") is not None:
+            config["model_id"] = "m"
+        config["tags"] = [tag for tag in config.get("tags", []) if tag != "m"]
+        for name in MEMORY_METADATA:
+            if isinstance(config.get("metadata"), dict) and isinstance(config["metadata"].get(name), float):
+                config["metadata"] = {**config["metadata"], name: int(config["metadata"][name])}
+        stored = ModelRegistry._stored_config("m", parse_body(TrainedModelConfigBody, config, "trained_model_config"))
+        tasks.update(stored["inference_config"])
+
+    accepted()
+    assert len(tasks) >= 5, tasks  # the generated configs spread over the tasks
+
+
+def test_a_model_config_missing_what_elasticsearch_requires_is_not_described(tmp_path: Path) -> None:
+    schema = described(tmp_path)["components"]["schemas"]
+    config, tasks = schema["TrainedModelConfigBody"], schema["InferenceConfig"]
+    assert set(config["required"]) == {"model_type", "inference_config"}
+    assert config["properties"]["model_type"]["enum"] == ["pytorch"]
+    assert config["properties"]["input"]["properties"]["field_names"]["minItems"] == 1
+    assert tasks["minProperties"] == tasks["maxProperties"] == 1
+    assert not set(tasks["properties"]) & {"regression", "classification", "learning_to_rank"}

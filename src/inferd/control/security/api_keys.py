@@ -24,7 +24,7 @@ from inferd.control.security.hashing import (
 )
 from inferd.control.security.principal import CredentialsRefused, Principal
 from inferd.control.security.privileges import check_privilege_names, exceeds
-from inferd.errors import IllegalArgument, ResourceNotFound, SecurityException
+from inferd.errors import IllegalArgument, ParseError, ResourceNotFound, SecurityException
 from inferd.store import ApiKeyRecord, SecurityStore
 
 CACHE_SIZE = 10_000
@@ -50,8 +50,14 @@ class _Cached:
 def requested_privileges(role_descriptors: dict[str, Any]) -> frozenset[str]:
     """The union of the descriptors' `cluster` privileges (the only kind inferd has)."""
     names: list[str] = []
-    for descriptor in role_descriptors.values():
-        names.extend(check_privilege_names((descriptor or {}).get("cluster", [])))
+    for role, descriptor in role_descriptors.items():
+        cluster = (descriptor or {}).get("cluster")
+        if cluster is None:  # Elasticsearch reads a null `cluster` as none
+            continue
+        if not isinstance(cluster, list) or not all(isinstance(name, str) for name in cluster):
+            raise ParseError(f"failed to parse role [{role}]. could not parse [cluster] field. expected a string array "
+                             f"but found [{cluster!r:.100}] instead")
+        names.extend(check_privilege_names(cluster))
     return frozenset(names)
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from inferd.control.security import ApiKeys, CredentialsRefused, Principal, privileges_of_roles
 from inferd.control.security.bootstrap import BOOTSTRAP_PRINCIPAL
-from inferd.errors import IllegalArgument, SecurityException
+from inferd.errors import IllegalArgument, ParseError, SecurityException
 from inferd.store import SecurityStore, open_store
 from tests.support.clock import FakeClock
 
@@ -96,6 +96,16 @@ def test_descriptors_limit_a_key_and_may_not_exceed_the_creator(keys: ApiKeys) -
     assert "cannot create an API key with more privileges than user [alice] holds" in refused.value.reason
     narrower = keys.create(admin, "narrower", None, {"r": {"cluster": ["monitor_ml"]}}, None)
     assert narrower.record.limited_by == ("manage_ml",) and narrower.record.username == "alice"
+
+
+def test_a_null_cluster_grants_nothing_and_one_that_is_not_a_string_array_is_refused(keys: ApiKeys) -> None:
+    """Found by the fuzz run as a key allowed to create keys: these were 500s."""
+    empty = keys.create(BOOTSTRAP_PRINCIPAL, "n", None, {"r": {"cluster": None}}, None)
+    assert empty.record.privileges == ()
+    for cluster in (5, "monitor_ml", [["monitor_ml"]], [None]):
+        with pytest.raises(ParseError) as refused:
+            keys.create(BOOTSTRAP_PRINCIPAL, "bad", None, {"r": {"cluster": cluster}}, None)
+        assert refused.value.status == 400 and "expected a string array" in refused.value.reason
 
 
 def test_find_filters_as_get_api_key_does(keys: ApiKeys, clock: FakeClock) -> None:
