@@ -9,12 +9,12 @@ sharing a PostgreSQL store) empties the cache through `changes.ChangeWatcher` wi
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from inferd.clock import Clock
+from inferd.control.security.expiring_cache import ExpiringCache
 from inferd.control.security.hashing import (
     encode_api_key,
     hash_key_secret,
@@ -26,8 +26,6 @@ from inferd.control.security.principal import CredentialsRefused, Principal
 from inferd.control.security.privileges import check_privilege_names, exceeds
 from inferd.errors import IllegalArgument, ParseError, ResourceNotFound, SecurityException
 from inferd.store import ApiKeyRecord, SecurityStore
-
-CACHE_SIZE = 10_000
 
 
 @dataclass(frozen=True)
@@ -44,7 +42,6 @@ class CreatedKey:
 class _Cached:
     record: ApiKeyRecord
     principal: Principal
-    loaded_at: float
 
 
 def requested_privileges(role_descriptors: dict[str, Any]) -> frozenset[str]:
@@ -73,11 +70,7 @@ class ApiKeys:
         self._store = store
         self._clock = clock
         self._actions = tuple(actions)
-        self._ttl_s = cache_ttl_s
-        self._cache: dict[str, _Cached] = {}
-        self._lock = threading.Lock()
-        self._generation = 0
-        """Bumped whenever entries are dropped, so a load that read the store before cannot cache what it read."""
+        self._cache: ExpiringCache[_Cached] = ExpiringCache(clock, cache_ttl_s)
 
     # --- creating ---------------------------------------------------------------------------------
 
@@ -150,21 +143,14 @@ class ApiKeys:
 
     def cached(self, key_id: str) -> ApiKeyRecord | None:
         entry = self._cache.get(key_id)
-        if entry is None or self._clock.monotonic() - entry.loaded_at > self._ttl_s:
-            return None
-        return entry.record
+        return None if entry is None else entry.record
 
     def load(self, key_id: str) -> ApiKeyRecord | None:
         """Read a key from the store into the cache (blocking: call it off the event loop)."""
-        generation = self._generation
+        generation = self._cache.generation
         record = self._store.get_key(key_id)
         if record is not None:
-            with self._lock:
-                if generation != self._generation:
-                    return record
-                if len(self._cache) >= CACHE_SIZE:
-                    self._cache.clear()
-                self._cache[key_id] = _Cached(record, key_principal(record), self._clock.monotonic())
+            self._cache.put(key_id, _Cached(record, key_principal(record)), generation)
         return record
 
     def authenticate(self, key_id: str, secret: str, record: ApiKeyRecord | None) -> Principal:
@@ -213,26 +199,19 @@ class ApiKeys:
         return invalidated, previously
 
     def _forget(self, key_ids: Iterable[str]) -> None:
-        """Drop changed keys from the cache, and keep a load that read them before the change from caching them."""
-        with self._lock:
-            self._generation += 1
-            for key_id in key_ids:
-                self._cache.pop(key_id, None)
+        self._cache.forget(key_ids)
 
     def forget_all(self) -> None:
         """Drop every cached key (another process changed some)."""
-        with self._lock:
-            self._generation += 1
-            self._cache.clear()
+        self._cache.forget_all()
 
     @property
     def generation(self) -> int:
-        """Changes whenever cached keys are dropped: what was verified under an older one must be checked again."""
-        return self._generation
+        return self._cache.generation
 
     @property
     def cache_ttl_s(self) -> float:
-        return self._ttl_s
+        return self._cache.ttl_s
 
     def count(self) -> int:
         return self._store.count_keys()

@@ -8,11 +8,11 @@ Changing or deleting a user drops its cache entry at once.
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass
 from typing import Any
 
 from inferd.clock import Clock
+from inferd.control.security.expiring_cache import ExpiringCache
 from inferd.control.security.hashing import CheckedSecrets, hash_password, password_matches
 from inferd.control.security.principal import RESERVED_USERNAME, CredentialsRefused, Principal
 from inferd.control.security.privileges import privileges_of_roles
@@ -29,7 +29,6 @@ class _Checked:
     record: UserRecord
     principal: Principal
     password_digest: bytes
-    checked_at: float
 
 
 def user_principal(record: UserRecord) -> Principal:
@@ -53,12 +52,8 @@ def check_username(username: str) -> None:
 class Users:
     def __init__(self, store: SecurityStore, clock: Clock, cache_ttl_s: float = 300.0) -> None:
         self._store = store
-        self._clock = clock
-        self._ttl_s = cache_ttl_s
-        self._checked: dict[str, _Checked] = {}
+        self._checked: ExpiringCache[_Checked] = ExpiringCache(clock, cache_ttl_s)
         self._secrets = CheckedSecrets()
-        self._lock = threading.Lock()
-        self._generation = 0
 
     def put(self, username: str, password: str | None, roles: list[str], *, full_name: str | None = None,
             email: str | None = None, metadata: dict[str, Any] | None = None, enabled: bool = True) -> bool:
@@ -85,24 +80,19 @@ class Users:
         return records if not usernames else [record for record in records if record.username in usernames]
 
     def forget(self, username: str) -> None:
-        with self._lock:
-            self._generation += 1
-            self._checked.pop(username, None)
+        self._checked.forget([username])
 
     def forget_all(self) -> None:
         """Drop every cached check (another process changed some user)."""
-        with self._lock:
-            self._generation += 1
-            self._checked.clear()
+        self._checked.forget_all()
 
     @property
     def generation(self) -> int:
-        """Changes whenever cached checks are dropped: what was verified under an older one must be checked again."""
-        return self._generation
+        return self._checked.generation
 
     @property
     def cache_ttl_s(self) -> float:
-        return self._ttl_s
+        return self._checked.ttl_s
 
     def count(self) -> int:
         return self._store.count_users()
@@ -110,17 +100,16 @@ class Users:
     def cached(self, username: str, password: str) -> Principal | None:
         """The principal when this password was checked recently (constant-time comparison), else None."""
         entry = self._checked.get(username)
-        if entry is None or self._clock.monotonic() - entry.checked_at > self._ttl_s:
+        if entry is None:
             return None
         return entry.principal if self._secrets.same(password, entry.password_digest) else None
 
     def authenticate(self, username: str, password: str) -> Principal:
         """Check against the stored scrypt hash (slow: call it off the event loop)."""
+        generation = self._checked.generation  # a change while scrypt runs must not be cached over
         record = self._store.get_user(username)
         if record is None or not record.enabled or not password_matches(password, record.password_hash):
             raise CredentialsRefused(f"unable to authenticate user [{username}]")
         principal = user_principal(record)
-        with self._lock:
-            self._checked[username] = _Checked(record, principal, self._secrets.digest(password),
-                                               self._clock.monotonic())
+        self._checked.put(username, _Checked(record, principal, self._secrets.digest(password)), generation)
         return principal

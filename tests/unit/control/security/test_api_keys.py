@@ -7,21 +7,11 @@ import pytest
 from inferd.control.security import ApiKeys, CredentialsRefused, Principal, privileges_of_roles
 from inferd.control.security.bootstrap import BOOTSTRAP_PRINCIPAL
 from inferd.errors import IllegalArgument, ParseError, SecurityException
-from inferd.store import SecurityStore, open_store
 from tests.support.clock import FakeClock
+from tests.support.security_store import CountingStore
 
 ACTIONS = ["cluster:monitor/xpack/ml/inference/infer", "cluster:admin/xpack/ml/inference/put", "cluster:monitor/main",
            "cluster:admin/xpack/security/api_key/create"]
-
-
-class CountingStore(SecurityStore):
-    def __init__(self, *args: object) -> None:
-        super().__init__(*args)  # type: ignore[arg-type]
-        self.reads = 0
-
-    def get_key(self, key_id: str):  # type: ignore[no-untyped-def]
-        self.reads += 1
-        return super().get_key(key_id)
 
 
 @pytest.fixture
@@ -31,7 +21,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def store(tmp_path: Path) -> CountingStore:
-    return CountingStore(open_store(f"sqlite:///{tmp_path / 'inferd.db'}"))
+    return CountingStore(tmp_path)
 
 
 @pytest.fixture
