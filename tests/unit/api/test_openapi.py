@@ -118,7 +118,7 @@ def test_a_model_config_the_description_allows_is_one_the_server_takes(tmp_path:
     operation = schemathesis.openapi.from_dict(described(tmp_path))[MODELS]["PUT"]
     tasks: set[str] = set()
 
-    @settings(max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=150, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
     @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE, path_parameters={"model_id": "m"}))
     def accepted(case: schemathesis.Case) -> None:
         config = dict(case.body)
