@@ -188,9 +188,20 @@ def test_a_deployment_scales_to_zero_when_idle_back_from_zero_on_demand_and_with
     assert (scaler["requests_waiting_for_allocation"], scaler["current_allocations"], scaler["needed_allocations"]) == (
         0, 0, 0)
     changes = scaling_changes(http)
-    assert [(e["action"], e["allocations"], e.get("rule")) for e in changes] == [
+    assert [(e["action"], e["allocations"], e.get("rule")) for e in changes[:2]] == [
         ("scaled", 0, "scale_to_zero"), ("scale_from_zero", 1, None)]
-    to_zero, from_zero = changes
+    to_zero, from_zero = changes[:2]
+    # The burst's answers, timed on a worker that has just loaded its model, may justify a second allocation by
+    # Elasticsearch's rule (seen on a busy machine): then it is the scaler's decision, and it is undone once the
+    # cooldown allows, before the rest of the test.
+    burst_changes = [(e["action"], e["allocations"], e.get("rule")) for e in changes[2:]]
+    assert burst_changes in ([], [("scaled", 2, "scale_up")], [("scaled", 2, "scale_up"), ("scaled", 1, "scale_down")])
+    if burst_changes:
+        assert changes[2]["inputs"]["needed_allocations"] == 2
+        eventually(lambda: len(scaling_changes(http)) == 4 and allocations(es) == 1, 60,
+                   "the burst's second allocation to go once the cooldown allows")
+        eventually(lambda: [w["allocations"] for w in workers(http, MODEL)] == [1], 30, "the worker to run 1 allocation")
+        burst_changes = [("scaled", 2, "scale_up"), ("scaled", 1, "scale_down")]
     assert scaler["last_decision_time"] <= to_zero["timestamp"]  # the decision comes just before its event
     inputs = to_zero["inputs"]
     assert (inputs["current_allocations"], inputs["needed_allocations"], inputs["new_allocations"]) == (1, 0, 0)
@@ -241,6 +252,7 @@ def test_a_deployment_scales_to_zero_when_idle_back_from_zero_on_demand_and_with
     assert [(e["action"], e["allocations"], e.get("rule")) for e in changes] == [
         ("scaled", 0, "scale_to_zero"),
         ("scale_from_zero", 1, None),
+        *burst_changes,
         ("scaled", 2, "scale_up"),
         ("scaled", 1, "scale_down"),
     ]
