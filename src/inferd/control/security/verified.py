@@ -2,10 +2,10 @@
 
 Entries are found by a keyed BLAKE2b digest (a MAC, computed in CPython itself: OpenSSL's HMAC set-up cost
 more than the rest of a request's authentication) of the whole header under a key made at start-up, never
-by the header itself (which holds the secret), and the lookup compares digests an attacker cannot
-predict, so it leaks nothing of a stored secret. An entry answers only while the key and user caches are at the generation it
-was verified under (any invalidation, update or change elsewhere moves them on), before its cache period
-ends, and before the API key's own expiration.
+by the header itself (which holds the secret); the lookup compares digests an attacker cannot predict, so
+it leaks nothing of a stored secret. An entry answers only while the key and user caches are at the
+generation it was verified under (any invalidation, update or change elsewhere moves them on), before its
+cache period ends, and before the API key's own expiration.
 """
 
 from __future__ import annotations
@@ -16,10 +16,8 @@ import threading
 from dataclasses import dataclass
 
 from inferd.clock import Clock
+from inferd.control.security.expiring_cache import MAX_ENTRIES
 from inferd.control.security.principal import Principal
-
-MAX_ENTRIES = 10_000
-
 
 @dataclass(frozen=True, slots=True)
 class _Verified:
