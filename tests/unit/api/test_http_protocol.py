@@ -1,4 +1,7 @@
-"""The request head is bounded: a long request line or endless headers get Elasticsearch's 400, then a close."""
+"""The request head is bounded: a long request line or endless headers get Elasticsearch's 400, then a close.
+
+And a response's head leaves with its body, in one write.
+"""
 
 from __future__ import annotations
 
@@ -16,10 +19,12 @@ class FakeTransport(asyncio.Transport):
     def __init__(self) -> None:
         super().__init__()
         self.written = bytearray()
+        self.writes: list[bytes] = []
         self.closed = False
 
     def write(self, data: Any) -> None:
         self.written += data
+        self.writes.append(bytes(data))
 
     def close(self) -> None:
         self.closed = True
@@ -42,10 +47,11 @@ async def app(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": b"ok"})
 
 
-def exchange(*chunks: bytes, max_url_bytes: int = 256, max_header_bytes: int = 1024) -> FakeTransport:
+def exchange(*chunks: bytes, max_url_bytes: int = 256, max_header_bytes: int = 1024, asgi_app: Any = app
+             ) -> FakeTransport:
     async def run() -> FakeTransport:
         protocol_class = bounded_http_protocol(max_url_bytes, max_header_bytes)
-        config = Config(app=app, http=protocol_class, lifespan="off", log_level="critical")
+        config = Config(app=asgi_app, http=protocol_class, lifespan="off", log_level="critical")
         config.load()
         protocol = protocol_class(config=config, server_state=ServerState(), app_state={})  # type: ignore[call-arg]
         transport = FakeTransport()
@@ -103,3 +109,46 @@ def test_the_limit_applies_to_each_request_of_a_connection() -> None:
     request = b"PUT / HTTP/1.1\r\nhost: x\r\ncontent-length: 2000\r\n\r\n" + b"b" * 2000
     transport = exchange(request, request, request)
     assert bytes(transport.written).count(b"200 OK") == 3 and not transport.closed
+
+
+def test_the_head_leaves_with_the_body_in_one_write() -> None:
+    """Written apart, a client would wake for the head alone and sleep again until the body arrived."""
+    transport = exchange(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n", b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
+    assert len(transport.writes) == 2
+    assert all(write.startswith(b"HTTP/1.1 200 OK\r\n") and write.endswith(b"\r\n\r\nok") for write in transport.writes)
+
+
+def test_a_100_continue_is_not_held_back() -> None:
+    """The client waits for it before sending the body: it must leave at once, before any response."""
+    async def echo(scope: Any, receive: Any, send: Any) -> None:
+        body = (await receive())["body"]
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"%d" % len(body))]})
+        await send({"type": "http.response.body", "body": body})
+
+    head = b"PUT / HTTP/1.1\r\nhost: x\r\nexpect: 100-continue\r\ncontent-length: 4\r\n\r\n"
+    transport = exchange(head, b"data", asgi_app=echo)
+    assert transport.writes[0] == b"HTTP/1.1 100 Continue\r\n\r\n"
+    assert transport.writes[1].startswith(b"HTTP/1.1 200 OK\r\n") and transport.writes[1].endswith(b"data")
+
+
+def test_a_streamed_response_sends_each_chunk_as_it_comes() -> None:
+    """Only the head waits, for the first chunk; later chunks are not held."""
+    async def stream(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"one", "more_body": True})
+        await send({"type": "http.response.body", "body": b"two", "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    transport = exchange(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n", asgi_app=stream)
+    assert transport.writes[0].startswith(b"HTTP/1.1 200 OK\r\n") and transport.writes[0].endswith(b"\r\n\r\n3\r\none\r\n")
+    assert transport.writes[1:] == [b"3\r\ntwo\r\n", b"0\r\n\r\n"]
+
+
+def test_a_response_that_fails_after_its_head_still_writes_the_head_before_closing() -> None:
+    async def broken(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"10")]})
+        raise RuntimeError("the app failed mid-response")
+
+    transport = exchange(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n", asgi_app=broken)
+    assert transport.closed and transport.writes == [transport.writes[0]]
+    assert transport.writes[0].startswith(b"HTTP/1.1 200 OK\r\n") and transport.writes[0].endswith(b"\r\n\r\n")

@@ -18,8 +18,9 @@ from inferd.nlp.tokenizers.options import Encoding
 
 
 def embedding_vector(output: np.ndarray) -> list[float]:
-    """The first row of one output (``(dim,)`` or ``(rows, dim)``) as floats."""
-    array = np.asarray(output, dtype=np.float64)
+    """The first row of one output (``(dim,)`` or ``(rows, dim)``) as floats, converted from the model's own dtype:
+    each float32 becomes the same Python float a float64 copy would give, without the copy."""
+    array = np.asarray(output)
     if array.ndim == 0 or array.size == 0:
         raise InvalidModelOutput("text_embedding result has no data")
     row = array if array.ndim == 1 else array.reshape(-1, array.shape[-1])[0]
