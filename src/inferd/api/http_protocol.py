@@ -37,7 +37,8 @@ class _HeadJoinsBody:
     uvicorn writes a response's head and its body apart; with TCP_NODELAY they leave as two segments, and a
     client wakes for the head, parses it, and sleeps again until the body arrives: a wake and two system
     calls more per answer, which a low-load `_infer` feels. Joined, they leave together. A `100 Continue`
-    (written before the response starts) passes at once, and closing writes a head still held.
+    (written before the response starts) passes at once, so does the head of a HEAD request (uvicorn writes
+    no body for it), and closing writes a head still held.
     """
 
     def __init__(self, transport: asyncio.Transport, cycle: RequestResponseCycle) -> None:
@@ -49,8 +50,9 @@ class _HeadJoinsBody:
     def write(self, data: bytes) -> None:
         if not self._head_written and self._cycle.response_started:
             self._head_written = True
-            self._head = data
-            return
+            if self._cycle.scope["method"] != "HEAD":
+                self._head = data
+                return
         if self._head is not None:
             data, self._head = self._head + data, None
         self._transport.write(data)

@@ -118,6 +118,12 @@ def test_the_head_leaves_with_the_body_in_one_write() -> None:
     assert all(write.startswith(b"HTTP/1.1 200 OK\r\n") and write.endswith(b"\r\n\r\nok") for write in transport.writes)
 
 
+def test_a_head_request_gets_its_head_though_no_body_follows() -> None:
+    transport = exchange(b"HEAD / HTTP/1.1\r\nhost: x\r\n\r\n", b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
+    assert transport.writes[0].startswith(b"HTTP/1.1 200 OK\r\n") and transport.writes[0].endswith(b"\r\n\r\n")
+    assert transport.writes[1].endswith(b"\r\n\r\nok") and not transport.closed
+
+
 def test_a_100_continue_is_not_held_back() -> None:
     """The client waits for it before sending the body: it must leave at once, before any response."""
     async def echo(scope: Any, receive: Any, send: Any) -> None:
