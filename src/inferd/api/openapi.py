@@ -19,7 +19,7 @@ from inferd.control.builds import MAX_BUILD_NUMBER, MAX_COMMENT_CHARS
 from inferd.control.deployment_request import MAX_BATCH_DOCUMENTS, MAX_QUEUE_CAPACITY, MAX_THREADS_PER_ALLOCATION
 from inferd.control.ids import ID_MAX_LENGTH
 from inferd.control.security.api_key_query import BOOL_OCCURS, FIELDS, MAX_CLAUSES, MAX_RESULT_WINDOW, SORTABLE, STRING_FIELDS
-from inferd.control.inference_config import MASK_TOKENS, ZERO_SHOT_LABELS
+from inferd.control.inference_config import MASK_TOKENS, ZERO_SHOT_LABELS, TokenizationOptions
 from inferd.control.registry import MEMORY_METADATA
 from inferd.settings import Settings
 
@@ -126,7 +126,7 @@ def _one_key(members: dict[str, Schema]) -> Schema:
 
 
 STRINGS: Schema = {"type": "array", "items": {"type": "string"}}
-DEFAULT_MAX_SEQUENCE_LENGTH = 512
+DEFAULT_MAX_SEQUENCE_LENGTH: int = TokenizationOptions.model_fields["max_sequence_length"].default
 
 
 def _tokenization(kinds: tuple[str, ...]) -> Schema:
