@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 from inferd.units import parse_byte_size
 
@@ -120,6 +121,11 @@ class Settings(BaseSettings):
     )
     tls_cert: Path | None = Field(None, description="PEM certificate (chain) to serve HTTPS with; needs tls_key.")
     tls_key: Path | None = Field(None, description="PEM private key of tls_cert.")
+    bootstrap_api_key_file: Path | None = Field(
+        None, description="A file holding the admin API key to store at the first start (an encoded key, as `inferd "
+        "keys generate` prints), instead of a random one: a container's orchestrator then knows the key without "
+        "reading logs. Read at the first start only; the key is also written to data_dir/admin-api-key."
+    )
     api_key_cache_ttl_s: float = Field(
         60.0, ge=0, description="How long a verified API key's stored record is reused before it is read again "
         "(invalidation, update and expiry take effect at once regardless on this server, and within a second on "
@@ -142,6 +148,17 @@ class Settings(BaseSettings):
             raise ValueError("TLS needs both --tls-cert and --tls-key")
         return self
 
+    @field_validator("data_dir", "tls_cert", "tls_key", "bootstrap_api_key_file")
+    @classmethod
+    def _absolute_path(cls, value: Path | None) -> Path | None:
+        """Resolved once, here: workers, checks and children may run elsewhere, and logs should say where."""
+        return None if value is None else absolute_path(value)
+
+    @field_validator("store_url")
+    @classmethod
+    def _absolute_sqlite_path(cls, value: str | None) -> str | None:
+        return None if value is None else absolute_sqlite_url(value)
+
     @field_validator("ml_memory")
     @classmethod
     def _byte_size(cls, value: str | None) -> str | None:
@@ -150,8 +167,28 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def store_description(self) -> str:
+        """The store's URL without its password, for logs."""
+        return make_url(self.resolved_store_url).render_as_string(hide_password=True)
+
+    @property
     def resolved_store_url(self) -> str:
-        return self.store_url or f"sqlite:///{(self.data_dir / 'inferd.db').resolve()}"
+        return self.store_url or f"sqlite:///{self.data_dir / 'inferd.db'}"
+
+
+def absolute_path(path: Path) -> Path:
+    """`path` with `~` expanded, made absolute against the current directory and free of `..` and symlinks."""
+    return path.expanduser().resolve()
+
+
+def absolute_sqlite_url(url: str) -> str:
+    """A SQLite URL whose file is relative (`sqlite:///data/x.db`) made absolute; other URLs unchanged."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return url
+    if parsed.database.startswith("file:"):  # a URI filename (`?uri=true`): left to the user
+        return url
+    return parsed.set(database=str(absolute_path(Path(parsed.database)))).render_as_string(hide_password=False)
 
 
 def is_loopback(host: str) -> bool:

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 
+from inferd import __version__
 from inferd.api.authentication import Authenticator
 from inferd.api.errors import install_error_handlers
 from inferd.api.middleware import (
@@ -80,6 +81,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        logger.info("inferd %s starting: data dir %s, store %s", __version__, settings.data_dir,
+                    settings.store_description)
         lock = DataDirLock(settings.data_dir)
         lock.acquire()
         engine = None
@@ -96,7 +99,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             security_store = SecurityStore(engine)
             api_keys = ApiKeys(security_store, clock, actions, settings.api_key_cache_ttl_s)
             users = Users(security_store, clock, settings.password_cache_ttl_s)
-            ensure_admin_key(api_keys, users, settings.data_dir)
+            ensure_admin_key(api_keys, users, settings.data_dir, settings.bootstrap_api_key_file)
             if settings.security_enabled:
                 slot.authenticator = Authenticator(api_keys, users, ChangeWatcher(security_store, clock, api_keys, users),
                                                    clock)

@@ -134,6 +134,7 @@ def forbidden_reference(source: str) -> str | None:
 
 def check_definition(path: Path, timeout_s: float, memory_bytes: int = 2 * 1024**3) -> None:
     """Raise DefinitionRejected unless `path` is a safe TorchScript archive that loads in a separate process."""
+    path = path.resolve()  # the child runs in the file's folder: a path relative to ours would not name the file there
     problem = _archive_problem(path)
     if problem:
         raise DefinitionRejected(problem)

@@ -229,3 +229,11 @@ def test_an_encrypted_entry_is_a_damaged_archive_not_a_server_error(tmp_path: Pa
     path.write_bytes(bytes(data))
     problem = _archive_problem(path)
     assert problem is not None and "damaged zip file" in problem
+
+
+def test_a_path_relative_to_the_server_directory_is_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server's default data dir is relative (`data`); the check's child runs elsewhere and must still find it."""
+    (tmp_path / "data" / "tmp").mkdir(parents=True)
+    _save(Plain(), tmp_path / "data" / "tmp" / "plain.pt")
+    monkeypatch.chdir(tmp_path)
+    check_definition(Path("data/tmp/plain.pt"), timeout_s=60)
