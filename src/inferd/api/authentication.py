@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from inferd.clock import Clock
 from inferd.control.security import ApiKeys, ChangeWatcher, CredentialsRefused, Principal, Users, VerifiedCredentials
+from inferd.control.security.hashing import decode_api_key
 from inferd.errors import SecurityException
 
 WWW_AUTHENTICATE = ('Basic realm="security" charset="UTF-8"', "ApiKey")
@@ -74,11 +75,9 @@ class Authenticator:
     async def _api_key(self, value: str) -> tuple[Principal, int | None]:
         """The key's principal and its expiration."""
         try:
-            key_id, colon, secret = _decode(value).partition(":")
-        except (binascii.Error, UnicodeError, ValueError):
+            key_id, secret = decode_api_key(value)
+        except ValueError:
             raise _api_key_refused("invalid ApiKey value") from None
-        if not colon or not key_id:
-            raise _api_key_refused("invalid ApiKey value")
         record = self.keys.cached(key_id)
         if record is None:
             record = await run_in_threadpool(self.keys.load, key_id)

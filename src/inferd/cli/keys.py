@@ -28,7 +28,7 @@ from inferd.cli.credentials import (
     report_failure,
 )
 from inferd.clock import SystemClock
-from inferd.control.security import ADMIN_KEY_FILE, ApiKeys, reset_admin_key
+from inferd.control.security import ADMIN_KEY_FILE, ApiKeys, generate_encoded_key, reset_admin_key
 from inferd.settings import Settings
 from inferd.store import SecurityStore, open_store
 
@@ -54,10 +54,13 @@ def _time(epoch_ms: int | None) -> str:
 def create(
     name: Annotated[str, typer.Argument(help="The key's name.")],
     role: Annotated[list[str] | None, typer.Option(
-        "--role", help=f"Limit the key to a built-in role ({', '.join(ROLE_PRIVILEGES)}); repeatable.")] = None,
+        "--role", help=f"Limit the key to a built-in role ({', '.join(ROLE_PRIVILEGES)}); repeatable.",
+        show_default="the creator's privileges")] = None,
     privilege: Annotated[list[str] | None, typer.Option(
-        "--privilege", help="Limit the key to a cluster privilege (monitor_ml, manage_ml, ...); repeatable.")] = None,
-    expiration: Annotated[str | None, typer.Option(help="Lifetime, e.g. 30d or 12h [default: never expires].")] = None,
+        "--privilege", help="Limit the key to a cluster privilege (monitor_ml, manage_ml, ...); repeatable.",
+        show_default="the creator's privileges")] = None,
+    expiration: Annotated[str | None, typer.Option(
+        help="Lifetime, e.g. 30d or 12h.", show_default="never expires")] = None,
     url: UrlOption = DEFAULT_URL,
     api_key: ApiKeyOption = None,
     data_dir: DataDirOption = Path("data"),
@@ -88,7 +91,8 @@ def create(
 
 @app.command("list")
 def list_keys(
-    name: Annotated[str | None, typer.Option(help="Only keys of this name (a trailing * matches a prefix).")] = None,
+    name: Annotated[str | None, typer.Option(
+        help="Only keys of this name (a trailing * matches a prefix).", show_default="every key")] = None,
     active_only: Annotated[bool, typer.Option("--active-only", help="Leave out invalidated and expired keys.")] = False,
     url: UrlOption = DEFAULT_URL,
     api_key: ApiKeyOption = None,
@@ -116,7 +120,8 @@ def list_keys(
 @app.command("invalidate")
 def invalidate(
     ids: Annotated[list[str] | None, typer.Argument(help="Ids of the keys to invalidate.")] = None,
-    name: Annotated[str | None, typer.Option(help="Invalidate the keys of this name instead.")] = None,
+    name: Annotated[str | None, typer.Option(
+        help="Invalidate the keys of this name instead.", show_default="the key ids given")] = None,
     url: UrlOption = DEFAULT_URL,
     api_key: ApiKeyOption = None,
     data_dir: DataDirOption = Path("data"),
@@ -139,6 +144,13 @@ def invalidate(
         raise typer.Exit(1)
 
 
+@app.command("generate")
+def generate() -> None:
+    """Print a new random API key, encoded, without contacting a server: give it to a first start in the file
+    INFERD_BOOTSTRAP_API_KEY_FILE names, so that whoever deploys the server knows its admin key beforehand."""
+    typer.echo(generate_encoded_key())
+
+
 @app.command("reset-admin")
 def reset_admin(data_dir: DataDirOption = Path("data")) -> None:
     """Replace a lost or leaked admin key: invalidate it and write a new one to DATA_DIR/admin-api-key (0600).
@@ -147,6 +159,7 @@ def reset_admin(data_dir: DataDirOption = Path("data")) -> None:
     server refuses the old key within a second. Run it as the user the server runs as, who owns the data dir.
     """
     settings = Settings(data_dir=data_dir)
+    data_dir = settings.data_dir  # absolute, as the server resolves it
     if not data_dir.is_dir() or (settings.store_url is None and not (data_dir / "inferd.db").is_file()):
         err.print(f"[red]error:[/] no inferd store in [{escape(str(data_dir))}]; give the server's --data-dir")
         raise typer.Exit(1)

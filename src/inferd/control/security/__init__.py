@@ -1,7 +1,14 @@
 """Authentication and privileges: API keys, users, built-in roles; pure rules beside their stored state."""
 
 from inferd.control.security.api_keys import ApiKeys, CreatedKey, owns
-from inferd.control.security.bootstrap import ADMIN_KEY_FILE, BOOTSTRAP_PRINCIPAL, ensure_admin_key, reset_admin_key
+from inferd.control.security.bootstrap import (
+    ADMIN_KEY_FILE,
+    BOOTSTRAP_PRINCIPAL,
+    InvalidBootstrapKey,
+    ensure_admin_key,
+    generate_encoded_key,
+    reset_admin_key,
+)
 from inferd.control.security.changes import ChangeWatcher
 from inferd.control.security.principal import API_KEY_REALM, CredentialsRefused, Principal
 from inferd.control.security.privileges import (
@@ -24,6 +31,7 @@ __all__ = [
     "ChangeWatcher",
     "CreatedKey",
     "CredentialsRefused",
+    "InvalidBootstrapKey",
     "Principal",
     "UnknownPrivilege",
     "Users",
@@ -31,6 +39,7 @@ __all__ = [
     "allows",
     "effective_roles",
     "ensure_admin_key",
+    "generate_encoded_key",
     "granting",
     "owns",
     "privileges_of_roles",

@@ -75,15 +75,17 @@ class ApiKeys:
     # --- creating ---------------------------------------------------------------------------------
 
     def create(self, creator: Principal, name: str, expiration_s: float | None,
-               role_descriptors: dict[str, Any] | None, metadata: dict[str, Any] | None) -> CreatedKey:
+               role_descriptors: dict[str, Any] | None, metadata: dict[str, Any] | None,
+               given: tuple[str, str] | None = None) -> CreatedKey:
         """A key with the descriptors' privileges (or, with none, the creator's own), never more than the
-        creator holds: asking for more is refused with 403 and the actions it would have opened."""
+        creator holds: asking for more is refused with 403 and the actions it would have opened. Its id and
+        secret are random, unless `given` (a bootstrap key an operator provided, already checked)."""
         privileges = self._privileges(creator, role_descriptors, "create")
         now_ms = self._clock.now_ms()
-        secret = new_key_secret()
+        key_id, secret = given or (new_key_id(), new_key_secret())
         salt, digest = hash_key_secret(secret)
         record = ApiKeyRecord(
-            key_id=new_key_id(), name=name, salt=salt, secret_hash=digest, creation_ms=now_ms,
+            key_id=key_id, name=name, salt=salt, secret_hash=digest, creation_ms=now_ms,
             expiration_ms=None if expiration_s is None else now_ms + int(expiration_s * 1000), invalidation_ms=None,
             username=creator.username, realm=creator.realm_name, realm_type=creator.realm_type,
             privileges=privileges, role_descriptors=role_descriptors or {},

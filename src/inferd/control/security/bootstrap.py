@@ -1,5 +1,8 @@
 """Secure by default: the first start makes an admin API key and leaves it where only its owner can read it.
 
+An operator may provide that key instead (`INFERD_BOOTSTRAP_API_KEY_FILE`, in the spirit of Elasticsearch's
+`ELASTIC_PASSWORD`), so a container's orchestrator knows it without reading logs or the data volume.
+
 A lost or leaked admin key is replaced with `reset_admin_key`, which needs only the store, so whoever can write the
 data dir (the trust boundary: it holds the store) can run it, with the server stopped or running.
 """
@@ -8,9 +11,11 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 
 from inferd.control.security.api_keys import ApiKeys, CreatedKey
+from inferd.control.security.hashing import decode_api_key, encode_api_key, new_key_id, new_key_secret
 from inferd.control.security.principal import RESERVED_REALM, RESERVED_USERNAME, Principal
 from inferd.control.security.privileges import privileges_of_roles
 from inferd.control.security.users import Users
@@ -19,6 +24,37 @@ logger = logging.getLogger(__name__)
 
 ADMIN_KEY_FILE = "admin-api-key"
 ADMIN_KEY_NAME = "inferd-admin"
+KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+MIN_SECRET_CHARS = 32
+"""A provided secret is at least as long as the ones inferd makes (192 random bits, URL-safe base64)."""
+
+
+class InvalidBootstrapKey(ValueError):
+    """The provided admin key file is unreadable or does not hold an encoded API key."""
+
+
+def read_bootstrap_key(path: Path) -> tuple[str, str]:
+    """The (id, secret) of the encoded API key in `path`, as `inferd keys generate` prints one."""
+    try:
+        text = path.read_text().strip()
+    except (OSError, UnicodeError) as error:
+        raise InvalidBootstrapKey(f"the bootstrap API key file [{path}] cannot be read: {error}") from None
+    try:
+        key_id, secret = decode_api_key(text)
+    except ValueError:
+        raise InvalidBootstrapKey(
+            f"the bootstrap API key file [{path}] must hold one encoded API key (base64 of id:secret, as `inferd keys "
+            "generate` prints)") from None
+    if not KEY_ID.fullmatch(key_id) or len(secret) < MIN_SECRET_CHARS:
+        raise InvalidBootstrapKey(
+            f"the bootstrap API key in [{path}] needs an id of 1-64 letters, digits, '-' or '_' and a secret of at "
+            f"least {MIN_SECRET_CHARS} characters (`inferd keys generate` makes one)")
+    return key_id, secret
+
+
+def generate_encoded_key() -> str:
+    """A fresh encoded key for `INFERD_BOOTSTRAP_API_KEY_FILE`, made offline."""
+    return encode_api_key(new_key_id(), new_key_secret())
 
 BOOTSTRAP_PRINCIPAL = Principal(
     username=RESERVED_USERNAME, privileges=privileges_of_roles(["superuser"]), roles=("superuser",),
@@ -39,10 +75,19 @@ def write_private_file(path: Path, text: str) -> None:
     os.replace(scratch, path)
 
 
-def ensure_admin_key(keys: ApiKeys, users: Users, data_dir: Path) -> str | None:
-    """On an empty store, create a superuser key, write it to `data_dir/admin-api-key` and return it."""
+def ensure_admin_key(keys: ApiKeys, users: Users, data_dir: Path, provided: Path | None = None) -> str | None:
+    """On an empty store, create a superuser key (the one in the file `provided`, else a random one), write it to
+    `data_dir/admin-api-key` and return it. On a later start the provided file is not read: change keys with the
+    API or `inferd keys reset-admin`."""
     if keys.count() or users.count():
+        if provided is not None:
+            logger.info("the store already has credentials: the bootstrap API key file [%s] is not used", provided)
         return None
+    if provided is not None:
+        created = _issue_admin_key(keys, data_dir, "provided at first start", read_bootstrap_key(provided))
+        logger.warning("first start: stored the admin API key [%s] (id %s, superuser) from %s, and kept it in %s "
+                       "(mode 0600)", ADMIN_KEY_NAME, created.record.key_id, provided, data_dir / ADMIN_KEY_FILE)
+        return created.encoded
     created = _issue_admin_key(keys, data_dir, "created at first start")
     logger.warning(
         "first start: created the admin API key [%s] (id %s, superuser). It is shown once here and kept in %s "
@@ -65,7 +110,7 @@ def reset_admin_key(keys: ApiKeys, data_dir: Path) -> tuple[CreatedKey, list[str
     return created, invalidated
 
 
-def _issue_admin_key(keys: ApiKeys, data_dir: Path, why: str) -> CreatedKey:
-    created = keys.create(BOOTSTRAP_PRINCIPAL, ADMIN_KEY_NAME, None, None, {"inferd": why})
+def _issue_admin_key(keys: ApiKeys, data_dir: Path, why: str, given: tuple[str, str] | None = None) -> CreatedKey:
+    created = keys.create(BOOTSTRAP_PRINCIPAL, ADMIN_KEY_NAME, None, None, {"inferd": why}, given)
     write_private_file(data_dir / ADMIN_KEY_FILE, created.encoded + "\n")
     return created

@@ -8,6 +8,7 @@ KDF (scrypt); the authenticators cache successful checks so a request does not p
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import secrets
@@ -33,6 +34,17 @@ def new_key_secret() -> str:
 def encode_api_key(key_id: str, secret: str) -> str:
     """What clients send after `ApiKey `: base64 of `id:secret`, as Elasticsearch's `encoded`."""
     return base64.b64encode(f"{key_id}:{secret}".encode()).decode()
+
+
+def decode_api_key(encoded: str) -> tuple[str, str]:
+    """(id, secret) of an encoded key; ValueError when it is not base64 of `id:secret` with both parts."""
+    try:
+        key_id, colon, secret = base64.b64decode(encoded.strip().encode("ascii"), validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeError) as error:
+        raise ValueError("not base64") from error
+    if not colon or not key_id or not secret:
+        raise ValueError("not base64 of id:secret")
+    return key_id, secret
 
 
 def hash_key_secret(secret: str, salt: bytes | None = None) -> tuple[str, str]:
