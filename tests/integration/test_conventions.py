@@ -26,6 +26,15 @@ def test_root_info_satisfies_elasticsearch_py_and_eland(es: Elasticsearch, http:
     assert es.ping()
 
 
+def test_root_info_carries_inferd_own_version_beside_elasticsearch_s(es: Elasticsearch) -> None:
+    from importlib.metadata import version
+
+    info = es.info()
+    assert info["inferd"]["version"] == version("inferd")
+    assert info["inferd"]["torch"] == version("torch")
+    assert info["version"]["number"] != info["inferd"]["version"]  # the API spoken, not the server's own release
+
+
 def test_cluster_uuid_is_stable_across_restarts(tmp_path) -> None:
     server = ServerProcess(tmp_path / "data").start()
     try:

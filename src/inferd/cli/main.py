@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from inferd.cli.demo import demo
@@ -19,6 +21,17 @@ app.add_typer(builds.app, name="builds")
 app.add_typer(deployments.app, name="deployments")
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        from inferd.build_info import build_info
+
+        typer.echo(build_info().describe())
+        raise typer.Exit()
+
+
 @app.callback()
-def main() -> None:
+def main(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True, help="Print inferd's version and exit.")] = False,
+) -> None:
     """inferd: deploy PyTorch models behind Elasticsearch's trained-model API."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Depends, Response
 
 from inferd.api.privileges import Privilege, require_privilege
 from inferd.api.state import State
+from inferd.build_info import build_info
 
 router = APIRouter()
 
@@ -37,6 +39,8 @@ def info(state: State) -> dict[str, Any]:
         "cluster_uuid": state.cluster_uuid,
         "version": ELASTICSEARCH_VERSION,
         "tagline": "You Know, for Search",
+        # inferd-only, as on the trained model configs: `version` above is the Elasticsearch API inferd speaks.
+        "inferd": asdict(build_info()),
     }
 
 
