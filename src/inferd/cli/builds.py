@@ -72,9 +72,9 @@ def create(
         exists=True, dir_okay=False, readable=True, show_default=False,
         help='The vocabulary JSON: {"vocabulary": [...], "merges": [...], "scores": [...]}.')],
     inference_config: Annotated[Path | None, typer.Option(
-        exists=True, dir_okay=False, readable=True, show_default=False,
+        exists=True, dir_okay=False, readable=True, show_default="the default build's",
         help="A JSON inference_config (or a whole model config) to replace the default build's.")] = None,
-    comment: Annotated[str | None, typer.Option(help="Why this build exists.", show_default=False)] = None,
+    comment: Annotated[str | None, typer.Option(help="Why this build exists.", show_default="none")] = None,
     part_size: Annotated[int, typer.Option(min=1, help="Raw bytes per definition part.")] = DEFAULT_CHUNK_SIZE,
     output: OutputOption = OutputFormat.TABLE,
     url: UrlOption = DEFAULT_URL,

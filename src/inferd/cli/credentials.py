@@ -28,7 +28,8 @@ ApiKeyOption = Annotated[str | None, typer.Option(
 DataDirOption = Annotated[Path, typer.Option(
     "--data-dir", envvar="INFERD_DATA_DIR", help="The local server's data dir, where its admin API key is.")]
 CaCertsOption = Annotated[Path | None, typer.Option(
-    "--ca-certs", help="CA certificate(s) to verify an https server with (e.g. its self-signed certificate).")]
+    "--ca-certs", help="CA certificate(s) to verify an https server with (e.g. its self-signed certificate).",
+    show_default="the system's CA certificates")]
 
 
 def is_local(url: str) -> bool:

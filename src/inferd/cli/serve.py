@@ -7,26 +7,39 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
+
+from inferd.settings import Settings
+
+
+def _setting(name: str, *, absent: str | None = None, flag: str | None = None) -> Any:
+    """The option for setting `name`: the setting's description as help and its default as the shown default
+    (`absent` says what no value means), so `--help` and `src/inferd/settings.py` cannot disagree. The option's own
+    default stays None (the setting's environment variable or default applies), so the default is written into the
+    help, escaped from rich's markup, which would otherwise eat it."""
+    field = Settings.model_fields[name]
+    shown = absent if field.default is None else str(field.default)
+    return typer.Option(*([flag] if flag else []), help=f"{field.description} {escape(f'[default: {shown}]')}",
+                        show_default=False)
 
 
 def serve(
-    host: Annotated[str | None, typer.Option(help="Address to listen on [default: 127.0.0.1].")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to listen on [default: 9200].")] = None,
-    data_dir: Annotated[Path | None, typer.Option(help="Where the store lives [default: ./data].")] = None,
-    processors: Annotated[int | None, typer.Option(help="Processors for deployments [default: this machine's].")] = None,
-    ml_memory: Annotated[str | None, typer.Option(help="Memory for deployments, e.g. 8gb [default: this machine's].")] = None,
-    nodes: Annotated[int | None, typer.Option(help="Split the machine into this many virtual nodes [default: 1].")] = None,
-    adaptive_interval: Annotated[float | None, typer.Option(
-        help="Seconds between the adaptive allocations scaler's load readings [default: 10].")] = None,
-    scale_up_cooldown: Annotated[float | None, typer.Option(
-        help="Seconds a scaled-up deployment keeps its allocations before it may scale down [default: 300].")] = None,
-    scale_to_zero_after: Annotated[float | None, typer.Option(
-        help="Seconds without requests before an adaptive deployment scales to zero (>= 60) [default: 86400].")] = None,
+    host: Annotated[str | None, _setting("host")] = None,
+    port: Annotated[int | None, _setting("port")] = None,
+    data_dir: Annotated[Path | None, _setting("data_dir")] = None,
+    processors: Annotated[int | None, _setting("processors", absent="this machine's")] = None,
+    ml_memory: Annotated[str | None, _setting("ml_memory", absent="this machine's")] = None,
+    nodes: Annotated[int | None, _setting("nodes")] = None,
+    adaptive_interval: Annotated[float | None, _setting(
+        "adaptive_allocations_interval_s", flag="--adaptive-interval")] = None,
+    scale_up_cooldown: Annotated[float | None, _setting("scale_up_cooldown_s", flag="--scale-up-cooldown")] = None,
+    scale_to_zero_after: Annotated[float | None, _setting(
+        "scale_to_zero_after_s", flag="--scale-to-zero-after")] = None,
     no_security: Annotated[bool, typer.Option(
         "--no-security", help="Serve without authentication: local development only, refused unless --host is "
         "loopback.")] = False,
-    tls_cert: Annotated[Path | None, typer.Option(help="PEM certificate to serve HTTPS with (needs --tls-key).")] = None,
-    tls_key: Annotated[Path | None, typer.Option(help="PEM private key of --tls-cert.")] = None,
+    tls_cert: Annotated[Path | None, _setting("tls_cert", absent="none: plain HTTP")] = None,
+    tls_key: Annotated[Path | None, _setting("tls_key", absent="none: plain HTTP")] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
     access_log: Annotated[bool, typer.Option(
         "--access-log", help="Log every HTTP request (at info level); off by default, as in Elasticsearch, since it "
@@ -38,7 +51,6 @@ def serve(
 
     from inferd.api.app import create_app
     from inferd.api.http_protocol import bounded_http_protocol
-    from inferd.settings import Settings
 
     overrides: dict[str, Any] = {
         "host": host, "port": port, "data_dir": data_dir, "processors": processors, "ml_memory": ml_memory, "nodes": nodes,
