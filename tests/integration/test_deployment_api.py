@@ -717,6 +717,55 @@ def test_delete_of_a_deployed_model_needs_force(
         es.ml.stop_trained_model_deployment(model_id=model_id, allow_no_match=False)
 
 
+# --- model aliases ---------------------------------------------------------------------------------
+
+
+def configs_of(es: Elasticsearch, model_id: str) -> list[str]:
+    return [config["model_id"] for config in es.ml.get_trained_models(model_id=model_id)["trained_model_configs"]]
+
+
+def test_an_alias_moves_only_to_a_model_that_can_serve_it(
+    es: Elasticsearch, deployer: Deployer, echo_id: str, model_id: str, own_model: str, echo_model: TestModel
+) -> None:
+    """As Elasticsearch: an alias on a deployed model moves to another model only once that one is deployed and
+    has an allocation. Both models run under deployment ids that are not their model ids."""
+    alias, text = f"{model_id}-alias", "the red car"
+    upload_test_model(es, model_id, echo_model)
+    deployer.start(echo_id, f"{model_id}-old")
+    es.ml.put_trained_model_alias(model_id=echo_id, model_alias=alias)
+    try:
+        with pytest.raises(BadRequestError) as refused:
+            es.ml.put_trained_model_alias(model_id=model_id, model_alias=alias, reassign=True)
+        assert error(refused) == (
+            400, "status_exception",
+            f"cannot reassign model_alias [{alias}] to model [{model_id}] from model [{echo_id}] as it is not yet "
+            "deployed",
+        )
+        assert configs_of(es, alias) == [echo_id]  # nothing changed: the alias still serves the old model
+        assert predicted(es.ml.infer_trained_model(model_id=alias, docs=[{"text_field": text}])) == [echo_rows(text)]
+
+        # Deployed but still starting (its worker loads the model in a new process): not yet allocated.
+        assert deployer.start(model_id, f"{model_id}-new", wait_for="starting")["assignment_state"] == "starting"
+        with pytest.raises(BadRequestError) as refused:
+            es.ml.put_trained_model_alias(model_id=model_id, model_alias=alias, reassign=True)
+        assert error(refused) == (
+            400, "status_exception",
+            f"cannot reassign model_alias [{alias}] to model [{model_id}]  from model [{echo_id}] as it is not yet "
+            "allocated to any nodes",
+        )
+        assert configs_of(es, alias) == [echo_id]
+
+        eventually(lambda: (deployment_stats(es, model_id, f"{model_id}-new") or {}).get("state") == "started",
+                   what="the new model's deployment reaching started")
+        assert es.ml.put_trained_model_alias(model_id=model_id, model_alias=alias, reassign=True).body == {
+            "acknowledged": True
+        }
+        assert configs_of(es, alias) == [model_id]
+        assert predicted(es.ml.infer_trained_model(model_id=alias, docs=[{"text_field": text}])) == [echo_rows(text)]
+    finally:  # an alias left on the module's echo model would outlive the test
+        es.options(ignore_status=(404, 409)).ml.delete_trained_model_alias(model_id=echo_id, model_alias=alias)
+
+
 # --- inferd's workers view -------------------------------------------------------------------------
 
 

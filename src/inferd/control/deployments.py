@@ -25,6 +25,7 @@ from inferd.control.adaptive import (
     allocations_after_update,
     scales_from_zero,
 )
+from inferd.control.alias_moves import Assignments
 from inferd.control.deployment import (
     Deployment,
     Revision,
@@ -80,6 +81,14 @@ class DeploymentManager(RolloutWorkflows):
 
     def of_model(self, model_id: str) -> list[Deployment]:
         return sorted((d for d in self._deployments.values() if d.model_id == model_id), key=lambda d: d.deployment_id)
+
+    def assignments(self) -> Assignments:
+        """Every deployed model's deployments as their allocation states: what an alias move is judged by."""
+        states: dict[str, list[str | None]] = {}
+        for deployment in self._deployments.values():
+            state = None if deployment.stopping else deployment.allocation_state
+            states.setdefault(deployment.model_id, []).append(state)
+        return states
 
     def nodes(self) -> list[Node]:
         return self._backend.nodes()

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from inferd.clock import Clock
+from inferd.control.alias_moves import Assignments, check_alias_move
 from inferd.control.builds import (
     ES_BUILD,
     check_comment,
@@ -292,7 +293,9 @@ class ModelRegistry:
 
     # --- aliases ---------------------------------------------------------------------------------
 
-    def put_alias(self, model_id: str, alias: str, *, reassign: bool) -> None:
+    def put_alias(self, model_id: str, alias: str, *, reassign: bool, assignments: Assignments) -> None:
+        """Point `alias` at the model; moving it from another model follows Elasticsearch's rules, judged by the
+        `assignments` (the deployments) as they were when the request came."""
         problems = alias_problems(model_id, alias)
         if problems:
             raise ValidationFailed(problems)
@@ -311,18 +314,8 @@ class ModelRegistry:
                 raise ResourceNotFound(f"No known trained model with model_id [{model_id}]")
             previous = self._store.get_model(current) if current not in (None, model_id) else None
             if previous is not None:
-                self._check_same_task(alias, model, previous)
+                check_alias_move(alias, model, previous, assignments)
             self._store.set_alias(alias, model_id)
-
-    @staticmethod
-    def _check_same_task(alias: str, new: ModelRecord, old: ModelRecord) -> None:
-        new_task = next(iter(new.build.config["inference_config"]))
-        old_task = next(iter(old.build.config["inference_config"]))
-        if new_task != old_task:
-            raise BadRequest(
-                f"cannot reassign model_alias [{alias}] to model [{new.model_id}] with inference config type "
-                f"[{new_task}] from model [{old.model_id}] with type [{old_task}]"
-            )
 
     def delete_alias(self, model_id: str, alias: str) -> None:
         with self._names:

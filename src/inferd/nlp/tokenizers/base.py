@@ -28,7 +28,30 @@ class Pieces:
     word_map: list[int]
 
     def cut(self, start: int, end: int) -> Pieces:
-        return Pieces(self.ids[start:end], self.tokens[start:end], self.offsets[start:end], self.word_map[start:end])
+        """Tokens ``[start, end)``, where a word cut at either edge keeps its whole span.
+
+        Elasticsearch's word pieces each carry their word's offsets, so what it reads a word's span from (an NER
+        entity, an answer) covers the whole word even when truncation or a window edge cut some of its pieces
+        off. Stretching the edge piece to the word's start or end gives the same spans from the pieces kept.
+        """
+        offsets = self.offsets[start:end]
+        if offsets and 0 < start < len(self.word_map) and self.word_map[start - 1] == self.word_map[start]:
+            offsets[0] = (self.offsets[self._word_start(start)][0], offsets[0][1])
+        if offsets and 0 < end < len(self.word_map) and self.word_map[end - 1] == self.word_map[end]:
+            offsets[-1] = (offsets[-1][0], self.offsets[self._word_end(end - 1)][1])
+        return Pieces(self.ids[start:end], self.tokens[start:end], offsets, self.word_map[start:end])
+
+    def _word_start(self, index: int) -> int:
+        """The first piece of the word holding piece ``index``."""
+        while index > 0 and self.word_map[index - 1] == self.word_map[index]:
+            index -= 1
+        return index
+
+    def _word_end(self, index: int) -> int:
+        """The last piece of the word holding piece ``index``."""
+        while index + 1 < len(self.word_map) and self.word_map[index + 1] == self.word_map[index]:
+            index += 1
+        return index
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:

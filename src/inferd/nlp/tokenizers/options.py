@@ -51,7 +51,9 @@ class Encoding:
 
     ``offsets`` are ``(start, end)`` character positions into the original text of the
     sequence named by ``sequence_ids`` (0 = first text, 1 = second text, None = special
-    token, whose offsets are ``(0, 0)``). ``token_map`` is Elasticsearch's token-to-word map
+    token, whose offsets are ``(0, 0)``); where truncation or a window cut a word, the piece at the cut also
+    spans the part cut off, so a word's first and last pieces always span the whole word (as Elasticsearch's pieces,
+    each carrying its word's offsets). ``token_map`` is Elasticsearch's token-to-word map
     (-1 for special tokens). ``span_prev`` is how many tokens this window shares with the
     previous one (-1 for the first window), as Elasticsearch's ``spanPrev``.
     """

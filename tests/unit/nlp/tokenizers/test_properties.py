@@ -1,5 +1,5 @@
 """Properties over any Unicode text (Hypothesis): every kind tokenizes any string, offsets lie inside
-the text, and windows cover the whole input in order."""
+the text, windows cover the whole input in order, and a word cut by truncation or a window keeps its span."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inferd.nlp import NlpTokenizer, TokenizerOptions, build_tokenizer
+from inferd.nlp import Encoding, NlpTokenizer, TokenizerOptions, build_tokenizer
 from tests.unit.nlp.tokenizers.es_bpe_vocab import TEST_CASE_MERGE, TEST_CASED_VOCAB as BPE_VOCAB
 from tests.unit.nlp.tokenizers.strings import random_unicode, varied_strings
 from tests.unit.nlp.tokenizers.test_bert_es_cases import TEST_CASED_VOCAB
@@ -103,3 +103,23 @@ def test_pairs_keep_the_first_text_whole_in_every_window(kind: str) -> None:
                 text = first if seq == 0 else second
                 assert 0 <= start <= end <= len(text)
     assert encoded >= 20, f"only {encoded} of 100 pairs could be encoded: the property was barely exercised"
+
+
+def word_spans(encoding: Encoding) -> dict[int, tuple[int, int]]:
+    """Each word's span in the first text: its first piece's start to its last piece's end."""
+    spans: dict[int, tuple[int, int]] = {}
+    for word, (start, end), sequence in zip(encoding.token_map, encoding.offsets, encoding.sequence_ids, strict=True):
+        if sequence == 0:
+            spans[word] = (spans.get(word, (start, end))[0], end)
+    return spans
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@PROPERTY
+@given(text=TEXTS)
+def test_a_word_cut_by_truncation_or_a_window_keeps_its_whole_span(kind: str, text: str) -> None:
+    """Elasticsearch's pieces carry their word's offsets, so its NER entities and answers cover whole words."""
+    whole = word_spans(WHOLE[kind].encode(text)[0])
+    for encoding in [*TOKENIZERS[kind].encode(text), *WINDOWED[(kind, 0)].encode(text)]:
+        for word, span in word_spans(encoding).items():
+            assert span == whole[word], (text, word)
