@@ -103,9 +103,9 @@ def _deploy_demo_model(url: str, api_key: str | None) -> None:
 
 
 def demo(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 9200,
-    data_dir: Annotated[Path, typer.Option(help="Where the store lives.")] = Path("data"),
+    host: Annotated[str, typer.Option(envvar="INFERD_HOST", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="INFERD_PORT", help="Port to listen on.")] = 9200,
+    data_dir: Annotated[Path, typer.Option(envvar="INFERD_DATA_DIR", help="Where the store lives.")] = Path("data"),
 ) -> None:
     """Run the server with the demo model (all-MiniLM-L6-v2 as text_embedding) uploaded and deployed."""
     missing = _missing_demo_packages()

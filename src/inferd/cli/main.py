@@ -9,11 +9,13 @@ import typer
 from inferd.cli.demo import demo
 from inferd.cli.import_model import import_model
 from inferd.cli import builds, deployments, keys, users
+from inferd.cli.ready import ready
 from inferd.cli.serve import serve
 
 app = typer.Typer(help="inferd: deploy PyTorch models behind Elasticsearch's trained-model API.", no_args_is_help=True)
 app.command()(serve)
 app.command()(demo)
+app.command()(ready)
 app.command("import")(import_model)
 app.add_typer(keys.app, name="keys")
 app.add_typer(users.app, name="users")
