@@ -3,7 +3,8 @@
 `--api-key` (or `INFERD_API_KEY`) wins. Otherwise, when the URL names this machine (a loopback address or
 `localhost`), the key the server wrote at its first start is read from `DATA_DIR/admin-api-key`, with
 `--data-dir` (or `INFERD_DATA_DIR`, default `./data`) as for `inferd serve`: the README's commands need
-no typing. A remote server always needs `--api-key`.
+no typing. A remote server always needs `--api-key`. A command that takes a user name and password
+(`inferd import -u/-p`) sends them instead of the local admin key, unless an API key is given too.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from elasticsearch import ApiError, Elasticsearch
 from rich.console import Console
 from rich.markup import escape
 
+from inferd.importer import upload  # where clients are built (the importer's package loads no torch)
+
 ADMIN_KEY_FILE = "admin-api-key"
 DEFAULT_URL = "http://localhost:9200"
 
@@ -28,7 +31,8 @@ ApiKeyOption = Annotated[str | None, typer.Option(
 DataDirOption = Annotated[Path, typer.Option(
     "--data-dir", envvar="INFERD_DATA_DIR", help="The local server's data dir, where its admin API key is.")]
 CaCertsOption = Annotated[Path | None, typer.Option(
-    "--ca-certs", help="CA certificate(s) to verify an https server with (e.g. its self-signed certificate).",
+    "--ca-certs", exists=True, dir_okay=False,
+    help="CA certificate(s) to verify an https server with (e.g. its self-signed certificate).",
     show_default="the system's CA certificates")]
 
 
@@ -54,12 +58,14 @@ def resolve_api_key(url: str, api_key: str | None, data_dir: Path) -> str | None
 
 
 def connect(url: str, api_key: str | None, data_dir: Path, ca_certs: Path | None = None,
-            request_timeout_s: float = 120.0) -> Elasticsearch:
-    """An elasticsearch-py client for the server, authenticated as `resolve_api_key` says."""
-    options: dict[str, object] = {"request_timeout": request_timeout_s}
-    if ca_certs is not None:
-        options["ca_certs"] = str(ca_certs)
-    return Elasticsearch(url, api_key=resolve_api_key(url, api_key, data_dir), **options)  # type: ignore[arg-type]
+            request_timeout_s: float = 120.0, *, basic_auth: tuple[str, str] | None = None,
+            verify_certs: bool = True) -> Elasticsearch:
+    """An elasticsearch-py client for the server: `api_key` if given, else `basic_auth` if given, else the key
+    `resolve_api_key` finds for a local server."""
+    if basic_auth is None:
+        api_key = resolve_api_key(url, api_key, data_dir)
+    return upload.connect(url, api_key=api_key, basic_auth=basic_auth, ca_certs=ca_certs,
+                          verify_certs=verify_certs, request_timeout_s=request_timeout_s)
 
 
 def report_failure(error: Exception) -> None:

@@ -8,8 +8,17 @@ included, starts without loading either.
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from inferd.importer.config import classification_labels, model_config
-from inferd.importer.errors import ModelExists, ModelImportError, TransformersMissing, UnsupportedModel
+from inferd.importer.config import PrefixStrings, classification_labels, model_config
+from inferd.importer.errors import (
+    ModelExists,
+    ModelImportError,
+    ModelNotFound,
+    TransformersMissing,
+    UnknownTaskType,
+    UnsupportedModel,
+)
+from inferd.importer.model_ids import derive_model_id, is_valid_model_id
+from inferd.importer.task_detection import detect_task_type
 from inferd.importer.tasks import TASKS, TaskSpec, TaskType, parse_task_type
 from inferd.importer.tokenization import TokenizerKind, tokenization_config, tokenizer_kind, vocabulary_payload
 from inferd.importer.upload import (
@@ -30,7 +39,10 @@ from inferd.importer.upload import (
 _LAZY = {
     "import_transformers": "inferd.importer.hf",
     "transformers_available": "inferd.importer.hf",
+    "ModelSource": "inferd.importer.hub",
+    "locate_model": "inferd.importer.hub",
     "TracedModel": "inferd.importer.tracing",
+    "detect_task": "inferd.importer.tracing",
     "load_traced_model": "inferd.importer.tracing",
     "save_traced_model": "inferd.importer.tracing",
     "trace_model": "inferd.importer.tracing",
@@ -38,7 +50,8 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from inferd.importer.hf import import_transformers, transformers_available
-    from inferd.importer.tracing import TracedModel, load_traced_model, save_traced_model, trace_model
+    from inferd.importer.hub import ModelSource, locate_model
+    from inferd.importer.tracing import TracedModel, detect_task, load_traced_model, save_traced_model, trace_model
 
 
 def __getattr__(name: str) -> Any:
@@ -53,19 +66,28 @@ __all__ = [
     "DefinitionPart",
     "ModelExists",
     "ModelImportError",
+    "ModelNotFound",
+    "ModelSource",
+    "PrefixStrings",
     "TaskSpec",
     "TaskType",
     "TokenizerKind",
     "TracedModel",
     "TransformersMissing",
+    "UnknownTaskType",
     "UnsupportedModel",
     "classification_labels",
     "clear_model",
     "connect",
     "count_parts",
+    "derive_model_id",
+    "detect_task",
+    "detect_task_type",
     "import_transformers",
+    "is_valid_model_id",
     "iter_definition_parts",
     "load_traced_model",
+    "locate_model",
     "model_config",
     "model_exists",
     "parse_task_type",

@@ -3,6 +3,8 @@
     ModelImportError           the base: the model cannot be traced, described or uploaded
     ├── TransformersMissing    the `import` extra is not installed
     ├── UnsupportedModel       a tokenizer, task or sentence-transformers module eland cannot express either
+    ├── UnknownTaskType        `--task-type auto` cannot tell the task from the model's architectures
+    ├── ModelNotFound          neither a local model directory nor a hub model that can be downloaded
     └── ModelExists            the server already has the model id and clearing was not asked for
 
 They are client-side errors, not `inferd.errors.InferdError`s: nothing here is answered over HTTP.
@@ -25,6 +27,14 @@ class TransformersMissing(ModelImportError):
 
 class UnsupportedModel(ModelImportError):
     pass
+
+
+class UnknownTaskType(ModelImportError):
+    """eland's TaskTypeError: the task cannot be read off the model's architectures."""
+
+
+class ModelNotFound(ModelImportError):
+    """Neither a local model directory nor a hub model that could be downloaded."""
 
 
 class ModelExists(ModelImportError):

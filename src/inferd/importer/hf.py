@@ -65,6 +65,15 @@ def load_tokenizer(model_dir: Path) -> Any:
             raise UnsupportedModel(f"Cannot load a tokenizer from [{model_dir}]: {error}") from error
 
 
+def load_config(model_dir: Path) -> Any:
+    """The model directory's `PretrainedConfig` (config.json), without loading any weights."""
+    with quiet_transformers() as transformers:
+        try:
+            return transformers.AutoConfig.from_pretrained(str(model_dir), local_files_only=True)
+        except (OSError, ValueError, KeyError) as error:
+            raise UnsupportedModel(f"Cannot read the model's config from [{model_dir}]: {error}") from error
+
+
 def load_model(model_dir: Path, auto_class: str) -> Any:
     """Load the model with the named auto class, in eval mode, float32, returning tuples."""
     with quiet_transformers() as transformers:

@@ -37,6 +37,10 @@ _ACTIVATIONS: dict[str, type[nn.Module]] = {
 }
 
 
+MODULES_FILE = "modules.json"
+"""The file that makes a directory a sentence-transformers model."""
+
+
 @dataclass(frozen=True)
 class SentenceTransformerLayout:
     """Where the encoder lives and which layers follow it, read from `modules.json`."""
@@ -47,7 +51,7 @@ class SentenceTransformerLayout:
 
 def read_layout(model_dir: Path) -> SentenceTransformerLayout:
     """The model's post-encoder layers; a plain Hugging Face model gets mean pooling, as sentence-transformers does."""
-    modules_file = model_dir / "modules.json"
+    modules_file = model_dir / MODULES_FILE
     if not modules_file.is_file():
         return SentenceTransformerLayout(model_dir, (Pooling(("mean",)),))
     transformer_dir = model_dir

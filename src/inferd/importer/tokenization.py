@@ -78,7 +78,7 @@ def find_max_sequence_length(tokenizer: Any, kind: TokenizerKind, max_position_e
         return min(max_position_embeddings - offset, _REASONABLE_MAX_LENGTH)
     if kind is TokenizerKind.BERT:
         return 512
-    raise UnsupportedModel("Cannot determine the model's maximum input length; pass --max-sequence-length")
+    raise UnsupportedModel("Cannot determine the model's maximum input length; pass --max-model-input-length")
 
 
 def tokenization_config(

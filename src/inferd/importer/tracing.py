@@ -3,11 +3,14 @@
 `trace_model` loads the model for the task, wraps it behind Elasticsearch's input interface
 (`wrappers`), traces it on padded sample text, freezes it, checks that the traced graph agrees with
 the eager model on inputs of another shape, and writes three files a later upload reads:
-`traced_pytorch_model.pt`, `config.json` (the PUT body) and `vocabulary.json`.
+`traced_pytorch_model.pt`, `config.json` (the PUT body) and `vocabulary.json`. With `quantize`, the
+linear layers are made dynamically quantized int8 first, as eland's `--quantize` does.
+`detect_task` is `--task-type auto`: the task read off the model's config (`task_detection`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import warnings
@@ -19,9 +22,10 @@ import torch
 from torch import Tensor, nn
 
 from inferd.importer import hf, memory
-from inferd.importer.config import classification_labels, model_config
+from inferd.importer.config import PrefixStrings, classification_labels, model_config
 from inferd.importer.errors import UnsupportedModel
-from inferd.importer.pooling import read_layout
+from inferd.importer.pooling import MODULES_FILE, read_layout
+from inferd.importer.task_detection import detect_task_type
 from inferd.importer.tasks import TASKS, TaskType, parse_task_type
 from inferd.importer.tokenization import TWO_INPUT_KINDS, tokenization_config, tokenizer_kind, vocabulary_payload
 from inferd.importer.wrappers import (
@@ -66,12 +70,16 @@ def trace_model(
     *,
     max_sequence_length: int | None = None,
     description: str | None = None,
+    quantize: bool = False,
+    prefix_strings: PrefixStrings | None = None,
 ) -> TracedModel:
     """Trace `model_dir` for `task_type` into `output_dir` (created if needed) and describe it for upload."""
     task = parse_task_type(task_type)
     model_dir = Path(model_dir)
     with hf.quiet_transformers():  # its advisory log lines also fire while tracing
         loaded = _load(model_dir, task)
+        if quantize:
+            loaded = dataclasses.replace(loaded, wrapper=quantize_linear_layers(loaded.wrapper))
         tokenization = tokenization_config(
             loaded.tokenizer,
             task,
@@ -97,8 +105,26 @@ def trace_model(
             ),
             labels=classification_labels(loaded.hf_config.id2label, task),
             embedding_size=int(sample_output.shape[-1]) if task is TaskType.TEXT_EMBEDDING else None,
+            prefix_strings=prefix_strings,
         )
     return save_traced_model(traced, config, vocabulary, Path(output_dir))
+
+
+def detect_task(model_dir: Path, model_name: str) -> TaskType:
+    """`--task-type auto`: the task the model's config implies, by eland's rules (`model_name` as the user gave it)."""
+    model_dir = Path(model_dir)
+    sentence_transformers = (model_dir / MODULES_FILE).is_file()
+    encoder_dir = read_layout(model_dir).transformer_dir if sentence_transformers else model_dir
+    return detect_task_type(hf.load_config(encoder_dir), model_name, sentence_transformers_layout=sentence_transformers)
+
+
+def quantize_linear_layers(module: nn.Module) -> nn.Module:
+    """eland's `--quantize`: every `nn.Linear` becomes a dynamically quantized int8 one (weights stored as int8,
+    activations quantized per call); smaller and faster on CPU, at some cost in accuracy."""
+    with warnings.catch_warnings():
+        # torch announces the eager-mode quantization API's move to torchao; it still works as eland uses it.
+        warnings.filterwarnings("ignore", message=r".*quantiz", category=DeprecationWarning)
+        return torch.ao.quantization.quantize_dynamic(module, {nn.Linear}, dtype=torch.qint8)
 
 
 def save_traced_model(

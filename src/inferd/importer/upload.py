@@ -36,9 +36,31 @@ class DefinitionPart:
     definition: str  # base64 of the raw chunk
 
 
-def connect(url: str, *, api_key: str | None = None, request_timeout_s: float = 120.0) -> Elasticsearch:
-    """A client for an inferd (or Elasticsearch) server."""
-    return Elasticsearch(url, api_key=api_key, request_timeout=request_timeout_s)
+def connect(
+    url: str,
+    *,
+    api_key: str | None = None,
+    basic_auth: tuple[str, str] | None = None,
+    ca_certs: Path | None = None,
+    verify_certs: bool = True,
+    request_timeout_s: float = 120.0,
+) -> Elasticsearch:
+    """A client for an inferd (or Elasticsearch) server; an API key wins over basic auth, as in eland.
+
+    `ca_certs` verifies an https server against those certificates (a self-signed one's own, say) instead of
+    the system's; `verify_certs=False` verifies nothing, and the client's per-request warning is left to the
+    caller to say once.
+    """
+    options: dict[str, Any] = {"request_timeout": request_timeout_s}
+    if api_key:
+        options["api_key"] = api_key
+    elif basic_auth is not None:
+        options["basic_auth"] = basic_auth
+    if ca_certs is not None:
+        options["ca_certs"] = str(ca_certs)
+    if not verify_certs:
+        options.update(verify_certs=False, ssl_show_warn=False)
+    return Elasticsearch(url, **options)
 
 
 def count_parts(size_bytes: int, chunk_size: int = DEFAULT_CHUNK_SIZE) -> int:

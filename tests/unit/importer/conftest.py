@@ -52,6 +52,7 @@ class Recorded:
     path: str
     body: Any
     authorization: str | None
+    query: str = ""
 
 
 @dataclass
@@ -75,9 +76,9 @@ def fake_es() -> Iterator[FakeElasticsearch]:
         def _answer(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
-            path = self.path.split("?", 1)[0]
+            path, _, query = self.path.partition("?")
             state.requests.append(
-                Recorded(self.command, path, json.loads(raw) if raw else None, self.headers.get("Authorization"))
+                Recorded(self.command, path, json.loads(raw) if raw else None, self.headers.get("Authorization"), query)
             )
             model_id = path.split("/")[3] if path.startswith("/_ml/trained_models/") else ""
             status, body = 200, {"acknowledged": True}

@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from inferd.importer import TaskType, UnsupportedModel, classification_labels, load_traced_model, parse_task_type
+from inferd.importer import (
+    PrefixStrings,
+    TaskType,
+    UnsupportedModel,
+    classification_labels,
+    load_traced_model,
+    model_config,
+    parse_task_type,
+)
 from inferd.importer.pooling import Dense, Normalize, Pooling, read_layout
 from tests.support import models as support_models
 from tests.support.models import KINDS, NER_LABELS, SCRIPTED_KINDS, VOCABULARY, TestModel, make_test_model
@@ -68,6 +76,18 @@ def test_task_types_accept_eland_spellings_and_refuse_others() -> None:
     assert parse_task_type(" NER ") is TaskType.NER
     with pytest.raises(UnsupportedModel, match="Unknown task type \\[summarization\\]"):
         parse_task_type("summarization")
+
+
+def test_prefix_strings_are_sent_as_eland_sends_them() -> None:
+    def sent(prefixes: PrefixStrings | None) -> object:
+        config = model_config(TaskType.PASS_THROUGH, {"bert": {}}, description="d", per_deployment_memory_bytes=1,
+                              per_allocation_memory_bytes=1, prefix_strings=prefixes)
+        return config.get("prefix_strings")
+
+    assert sent(PrefixStrings(ingest="passage: ", search="query: ")) == {"ingest": "passage: ", "search": "query: "}
+    assert sent(PrefixStrings(search="query: ")) == {"search": "query: "}
+    assert sent(PrefixStrings(ingest="", search="query: ")) == {"ingest": "", "search": "query: "}
+    assert sent(PrefixStrings(ingest="")) is None and sent(PrefixStrings()) is None and sent(None) is None
 
 
 def test_classification_labels_follow_ids_and_become_java_friendly() -> None:

@@ -114,7 +114,7 @@ def test_max_sequence_length_override_wins_and_unknown_lengths_fall_back() -> No
     no_limit = bert(max_length=None)  # model_max_length is then transformers' huge sentinel
     assert find_max_sequence_length(no_limit, TokenizerKind.BERT, None) == 512
     assert find_max_sequence_length(no_limit, TokenizerKind.BERT, 256) == 256
-    with pytest.raises(UnsupportedModel, match="max-sequence-length"):
+    with pytest.raises(UnsupportedModel, match="--max-model-input-length"):
         find_max_sequence_length(transformers.XLMRobertaTokenizer(vocab=UNIGRAM), TokenizerKind.XLM_ROBERTA, None)
 
 
