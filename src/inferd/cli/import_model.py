@@ -77,7 +77,7 @@ def import_model(
         help="A local Hugging Face model directory (the same as --hub-model-id DIR).", show_default=False,
         exists=True, file_okay=False, dir_okay=True)] = None,
     hub_model_id: Annotated[str | None, typer.Option(
-        "--hub-model-id", rich_help_panel=_MODEL, show_default=False,
+        "--hub-model-id", rich_help_panel=_MODEL, show_default="the PATH argument; one of the two is needed",
         help="The model: a local directory (config.json, weights, tokenizer files), or a Hugging Face hub id such "
              "as sentence-transformers/all-MiniLM-L6-v2, downloaded when the hub can be reached.")] = None,
     es_model_id: Annotated[str | None, typer.Option(
@@ -95,10 +95,10 @@ def import_model(
         help="Quantize the linear layers to int8 (dynamic quantization) before tracing: smaller, faster on CPU.")
     ] = False,
     ingest_prefix: Annotated[str | None, typer.Option(
-        "--ingest-prefix", rich_help_panel=_MODEL, show_default=False,
+        "--ingest-prefix", rich_help_panel=_MODEL, show_default="none",
         help="Text put before every input at ingest (the config's prefix_strings.ingest).")] = None,
     search_prefix: Annotated[str | None, typer.Option(
-        "--search-prefix", rich_help_panel=_MODEL, show_default=False,
+        "--search-prefix", rich_help_panel=_MODEL, show_default="none",
         help="Text put before every input at search (the config's prefix_strings.search).")] = None,
     hub_access_token: Annotated[str | None, typer.Option(
         "--hub-access-token", envvar="HUB_ACCESS_TOKEN", rich_help_panel=_MODEL, show_default=False,
@@ -113,14 +113,14 @@ def import_model(
         "--url", envvar=["INFERD_URL", "ES_URL"],
         help="The inferd (or Elasticsearch) server.")] = DEFAULT_URL,
     cloud_id: Annotated[str | None, typer.Option(
-        "--cloud-id", show_default=False,
+        "--cloud-id", show_default="none",
         help="eland's Elastic Cloud id: not supported (inferd is not Elastic Cloud); pass --url.")] = None,
     api_key: Annotated[str | None, typer.Option(
         "--es-api-key", "--api-key", envvar=["INFERD_API_KEY", "ES_API_KEY"],
         show_default="for a local server, the one in DATA_DIR/admin-api-key",
         help="An encoded API key; wins over -u/-p.")] = None,
     es_username: Annotated[str | None, typer.Option(
-        "-u", "--es-username", envvar="ES_USERNAME", show_default=False,
+        "-u", "--es-username", envvar="ES_USERNAME", show_default="none: an API key or the local admin key",
         help="A user name for basic authentication (`inferd users create`).")] = None,
     es_password: Annotated[str | None, typer.Option(
         "-p", "--es-password", envvar="ES_PASSWORD", show_default=False,

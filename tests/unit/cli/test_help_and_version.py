@@ -43,10 +43,10 @@ def test_every_option_with_a_value_shows_its_default(path: tuple[str, ...], comm
     for param in command.params:
         if param.param_type_name != "option" or param.is_flag or param.required:
             continue
-        name, help_text = f"inferd {' '.join(path)} {param.opts[0]}", param.help or ""
+        name, help_text = f"inferd {' '.join(path)} {max(param.opts, key=len)}", param.help or ""
         assert "[default" not in help_text.replace("\\[default", ""), f"{name}: rich markup eats [default: ...]"
         if param.show_default is False and "\\[default: " not in help_text:
-            assert "key" in name or "password" in name, f"{name}: no default shown and not a secret"
+            assert any(word in name for word in ("key", "password", "token")), f"{name}: no default shown, not a secret"
             continue
         assert param.default is not None or isinstance(param.show_default, str) or "\\[default: " in help_text, (
             f"{name}: no default shown; give show_default a description")
