@@ -58,20 +58,20 @@ def quiet_transformers() -> Iterator[ModuleType]:
 
 def load_tokenizer(model_dir: Path) -> Any:
     """The model directory's tokenizer (always the `tokenizers`-backed one in transformers 5)."""
-    with quiet_transformers() as transformers:
-        try:
-            return transformers.AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
-        except (OSError, ValueError, KeyError) as error:
-            raise UnsupportedModel(f"Cannot load a tokenizer from [{model_dir}]: {error}") from error
+    return _from_directory("AutoTokenizer", model_dir, "load a tokenizer")
 
 
 def load_config(model_dir: Path) -> Any:
     """The model directory's `PretrainedConfig` (config.json), without loading any weights."""
+    return _from_directory("AutoConfig", model_dir, "read the model's config")
+
+
+def _from_directory(auto_class: str, model_dir: Path, what: str) -> Any:
     with quiet_transformers() as transformers:
         try:
-            return transformers.AutoConfig.from_pretrained(str(model_dir), local_files_only=True)
+            return getattr(transformers, auto_class).from_pretrained(str(model_dir), local_files_only=True)
         except (OSError, ValueError, KeyError) as error:
-            raise UnsupportedModel(f"Cannot read the model's config from [{model_dir}]: {error}") from error
+            raise UnsupportedModel(f"Cannot {what} from [{model_dir}]: {error}") from error
 
 
 def load_model(model_dir: Path, auto_class: str) -> Any:
