@@ -34,7 +34,7 @@ class elasticsearch_answers:  # noqa: N801 - schemathesis names the check after 
                 body = response.json()
             except ValueError:
                 body = response.text
-            problems = elasticsearch_error_problems(response.status_code, body)
+            problems = elasticsearch_error_problems(response.status_code, body, case.query)
             assert not problems, f"{described}: {problems}"
 
     def after_run(self, ctx: Any) -> None:

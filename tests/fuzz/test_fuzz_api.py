@@ -182,7 +182,7 @@ def check_answer(case: schemathesis.Case, server: ServerProcess, identities: dic
                      f"headers={case.headers} body={case.body!r:.300}")
         assert response.status_code < 500, f"{described} -> {response.status_code} {response.text[:500]}"
         if response.status_code >= 400 and case.method.upper() != "HEAD":
-            problems = elasticsearch_error_problems(response.status_code, _json(response))
+            problems = elasticsearch_error_problems(response.status_code, _json(response), case.query)
             assert not problems, f"{described} -> {response.status_code} {response.text[:300]}: {problems}"
 
 
