@@ -1,10 +1,15 @@
-"""Time as a dependency: everything that reads the clock takes one, so tests can control it."""
+"""Time as a dependency: everything that reads the clock or sets a timer takes one, so tests can control it."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
+
+
+class Timer(Protocol):
+    def cancel(self) -> None: ...
 
 
 class Clock(Protocol):
@@ -16,6 +21,10 @@ class Clock(Protocol):
 
     async def sleep(self, seconds: float) -> None: ...
 
+    def call_at(self, when: float, callback: Callable[..., Any], *args: Any) -> Timer:
+        """Run `callback(*args)` on the event loop once `monotonic()` reaches `when` (at once if it has)."""
+        ...
+
 
 class SystemClock:
     def monotonic(self) -> float:
@@ -26,3 +35,7 @@ class SystemClock:
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
+
+    def call_at(self, when: float, callback: Callable[..., Any], *args: Any) -> Timer:
+        # Relative to time.monotonic(), which `monotonic()` reads: the loop's own clock may be another one (uvloop's).
+        return asyncio.get_running_loop().call_later(max(0.0, when - time.monotonic()), callback, *args)

@@ -1,11 +1,11 @@
-"""The seam between the control plane and wherever worker processes run (this machine; later Ray)."""
+"""The seam between the control plane and wherever workers run (this machine; later Ray)."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
 from inferd.cluster.nodes import Node
-from inferd.runtime.client import WorkerClient
+from inferd.runtime.worker_client import WorkerClient
 
 
 class ClusterBackend(Protocol):
@@ -22,5 +22,5 @@ class ClusterBackend(Protocol):
         ...
 
     async def start_worker(self, node_id: str, name: str) -> WorkerClient:
-        """Start a worker process on `node_id`; `name` identifies it in logs."""
+        """Start a worker on `node_id`; `name` identifies it in logs."""
         ...

@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 
 from inferd.cluster.nodes import Node
-from inferd.runtime.client import WorkerClient, start_worker_process
+from inferd.runtime.process_channel import start_worker_process
+from inferd.runtime.worker_client import WorkerClient
 
 
 def machine_processors() -> int:

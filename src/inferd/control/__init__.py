@@ -1,8 +1,7 @@
 """The control plane: the source of truth for models and deployments. Owns the store."""
 
 from inferd.control.adaptive import ScalerSettings
-from inferd.control.deployments import DeploymentManager
-from inferd.control.placement import RuntimeLimits
+from inferd.control.deployments import DeploymentManager, RuntimeLimits
 from inferd.control.inference_config import TrainedModelConfigBody
 from inferd.control.registry import ModelRegistry
 

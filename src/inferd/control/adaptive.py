@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from inferd.clock import Clock
 from inferd.control.deployment import Deployment
 from inferd.control.deployment_request import AdaptiveAllocations
+from inferd.control.lifecycle import AssignmentState
 from inferd.control.routing import pick_route, serving_routes
 from inferd.control.scaling import AdaptiveTarget, NodeCounters
 from inferd.control.scaling.service import INTERVAL_S, SCALE_TO_ZERO_AFTER_S, SCALE_UP_COOLDOWN_S
@@ -19,7 +20,6 @@ from inferd.runtime.states import RouteState
 
 MAX_WAITING_REQUESTS = 100
 """Per deployment, as Elasticsearch's `InferenceWaitForAllocation.MAX_PENDING_REQUEST_COUNT`."""
-WAIT_POLL_S = 0.02
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class RouteCounters:
                 allocations=deployment.number_of_allocations,
                 min_allocations=adaptive.min_allocations,
                 max_allocations=adaptive.max_allocations,
-                started=deployment.state == "started",
+                started=deployment.state is AssignmentState.STARTED,
                 # A rollout replaces the workers: what they measure says little about the new ones.
                 route_starting=deployment.rollout is not None or any(route.state is RouteState.STARTING for route in routes),
                 latest_route_start_ms=max((route.start_time_ms for route in routes), default=None),
@@ -112,19 +112,20 @@ class AllocationWaits:
         deadline = self._clock.monotonic() + timeout_s
         self._waiting[deployment_id] += 1
         try:
-            while not serving_routes(deployment):
-                if deployment.stopping:
-                    raise StatusConflict(f"Trained model [{deployment_id}] is [stopping]")
-                if deployment.state == "failed":
-                    reasons = "; ".join(route.reason or "failed" for route in deployment.live_routes)
-                    raise InferdError(f"Trained model deployment [{deployment_id}] failed to start: {reasons}")
-                if self._clock.monotonic() >= deadline:
-                    raise RequestTimeout(
-                        f"Timed out after [{timeout_text}] waiting for trained model deployment [{deployment_id}] "
-                        "to start. Use the trained model stats API to track the state of the deployment and try "
-                        "again once it has started."
-                    )
-                await self._clock.sleep(WAIT_POLL_S)
+            await deployment.changes.wait_until(
+                lambda: bool(serving_routes(deployment)) or deployment.stopping
+                or deployment.state is AssignmentState.FAILED, self._clock, deadline)
+            if deployment.stopping:
+                raise StatusConflict(f"Trained model [{deployment_id}] is [stopping]")
+            if not serving_routes(deployment):
+                if deployment.state is AssignmentState.FAILED:
+                    raise InferdError(f"Trained model deployment [{deployment_id}] failed to start: "
+                                      f"{deployment.failure_reasons}")
+                raise RequestTimeout(
+                    f"Timed out after [{timeout_text}] waiting for trained model deployment [{deployment_id}] "
+                    "to start. Use the trained model stats API to track the state of the deployment and try "
+                    "again once it has started."
+                )
             return pick_route(deployment)
         finally:
             self._waiting[deployment_id] -= 1

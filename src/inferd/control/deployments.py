@@ -1,46 +1,49 @@
-"""Deployments and their lifecycle: start, resize, roll out, stop, and routing each inference to a route.
+"""Deployments and their lifecycle: the facade the API calls, and where the control plane's parts are wired.
 
-Every change re-plans the whole local cluster with the pure planner and applies the plan: new routes
-start a worker, existing ones resize in place, routes the plan no longer wants drain and stop. A
-rollout (`rollouts.py`) adds a second set of routes beside the serving ones until it switches over.
-Control operations are serialised by one lock; inference never takes it. Every change the user asks
-for is recorded in the deployment's history, in the same transaction as the change itself.
+    DeploymentManager ── start, update, scale, stop, restore, nodes, reads
+      ├─ Reconciler      plan, then apply (`step()`): routes launched, resized, retired
+      │    └─ RouteWorkers   a worker per route; crash restarts with back-off
+      ├─ RolloutRunner   re-deploy, roll back, restart beside the serving routes
+      ├─ InferenceRouter the id to a deployment to a route; one retry
+      ├─ HistoryRecorder the history entries of every change
+      └─ ScalerService   adaptive allocations, applied through `scale`
+
+Control operations are serialised by one lock; inference never takes it. Every change the user asks for is
+stored with its history entry in one transaction before it is applied, so a restarted server comes back on it.
+Waits (`wait_for`, settling at start-up) are woken by the deployments' change signals, never by polling.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-
 from inferd.clock import Clock
 from inferd.cluster.backend import ClusterBackend
 from inferd.cluster.nodes import Node
-from inferd.control.adaptive import (
-    AllocationWaits,
-    RouteCounters,
-    ScalerSettings,
-    allocations_after_update,
-    scales_from_zero,
-)
+from inferd.control.adaptive import AllocationWaits, RouteCounters, ScalerSettings, allocations_after_update
 from inferd.control.alias_moves import Assignments
-from inferd.control.deployment import (
-    Deployment,
-    Revision,
-    deployment_of,
-    task_type_of,
-)
+from inferd.control.deployment import Deployment, RevisionBuilder, deployment_of
 from inferd.control.deployment_request import AdaptiveAllocations, StartRequest, UpdateRequest
+from inferd.control.deployment_settings import DeploymentSettings
+from inferd.control.history import FAILED, SYSTEM_ACTOR, HistoryRecorder
 from inferd.control.ids import id_problems
+from inferd.control.inference import InferenceRouter
+from inferd.control.lifecycle import AllocationState, AssignmentState, WaitFor
 from inferd.control.matching import expand_ids
+from inferd.control.reconciler import Reconciler
 from inferd.control.registry import Deployable, ModelRegistry
 from inferd.control.restarts import RestartPolicy
-from inferd.control.placement import SYSTEM_ACTOR, WAIT_POLL_S, RuntimeLimits
-from inferd.control.rollouts import RolloutWorkflows
-from inferd.control.routing import pick_other_route, pick_route
+from inferd.control.rollout import Rollout
+from inferd.control.rollout_request import RolloutRequest
+from inferd.control.rollouts import RolloutContext, RolloutRunner
+from inferd.control.route_workers import RouteWorkers
 from inferd.control.scaling import ScalerService
+from inferd.control.tasks import BackgroundTasks
+from inferd.control.views import DeploymentView, WorkerReport, view_of, worker_reports
 from inferd.errors import (
     BadRequest,
     InferdError,
@@ -50,43 +53,87 @@ from inferd.errors import (
     StatusConflict,
     TooManyRequests,
     ValidationFailed,
-    WorkerDied,
 )
-from inferd.nlp import NlpError
-from inferd.nlp.tasks import apply_update
-from inferd.runtime.route import Route
 from inferd.store import DeploymentRecord, DeploymentStore, HistoryEntry
 
 logger = logging.getLogger(__name__)
 
-STATE_PREFERENCE = ("started", "starting", "stopping", "failed")
+
+@dataclasses.dataclass(frozen=True)
+class RuntimeLimits:
+    max_deployments: int = 100
+    max_batch_documents: int = 16
+    max_batch_tokens: int = 384
+    stop_timeout_s: float = 60.0
+    max_document_windows: int | None = 1000
+    rollout_start_timeout_s: float = 300.0
+    """How long a rollout's new workers may take to load and answer their check inference."""
 
 
-class DeploymentManager(RolloutWorkflows):
+class DeploymentManager:
     def __init__(self, registry: ModelRegistry, store: DeploymentStore, backend: ClusterBackend, clock: Clock,
                  limits: RuntimeLimits, restarts: RestartPolicy | None = None,
                  scaler_settings: ScalerSettings | None = None) -> None:
-        super().__init__(registry, store, backend, clock, limits, restarts)
+        self._registry = registry
+        self._store = store
+        self._backend = backend
+        self._clock = clock
+        self._limits = limits
+        self._deployments: dict[str, Deployment] = {}
+        self._lock = asyncio.Lock()
+        """Serialises control operations; inference never takes it."""
+        self._tasks = BackgroundTasks()
+        self._history = HistoryRecorder(store, clock, self._tasks.spawn)
+        self._workers = RouteWorkers(backend, clock, restarts or RestartPolicy(), self._history, self._tasks,
+                                     limits.stop_timeout_s)
+        self._reconciler = Reconciler(self._deployments, backend, self._workers)
+        self._revision = RevisionBuilder(limits.max_batch_tokens, limits.max_document_windows)
+        self._rollouts = RolloutRunner(RolloutContext(
+            self._lock, self._deployments, registry, store, backend, self._reconciler, self._workers, self._history,
+            self._tasks, clock, self._change, self._revision, limits.rollout_start_timeout_s))
         scaling = scaler_settings or ScalerSettings()
         self.scaler = ScalerService(clock, RouteCounters(self._deployments.values), self.scale,
                                     interval_s=scaling.interval_s, scale_up_cooldown_s=scaling.scale_up_cooldown_s,
                                     scale_to_zero_after_s=scaling.scale_to_zero_after_s)
         self.allocation_waits = AllocationWaits(clock)
+        self._inference = InferenceRouter(self._deployments, registry, self.scaler, self.allocation_waits, clock)
 
     def start_scaler(self) -> None:
         """Run the adaptive allocations scaler until shutdown."""
-        self._spawn(self.scaler.run())
+        self._tasks.spawn(self.scaler.run())
 
     # --- reading -------------------------------------------------------------------------------
 
-    def of_model(self, model_id: str) -> list[Deployment]:
-        return sorted((d for d in self._deployments.values() if d.model_id == model_id), key=lambda d: d.deployment_id)
+    def get(self, deployment_id: str) -> Deployment:
+        deployment = self._deployments.get(deployment_id)
+        if deployment is None:
+            raise ResourceNotFound(f"No known model deployment with id [{deployment_id}]")
+        return deployment
+
+    def view(self, deployment_id: str) -> DeploymentView:
+        return view_of(self.get(deployment_id))
+
+    def views(self) -> list[DeploymentView]:
+        return [view_of(deployment) for deployment in self._sorted()]
+
+    def views_of_model(self, model_id: str) -> list[DeploymentView]:
+        return [view_of(deployment) for deployment in self._sorted() if deployment.model_id == model_id]
+
+    def _sorted(self) -> list[Deployment]:
+        return sorted(self._deployments.values(), key=lambda d: d.deployment_id)
+
+    def has(self, deployment_id: str) -> bool:
+        return deployment_id in self._deployments
+
+    async def worker_reports(self, deployment_id: str) -> list[WorkerReport]:
+        """Each serving worker's own view: pid, load count and time, allocation threads, cache."""
+        return await worker_reports(self.get(deployment_id))
 
     def assignments(self) -> Assignments:
         """Every deployed model's deployments as their allocation states: what an alias move is judged by."""
         states: dict[str, list[str | None]] = {}
         for deployment in self._deployments.values():
-            state = None if deployment.stopping else deployment.allocation_state
+            state = None if deployment.stopping else str(deployment.allocation_state)
             states.setdefault(deployment.model_id, []).append(state)
         return states
 
@@ -96,9 +143,6 @@ class DeploymentManager(RolloutWorkflows):
     def all_nodes(self) -> list[tuple[Node, bool]]:
         """Every node, with whether it is available (False: lost)."""
         return self._backend.all_nodes()
-
-    def all(self) -> list[Deployment]:
-        return sorted(self._deployments.values(), key=lambda d: d.deployment_id)
 
     async def stopped(self) -> list[DeploymentRecord]:
         """The stopped deployments inferd keeps (to start again); Elasticsearch's API does not see them."""
@@ -121,11 +165,11 @@ class DeploymentManager(RolloutWorkflows):
 
     # --- start ---------------------------------------------------------------------------------
 
-    async def start(self, request: StartRequest, actor: str = SYSTEM_ACTOR) -> Deployment:
+    async def start(self, request: StartRequest, actor: str = SYSTEM_ACTOR) -> DeploymentView:
         async with self._lock:
             deployment = await self._create(request, actor)
-        await self._wait_for(deployment, request.wait_for, request.timeout_s, request.timeout_text, actor)
-        return deployment
+        await self._wait_for(deployment, WaitFor(request.wait_for), request.timeout_s, request.timeout_text, actor)
+        return view_of(deployment)
 
     async def _create(self, request: StartRequest, actor: str) -> Deployment:
         deployment_id = request.deployment_id
@@ -146,29 +190,30 @@ class DeploymentManager(RolloutWorkflows):
                 "deployed. Deployment id can be the same as the model being deployed but cannot match a different model"
             )
         deployable = await asyncio.to_thread(self._registry.deployable, model_id)
-        settings = {
+        settings = DeploymentSettings.from_stored({
             "threads_per_allocation": request.threads_per_allocation,
             "number_of_allocations": request.number_of_allocations,
             "queue_capacity": request.queue_capacity,
             "cache_size": request.cache_size,
             "priority": request.priority,
-            "max_batch_documents": request.max_batch_documents or self._limits.max_batch_documents,
+            "max_batch_documents": request.max_batch_documents,
             "adaptive_allocations": request.adaptive_allocations,
-        }
+        }, self._limits.max_batch_documents)
         return await self._start_deployment(deployment_id, deployable, settings, "start", actor)
 
     async def start_again(self, deployment_id: str, wait_for: str, timeout_s: float, timeout_text: str,
-                          actor: str = SYSTEM_ACTOR) -> Deployment:
+                          actor: str = SYSTEM_ACTOR) -> DeploymentView:
         """Start a stopped deployment with the build and settings it had; one already running is left as it is."""
         async with self._lock:
             if deployment_id in self._deployments:
-                return self._deployments[deployment_id]
+                return view_of(self._deployments[deployment_id])
             record = await self.stopped_record(deployment_id)
             self._check_room(deployment_id)
             deployable = await asyncio.to_thread(self._registry.deployable, record.model_id, record.build_number)
-            deployment = await self._start_deployment(deployment_id, deployable, record.settings, "start_again", actor)
-        await self._wait_for(deployment, wait_for, timeout_s, timeout_text, actor)
-        return deployment
+            settings = DeploymentSettings.from_stored(record.settings, self._limits.max_batch_documents)
+            deployment = await self._start_deployment(deployment_id, deployable, settings, "start_again", actor)
+        await self._wait_for(deployment, WaitFor(wait_for), timeout_s, timeout_text, actor)
+        return view_of(deployment)
 
     def _check_room(self, deployment_id: str) -> None:
         if len(self._deployments) >= self._limits.max_deployments:
@@ -181,20 +226,20 @@ class DeploymentManager(RolloutWorkflows):
                 f"Could not start model deployment because an existing deployment with the same id [{deployment_id}] exist"
             )
 
-    async def _start_deployment(self, deployment_id: str, deployable: Deployable, settings: Mapping[str, Any],
+    async def _start_deployment(self, deployment_id: str, deployable: Deployable, settings: DeploymentSettings,
                                 action: str, actor: str) -> Deployment:
         """Place a new deployment, store it with its history entry (a crash from then on restarts it), launch it."""
-        deployment = deployment_of(deployment_id, self._revision(deployable, settings), task_type_of(deployable),
-                                   deployable.model.model_id, settings, self._clock.now_ms())
-        plan = self._plan([*self._deployments.values(), deployment])
+        deployment = deployment_of(deployment_id, self._revision(deployable, settings), settings, self._clock.now_ms())
+        plan = self._reconciler.plan(candidate=deployment)
         if not plan.allocations.get(deployment_id) and deployment.number_of_allocations:
             raise TooManyRequests("Could not start deployment because no ML nodes with sufficient capacity were found")
-        record = DeploymentRecord(deployment_id, deployment.model_id, deployment.build_number, deployment.settings(),
+        stored = deployment.settings
+        record = DeploymentRecord(deployment_id, deployment.model_id, deployment.serving.build_number, stored.stored(),
                                   deployment.start_time_ms)
-        entry = self._entry(deployment, action, actor, None, deployment.build_number, None, record.settings)
+        entry = self._history.entry(deployment, action, actor, None, deployment.serving.build_number, None, stored)
         await asyncio.to_thread(self._store.save, record, entry)
         self._deployments[deployment_id] = deployment
-        self._apply(plan)
+        self._reconciler.apply(plan)
         return deployment
 
     async def restore(self) -> list[Deployment]:
@@ -214,8 +259,8 @@ class DeploymentManager(RolloutWorkflows):
                 try:
                     deployable = await asyncio.to_thread(self._registry.deployable, record.model_id,
                                                          record.build_number)
-                    deployment = deployment_of(record.deployment_id, self._revision(deployable, record.settings),
-                                               task_type_of(deployable), record.model_id, record.settings,
+                    settings = DeploymentSettings.from_stored(record.settings, self._limits.max_batch_documents)
+                    deployment = deployment_of(record.deployment_id, self._revision(deployable, settings), settings,
                                                record.start_time_ms)
                 except ResourceNotFound as error:  # its model is gone: so is the deployment
                     logger.error("dropping deployment [%s]: %s", record.deployment_id, error)
@@ -225,7 +270,7 @@ class DeploymentManager(RolloutWorkflows):
                     logger.exception("cannot restore deployment [%s]; it stays stored", record.deployment_id)
                     continue
                 self._deployments[deployment.deployment_id] = deployment
-                self._apply(self._plan(list(self._deployments.values())))
+                self._reconciler.step()
                 restored.append(deployment)
         return restored
 
@@ -236,39 +281,38 @@ class DeploymentManager(RolloutWorkflows):
             return False
         return True
 
-    async def _wait_for(self, deployment: Deployment, wait_for: str, timeout_s: float, timeout_text: str,
+    async def _wait_for(self, deployment: Deployment, wait_for: WaitFor, timeout_s: float, timeout_text: str,
                         actor: str) -> None:
-        deadline = self._clock.monotonic() + timeout_s
-        while True:
-            if deployment.state == "failed":
-                reasons = "; ".join(route.reason or "failed" for route in deployment.live_routes)
-                async with self._lock:
-                    await self._remove(deployment, actor, reasons)
-                raise InferdError(f"Could not start deployment [{deployment.deployment_id}]: {reasons}")
-            if wait_for == "starting" or (wait_for == "started" and deployment.state == "started"):
-                return
-            if wait_for == "fully_allocated" and deployment.allocation_state == "fully_allocated":
-                return
-            if self._clock.monotonic() >= deadline:
-                raise RequestTimeout(
-                    f"Timed out after [{timeout_text}] waiting for trained model deployment "
-                    f"[{deployment.deployment_id}] to start. Use the trained model stats API to track the state of "
-                    "the deployment and try again once it has started."
-                )
-            await self._clock.sleep(WAIT_POLL_S)
+        def reached() -> bool:
+            state = deployment.state
+            return state is AssignmentState.FAILED or wait_for is WaitFor.STARTING or (
+                wait_for is WaitFor.STARTED and state is AssignmentState.STARTED) or (
+                wait_for is WaitFor.FULLY_ALLOCATED and deployment.allocation_state is AllocationState.FULLY_ALLOCATED)
+
+        arrived = await deployment.changes.wait_until(reached, self._clock, self._clock.monotonic() + timeout_s)
+        if deployment.state is AssignmentState.FAILED:
+            reasons = deployment.failure_reasons
+            async with self._lock:
+                await self._remove(deployment, actor, reasons)
+            raise InferdError(f"Could not start deployment [{deployment.deployment_id}]: {reasons}")
+        if not arrived:
+            raise RequestTimeout(
+                f"Timed out after [{timeout_text}] waiting for trained model deployment "
+                f"[{deployment.deployment_id}] to start. Use the trained model stats API to track the state of "
+                "the deployment and try again once it has started."
+            )
 
     async def wait_settled(self, deployments: Sequence[Deployment], timeout_s: float) -> bool:
         """Wait until each deployment serves, has failed, or has nowhere to run; False if time ran out first."""
         deadline = self._clock.monotonic() + timeout_s
-        while not all(deployment.settled for deployment in deployments):
-            if self._clock.monotonic() >= deadline:
+        for deployment in deployments:
+            if not await deployment.changes.wait_until(lambda d=deployment: d.settled, self._clock, deadline):
                 return False
-            await self._clock.sleep(WAIT_POLL_S)
         return True
 
     # --- update --------------------------------------------------------------------------------
 
-    async def update(self, deployment_id: str, request: UpdateRequest, actor: str = SYSTEM_ACTOR) -> Deployment:
+    async def update(self, deployment_id: str, request: UpdateRequest, actor: str = SYSTEM_ACTOR) -> DeploymentView:
         async with self._lock:
             deployment = self.get(deployment_id)
             adaptive = _merge_adaptive(deployment.adaptive_allocations, request.adaptive_allocations)
@@ -278,14 +322,50 @@ class DeploymentManager(RolloutWorkflows):
                 raise SettingsInvalid(adaptive.problems())
             allocations = allocations_after_update(deployment.number_of_allocations, request.number_of_allocations,
                                                    adaptive)
-            await self._change(deployment, allocations, adaptive, ("update", actor))
-            return deployment
+            changed = dataclasses.replace(deployment.settings, number_of_allocations=allocations,
+                                          adaptive_allocations=adaptive)
+            await self._change(deployment, changed, ("update", actor))
+            return view_of(deployment)
 
     async def scale(self, deployment_id: str, allocations: int) -> None:
         """The adaptive scaler's internal update: any count from zero up, while adaptive allocations are enabled."""
         async with self._lock:
             deployment = self.get(deployment_id)
-            await self._change(deployment, allocations, deployment.adaptive_allocations)
+            await self._change(deployment, dataclasses.replace(deployment.settings, number_of_allocations=allocations))
+
+    async def _change(self, deployment: Deployment, settings: DeploymentSettings,
+                      recorded: tuple[str, str] | None = None) -> bool:
+        """Resize in place (the caller holds the lock): store the new settings first (a crash from here on restarts
+        with them), then re-plan. `recorded` (action, actor) writes a history entry with it; False when there was
+        nothing to change."""
+        before = deployment.settings
+        if settings == before:
+            return False
+        if deployment.rollout is not None:
+            raise StatusConflict(f"cannot update deployment [{deployment.deployment_id}] while its "
+                                 f"[{deployment.rollout.action}] is in progress")
+        if deployment.state is not AssignmentState.STARTED:
+            raise StatusConflict("cannot update deployment that is not in [started] state")
+        entry = None
+        if recorded is not None:
+            action, actor = recorded
+            build = deployment.serving.build_number
+            entry = self._history.entry(deployment, action, actor, build, build, before, settings)
+        await asyncio.to_thread(lambda: self._store.update(deployment.deployment_id, settings=settings.stored(),
+                                                           entry=entry))
+        deployment.number_of_allocations = settings.number_of_allocations
+        deployment.adaptive_allocations = settings.adaptive_allocations
+        self._reconciler.step()
+        return True
+
+    # --- rollouts ------------------------------------------------------------------------------
+
+    async def roll_out(self, deployment_id: str, request: RolloutRequest,
+                       actor: str = SYSTEM_ACTOR) -> tuple[DeploymentView, Rollout]:
+        """Re-deploy, roll back or restart a serving deployment (see `rollouts.py`), then wait as the request asks."""
+        deployment = self.get(deployment_id)
+        rollout = await self._rollouts.roll_out(deployment, request, actor)
+        return view_of(deployment), rollout
 
     # --- nodes ---------------------------------------------------------------------------------
 
@@ -304,7 +384,7 @@ class DeploymentManager(RolloutWorkflows):
                         route = routes.pop(node_id, None)
                         if route is not None:  # out of the routing table first, so its crash is not recovered
                             route.kill()
-            self._apply(self._plan(list(self._deployments.values())))
+            self._reconciler.step()
 
     # --- stop ----------------------------------------------------------------------------------
 
@@ -314,19 +394,21 @@ class DeploymentManager(RolloutWorkflows):
         async with self._lock:
             targets = self._match(expression, allow_no_match=allow_no_match)
             now_ms = self._clock.now_ms()
-            entries = [self._entry(d, "stop", actor, d.build_number, None, d.settings(), None) for d in targets]
+            entries = [self._history.entry(d, "stop", actor, d.serving.build_number, None, d.settings, None)
+                       for d in targets]
             # One transaction for all: stopped even if we crash now, and never half of them.
             await asyncio.to_thread(self._store.stop, [d.deployment_id for d in targets], entries, now_ms)
             for deployment in targets:
                 deployment.stopping = True
+                deployment.changed()
                 if deployment.rollout is not None:
-                    await self._end_rollout(deployment, deployment.rollout, "the deployment was stopped")
+                    await self._rollouts.end(deployment, deployment.rollout, "the deployment was stopped")
         await asyncio.gather(*(self._drain(deployment) for deployment in targets))
         async with self._lock:
             for deployment in targets:
                 self._deployments.pop(deployment.deployment_id, None)
             if targets:
-                self._apply(self._plan(list(self._deployments.values())))  # freed capacity may fill shortfalls
+                self._reconciler.step()  # freed capacity may fill shortfalls
         return [deployment.deployment_id for deployment in targets]
 
     async def forget_model(self, model_id: str) -> None:
@@ -348,25 +430,26 @@ class DeploymentManager(RolloutWorkflows):
         return [self._deployments[deployment_id] for deployment_id in expansion.matched]
 
     async def _drain(self, deployment: Deployment) -> None:
-        await asyncio.gather(*(route.stop(self._limits.stop_timeout_s) for route in deployment.all_routes))
+        await self._workers.drain(deployment, deployment.all_routes)
 
     async def _remove(self, deployment: Deployment, actor: str, reason: str) -> None:
         """A deployment that failed to start is forgotten, as in Elasticsearch; its history says why."""
-        entry = self._entry(deployment, "failure", actor, deployment.build_number, None, deployment.settings(), None,
-                            outcome="failed", reason=reason)
+        entry = self._history.entry(deployment, "failure", actor, deployment.serving.build_number, None,
+                                    deployment.settings, None, outcome=FAILED, reason=reason)
         await asyncio.to_thread(self._store.add_history, entry)
         await asyncio.to_thread(self._store.delete, deployment.deployment_id)
         deployment.stopping = True
+        deployment.changed()
         await self._drain(deployment)
         self._deployments.pop(deployment.deployment_id, None)
 
     async def shutdown(self) -> None:
         """Stop every worker (the server is exiting); pending restarts, worker starts and rollouts are abandoned."""
-        for task in self._tasks:
-            task.cancel()
+        self._tasks.cancel_all()
         async with self._lock:
             for deployment in self._deployments.values():
                 deployment.stopping = True
+                deployment.changed()
             await asyncio.gather(*(self._drain(deployment) for deployment in self._deployments.values()))
             self._deployments.clear()
 
@@ -381,68 +464,7 @@ class DeploymentManager(RolloutWorkflows):
 
     async def infer(self, model_or_deployment_id: str, documents: Sequence[Mapping[str, Any]],
                     update: Mapping[str, Any] | None, timeout_s: float, timeout_text: str) -> list[dict[str, Any]]:
-        deployment = await self._resolve(model_or_deployment_id)
-        if deployment.state in ("stopping", "failed"):
-            raise StatusConflict(f"Trained model [{deployment.deployment_id}] is [{deployment.state}]")
-        texts = [_input_text(document, deployment.input_field) for document in documents]
-        revision = deployment.revision
-        task_options = _task_options(deployment, revision, update)  # a bad update fails before any waiting
-        started = self._clock.monotonic()
-        route = await self._route_for(deployment, timeout_s, timeout_text)
-        # The route serves the deployment's revision as of now (no await since it was picked): a rollout may have
-        # switched builds while the request waited, and a new build may have other task options.
-        if deployment.revision is not revision:
-            revision = deployment.revision
-            task_options = _task_options(deployment, revision, update)
-        try:
-            remaining_s = max(timeout_s - (self._clock.monotonic() - started), 0.0)
-            return await route.infer(texts, task_options, remaining_s, timeout_text)
-        except WorkerDied:  # inference is idempotent: one more try on another route that serves
-            other = pick_other_route(deployment, route)
-            if other is None:
-                raise
-            remaining_s = max(timeout_s - (self._clock.monotonic() - started), 0.0)
-            return await other.infer(texts, _task_options(deployment, deployment.revision, update), remaining_s,
-                                     timeout_text)
-
-    async def _route_for(self, deployment: Deployment, timeout_s: float, timeout_text: str) -> Route:
-        """A route to send the inference to; with none and adaptive allocations that may scale from zero, ask the
-        scaler for an allocation and wait for it (bounded) rather than answer 409 as Elasticsearch does by default."""
-        try:
-            return pick_route(deployment)
-        except StatusConflict:
-            if not scales_from_zero(deployment) or deployment.stopping:
-                raise
-        await self.scaler.request_scale_from_zero(deployment.deployment_id)
-        return await self.allocation_waits.wait(deployment, timeout_s, timeout_text)
-
-    async def _resolve(self, identifier: str) -> Deployment:
-        deployment = self._deployments.get(identifier)
-        if deployment is not None:
-            return deployment
-        model = (await asyncio.to_thread(self._registry.find_models, identifier, allow_no_match=False))[0]
-        candidates = self.of_model(model.model_id)
-        if not candidates:
-            raise StatusConflict(
-                f"Model [{identifier}] must be deployed to use. Please deploy with the start trained model deployment API."
-            )
-        return min(candidates, key=lambda d: STATE_PREFERENCE.index(d.state))
-
-
-def _task_options(deployment: Deployment, revision: Revision, update: Mapping[str, Any] | None) -> dict[str, Any]:
-    try:
-        return apply_update(deployment.model_id, deployment.task_type, revision.task_options, update)
-    except NlpError as error:
-        raise BadRequest(str(error)) from None
-
-
-def _input_text(document: Mapping[str, Any], field: str) -> str:
-    if not isinstance(document, Mapping) or field not in document:
-        raise BadRequest(f"Input field [{field}] does not exist in the source document")
-    value = document[field]
-    if not isinstance(value, str):
-        raise BadRequest(f"Input field [{field}] must be a string; found [{type(value).__name__}]")
-    return value
+        return await self._inference.infer(model_or_deployment_id, documents, update, timeout_s, timeout_text)
 
 
 def _merge_adaptive(current: AdaptiveAllocations | None, change: AdaptiveAllocations | None,

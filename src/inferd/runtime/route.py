@@ -6,10 +6,13 @@ allocation is free when fewer batches are in flight than the route has allocatio
 takes every waiting document up to `max_batch_documents` as one batch, so an idle route adds no waiting
 and a busy one batches more. A caller that timed out or went away is skipped; its late result is dropped.
 
-A worker that dies while serving fails its in-flight requests (the caller may retry them elsewhere) and
-tells `on_crash`, which may start a new worker (`restart`); queued requests wait for it. A batch still
-running `STUCK_GRACE_S` after the last of its callers gave up is stuck (a model in an endless loop): the
-watchdog kills the worker, which then counts as a crash.
+A route serves one `Revision` for its whole life: its worker loads it, and every request admitted to it runs
+with the task options computed from it. A worker that dies while serving fails its in-flight requests (the
+caller may retry them elsewhere) and tells `on_crash`, which may start a new worker (`restart`); queued
+requests wait for it. A batch still running `STUCK_GRACE_S` after the last of its callers gave up is stuck (a
+model in an endless loop): the watchdog kills the worker, which then counts as a crash. Every change of state
+or size is told to `on_change`, so whoever waits for one is woken instead of polling. Timers and timestamps
+come from the injected clock, so tests drive the fill timer, timeouts and the watchdog by hand.
 """
 
 from __future__ import annotations
@@ -24,30 +27,27 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from inferd.clock import Clock
+from inferd.clock import Clock, Timer
 from inferd.errors import InferdError, InferenceFailed, QueueFull, RequestTimeout, WorkerDied
 from inferd.runtime.admission import Admission, Reservation
-from inferd.runtime.client import WorkerClient
+from inferd.runtime.latency import RequestLatencies
 from inferd.runtime.protocol import (
     PROTOCOL_VERSION,
     AllocationsSet,
     BatchDone,
     CacheCleared,
-    ClearCache,
     FromWorker,
-    GetStats,
     InferBatch,
     InferRequest,
     LoadFailed,
     LoadModel,
     Ready,
-    SetAllocations,
-    Shutdown,
     WorkerStats,
 )
+from inferd.runtime.revision import Revision
 from inferd.runtime.states import RouteEvent, RouteState, transition
-from inferd.runtime.latency import RequestLatencies
 from inferd.runtime.stats import RouteStats
+from inferd.runtime.worker_client import WorkerClient
 
 logger = logging.getLogger(__name__)
 
@@ -68,27 +68,27 @@ class _Job:
     future: asyncio.Future[list[dict[str, Any]]]
     reservation: Reservation
     arrived: float
-    """When it was admitted (event-loop time)."""
+    """When it was admitted (the clock's monotonic time, as the two below)."""
     deadline: float
-    """When the caller stops waiting (event-loop time)."""
+    """When the caller stops waiting."""
     dispatched: float | None = None
-    """When it left the queue for the worker (event-loop time)."""
+    """When it left the queue for the worker."""
     abandoned: bool = False
+
+
+def _nothing() -> None:
+    pass
+
+
+def _timeout(timeout_text: str) -> RequestTimeout:
+    return RequestTimeout(f"timeout [{timeout_text}] waiting for inference result")
 
 
 def _expire(job: _Job, timeout_text: str) -> None:
     """The caller's time is up: it is answered 408 and its documents, if still queued, are skipped."""
     if not job.future.done():
         job.abandoned = True
-        job.future.set_exception(RequestTimeout(f"timeout [{timeout_text}] waiting for inference result"))
-
-
-@dataclass(frozen=True)
-class RouteSettings:
-    threads_per_allocation: int
-    queue_capacity: int
-    max_batch_documents: int
-    allocations: int
+        job.future.set_exception(_timeout(timeout_text))
 
 
 _Reply = WorkerStats | CacheCleared
@@ -105,29 +105,31 @@ class _WorkerFacts:
 
 
 class Route:
-    def __init__(self, deployment_id: str, node_id: str, settings: RouteSettings, clock: Clock,
-                 on_crash: Callable[[Route], bool] | None = None) -> None:
+    def __init__(self, deployment_id: str, node_id: str, revision: Revision, allocations: int, clock: Clock,
+                 on_crash: Callable[[Route], bool] | None = None, on_change: Callable[[], None] | None = None) -> None:
         self.deployment_id = deployment_id
         self.node_id = node_id
+        self.revision = revision
         self.state = RouteState.STARTING
         self.reason: str | None = None
-        self.allocations = settings.allocations
-        self.threads_per_allocation = settings.threads_per_allocation
-        self.max_batch_documents = settings.max_batch_documents
+        self.allocations = allocations
+        self.threads_per_allocation = revision.resources.threads_per_allocation
+        self.max_batch_documents = revision.resources.max_batch_documents
         self.start_time_ms = clock.now_ms()
         self.stats = RouteStats(clock.monotonic, clock.now_ms)
         self.latencies = RequestLatencies()
         self.restarts = 0
         """Workers started again after a crash."""
-        self._admission = Admission(settings.queue_capacity)
+        self._admission = Admission(revision.resources.queue_capacity)
         self._waiting: deque[_Job] = deque()
         self._in_flight: dict[int, list[_Job]] = {}
-        self._watchdogs: dict[int, asyncio.TimerHandle] = {}
-        self._fill_timer: asyncio.TimerHandle | None = None
+        self._watchdogs: dict[int, Timer] = {}
+        self._fill_timer: Timer | None = None
         self._last_batch_done = 0.0
         self._worker: WorkerClient | None = None
         self._facts = _WorkerFacts()
         self._on_crash = on_crash
+        self._on_change = on_change or _nothing
         self.crash_times: list[float] = []
         """When the worker died while serving (clock.monotonic), for the restart policy."""
         self.recovering = False
@@ -144,22 +146,25 @@ class Route:
 
     # --- lifecycle -----------------------------------------------------------------------------
 
-    def attach(self, worker: WorkerClient, load: LoadModel) -> None:
+    def attach(self, worker: WorkerClient) -> None:
         """Give the route its freshly started worker and tell it what to load."""
         self._worker = worker
         worker.listen(self._on_message)
         if self._killed or self.state in (RouteState.STOPPING, RouteState.STOPPED):
             worker.kill()  # its node was lost, or the route stopped, while the worker started
             return
-        worker.send(load)
+        worker.load(self._load())
 
-    def restart(self, worker: WorkerClient, load: LoadModel) -> None:
+    def _load(self) -> LoadModel:
+        return msgspec.structs.replace(self.revision.load, allocations=self.allocations)
+
+    def restart(self, worker: WorkerClient) -> None:
         """Start serving again on a new worker after a crash; queued requests go to it once it has loaded."""
         self._move(RouteEvent.RESTART, self.reason)
         self.restarts += 1
         self._settled.clear()
         self._kill_reason = None
-        self.attach(worker, load)
+        self.attach(worker)
 
     def give_up(self, reason: str) -> None:
         """No new worker is coming: stay failed, and fail whatever still waits."""
@@ -173,7 +178,8 @@ class Route:
         """Resize inside the running worker; batches in flight finish on the allocations they started on."""
         self.allocations = count
         if self._worker is not None and self.state in (RouteState.STARTING, RouteState.STARTED):
-            self._worker.send(SetAllocations(count))
+            self._worker.resize(count)
+        self._on_change()
         self._dispatch()
 
     async def stop(self, timeout_s: float) -> None:
@@ -190,7 +196,7 @@ class Route:
         except TimeoutError:
             logger.warning("route %s did not drain within %.0fs; stopping it anyway", self, timeout_s)
         if self._worker is not None:
-            self._worker.send(Shutdown())
+            self._worker.shutdown()
             await self._worker.wait_closed(timeout_s)
         if self.state is not RouteState.STOPPED:
             self._move(RouteEvent.DRAINED)
@@ -207,6 +213,7 @@ class Route:
         self.reason = reason
         if self.state is not RouteState.STARTING:
             self._settled.set()
+        self._on_change()
 
     # --- inference -----------------------------------------------------------------------------
 
@@ -222,21 +229,24 @@ class Route:
     async def infer(self, texts: list[str], task_options: dict[str, Any], timeout_s: float,
                     timeout_text: str) -> list[dict[str, Any]]:
         """Queue the documents (or raise QueueFull at once) and wait for their results until the timeout."""
+        if timeout_s <= 0:  # a caller that will not wait is answered now, not by whatever a race with the worker gives
+            self.stats.record_timeout()
+            self.latencies.outcomes["timeout"] += 1
+            raise _timeout(timeout_text)
         try:
             reservation = self._admission.admit(len(texts))
         except QueueFull:
             self.latencies.outcomes["rejected"] += 1
             raise
-        loop = asyncio.get_running_loop()
-        arrived = loop.time()
-        job = _Job(next(_request_ids), texts, task_options, loop.create_future(), reservation, arrived,
-                   arrived + timeout_s)
+        arrived = self._clock.monotonic()
+        job = _Job(next(_request_ids), texts, task_options, asyncio.get_running_loop().create_future(), reservation,
+                   arrived, arrived + timeout_s)
         self._waiting.append(job)
         self._idle.clear()
         self._dispatch()
         # The timeout is a timer on the job's own future, not `wait_for(shield(...))`: each of those layers adds a
         # round of the event loop to every answer, which a low-load request feels.
-        timer = loop.call_at(job.deadline, _expire, job, timeout_text)
+        timer = self._clock.call_at(job.deadline, _expire, job, timeout_text)
         try:
             results = await job.future
         except RequestTimeout:
@@ -248,7 +258,7 @@ class Route:
             raise
         else:
             dispatched = job.dispatched if job.dispatched is not None else arrived
-            self.latencies.answered(dispatched - arrived, loop.time() - dispatched)
+            self.latencies.answered(dispatched - arrived, self._clock.monotonic() - dispatched)
             return results
         finally:
             timer.cancel()
@@ -268,13 +278,13 @@ class Route:
         """
         if self._worker is None or self.state not in (RouteState.STARTED, RouteState.STOPPING):
             return
-        loop = asyncio.get_running_loop()
+        now = self._clock.monotonic()
         while self._waiting and len(self._in_flight) < self.allocations:
             if self._in_flight and self._admission.waiting < self.max_batch_documents:
                 fill_by = max(self._waiting[0].arrived, self._last_batch_done) + BATCH_FILL_WAIT_S
-                if loop.time() < fill_by:
+                if now < fill_by:
                     if self._fill_timer is None:
-                        self._fill_timer = loop.call_at(fill_by, self._on_fill_timer)
+                        self._fill_timer = self._clock.call_at(fill_by, self._on_fill_timer)
                     break
             batch: list[_Job] = []
             documents = 0
@@ -287,15 +297,16 @@ class Route:
                     break
                 self._waiting.popleft()
                 job.reservation.taken(len(job.texts))
-                job.dispatched = loop.time()
+                job.dispatched = now
                 batch.append(job)
                 documents += len(job.texts)
             if not batch:
                 break
             batch_id = next(_batch_ids)
             self._in_flight[batch_id] = batch
-            self._worker.send(InferBatch(batch_id, [InferRequest(j.request_id, j.texts, j.task_options) for j in batch]))
-            self._watchdogs[batch_id] = loop.call_at(
+            self._worker.send_batch(InferBatch(batch_id, [InferRequest(j.request_id, j.texts, j.task_options)
+                                                          for j in batch]))
+            self._watchdogs[batch_id] = self._clock.call_at(
                 max(job.deadline for job in batch) + STUCK_GRACE_S, self._check_stuck, batch_id, self._worker
             )
         self._check_idle()
@@ -347,7 +358,7 @@ class Route:
 
     def _on_batch_done(self, message: BatchDone) -> None:
         jobs = {job.request_id: job for job in self._in_flight.pop(message.batch_id, [])}
-        self._last_batch_done = asyncio.get_running_loop().time()
+        self._last_batch_done = self._clock.monotonic()
         if (watchdog := self._watchdogs.pop(message.batch_id, None)) is not None:
             watchdog.cancel()
         answered = cache_hits = 0
@@ -442,19 +453,19 @@ class Route:
 
     async def worker_stats(self, timeout_s: float = 10) -> WorkerStats | None:
         """Ask the worker for its own view (pid, load count, allocation threads); None if it cannot answer."""
-        return await self._ask(GetStats(), WorkerStats, timeout_s)
+        return await self._ask(WorkerClient.request_stats, WorkerStats, timeout_s)
 
     async def clear_cache(self, timeout_s: float = 10) -> None:
         """Empty the worker's inference cache; one not started has nothing cached, one that cannot answer is gone."""
-        await self._ask(ClearCache(), CacheCleared, timeout_s)
+        await self._ask(WorkerClient.clear_cache, CacheCleared, timeout_s)
 
-    async def _ask(self, question: msgspec.Struct, reply: type[_R], timeout_s: float) -> _R | None:
+    async def _ask(self, question: Callable[[WorkerClient], None], reply: type[_R], timeout_s: float) -> _R | None:
         """Send a control message (it never waits behind inference) and wait for its answer."""
         if self._worker is None or self.state not in (RouteState.STARTED, RouteState.STOPPING):
             return None
         waiter: asyncio.Future[_R] = asyncio.get_running_loop().create_future()
         self._facts.waiters.setdefault(reply, deque()).append(waiter)
-        self._worker.send(question)
+        question(self._worker)
         try:
             return await asyncio.wait_for(waiter, timeout_s)
         except TimeoutError:

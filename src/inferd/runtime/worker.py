@@ -20,6 +20,7 @@ import threading
 import time
 import traceback
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -142,10 +143,14 @@ def _read_messages(stream: BinaryIO, inbox: Inbox) -> None:
         inbox.put(Shutdown())
 
 
-def _load(message: LoadModel) -> CachedRunner:
+def prepare_process(message: LoadModel) -> None:
+    """What only a process of its own may set: its priority and torch's inter-op pool (once per process)."""
     if message.low_priority:
         os.nice(19)  # as Elasticsearch's --lowPriority: runs on what normal deployments leave
     torch.set_num_interop_threads(1)
+
+
+def _load(message: LoadModel) -> CachedRunner:
     # Loaded with one intra-op thread, so this (main) thread never starts an OpenMP team of its own: with one idle
     # team more than the processors, OpenMP stops spinning between the parallel regions of every team, and each
     # region of a forward pass waits for its threads to wake (1 allocation x 2 threads: 6.8 -> 7.9 ms a pass).
@@ -159,7 +164,8 @@ def _load(message: LoadModel) -> CachedRunner:
     return CachedRunner(runner, LfuCache(message.cache_size_bytes))
 
 
-def serve(source: BinaryIO, sink: BinaryIO) -> int:
+def serve(source: BinaryIO, sink: BinaryIO, prepare: Callable[[LoadModel], None] = prepare_process) -> int:
+    """Speak the protocol on `source` and `sink` until told to shut down or the input ends; the exit code."""
     outbox = Outbox(sink)
     inbox = Inbox()
     threading.Thread(target=_read_messages, args=(source, inbox), name="reader", daemon=True).start()
@@ -168,6 +174,7 @@ def serve(source: BinaryIO, sink: BinaryIO) -> int:
         return 2
     loading = time.perf_counter()
     try:
+        prepare(first)
         runner = _load(first)
     except Exception as error:  # noqa: BLE001 - any load failure is reported, then the worker exits
         outbox.send(LoadFailed(f"{type(error).__name__}: {error}"))

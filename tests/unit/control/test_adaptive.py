@@ -16,15 +16,15 @@ from inferd.control.adaptive import (
     allocations_after_update,
     scales_from_zero,
 )
-from inferd.control.deployment import Deployment, Revision
+from inferd.control.deployment import Deployment
 from inferd.control.deployment_request import AdaptiveAllocations
 from inferd.control.routing import pick_route
 from inferd.control.scaling import AdaptiveTarget, NodeCounters
 from inferd.errors import InferdError, QueueFull, RequestTimeout, StatusConflict, TooManyRequests
-from inferd.runtime.protocol import LoadModel
-from inferd.runtime.route import Route, RouteSettings
 from inferd.runtime.states import RouteState
+from tests.support import control as support
 from tests.support.clock import EPOCH_MS, FakeClock
+from tests.support.control import add_route, set_state
 
 ADAPTIVE = AdaptiveAllocations(enabled=True, min_number_of_allocations=0, max_number_of_allocations=2)
 LONG_S = 3600.0
@@ -33,25 +33,7 @@ LONG_S = 3600.0
 
 def make_deployment(deployment_id: str = "d", *, allocations: int = 1,
                     adaptive: AdaptiveAllocations | None = ADAPTIVE) -> Deployment:
-    load = LoadModel(definition_path="unused.pt", task_type="pass_through", tokenization={}, vocabulary=["a"],
-                     merges=None, scores=None, threads_per_allocation=1, allocations=0, max_batch_rows=16,
-                     max_batch_tokens=384, cache_size_bytes=0)
-    revision = Revision(
-        build_number=1, task_options={}, input_field="text_field", model_bytes=0, per_deployment_memory_bytes=0,
-        per_allocation_memory_bytes=0, threads_per_allocation=1, queue_capacity=3, cache_size="0b", priority="normal",
-        max_batch_documents=16, load=load)
-    return Deployment(deployment_id=deployment_id, model_id="m", task_type="pass_through", revision=revision,
-                      number_of_allocations=allocations, adaptive_allocations=adaptive, start_time_ms=EPOCH_MS)
-
-
-def add_route(deployment: Deployment, clock: FakeClock, node_id: str = "node-0", *, allocations: int = 1,
-              state: RouteState = RouteState.STARTED) -> Route:
-    """A real route without a worker, put in the given state by hand."""
-    route = Route(deployment.deployment_id, node_id, RouteSettings(1, deployment.queue_capacity, 16, allocations),
-                  clock)
-    route.state = state
-    deployment.routes[node_id] = route
-    return route
+    return support.make_deployment(deployment_id, allocations=allocations, adaptive=adaptive)
 
 
 def run(scenario: Coroutine[Any, Any, None]) -> None:
@@ -75,7 +57,7 @@ def test_a_waiting_inference_gets_the_route_once_it_serves_and_the_count_goes_ba
             await asyncio.sleep(0)
         assert not any(waiter.done() for waiter in waiters)
         assert waits.waiting("d") == 3
-        starting.state = RouteState.STARTED
+        set_state(deployment, starting, RouteState.STARTED)
         assert await asyncio.gather(*waiters) == [starting] * 3
         assert waits.waiting("d") == 0
 
@@ -156,6 +138,7 @@ def test_a_freed_place_takes_a_new_waiter() -> None:
         await asyncio.sleep(0)
         with pytest.raises(TooManyRequests):
             await waits.wait(deployment, LONG_S, "1h")
+        clock.advance(1.0)
         with pytest.raises(RequestTimeout):
             await first
         assert waits.waiting("d") == 0
@@ -176,9 +159,13 @@ def test_each_waiter_times_out_on_its_own_deadline_with_408() -> None:
     async def scenario() -> None:
         short = asyncio.create_task(waits.wait(deployment, 5.0, "5s"))
         long = asyncio.create_task(waits.wait(deployment, LONG_S, "1h"))
+        await asyncio.sleep(0)
+        clock.advance(4.9)
+        await asyncio.sleep(0)
+        assert not short.done()
+        clock.advance(0.1)
         with pytest.raises(RequestTimeout) as timed_out:
             await short
-        assert 5.0 <= clock.monotonic() < 5.5
         assert timed_out.value.status == 408
         assert timed_out.value.reason == (
             "Timed out after [5s] waiting for trained model deployment [d] to start. Use the trained model stats API "
@@ -203,6 +190,7 @@ def test_a_deployment_that_stops_answers_its_waiters_409() -> None:
         waiters = [asyncio.create_task(waits.wait(deployment, LONG_S, "1h")) for _ in range(2)]
         await asyncio.sleep(0)
         deployment.stopping = True
+        deployment.changed()
         for waiter in waiters:
             with pytest.raises(StatusConflict) as conflict:
                 await waiter
@@ -224,7 +212,7 @@ def test_a_deployment_whose_routes_fail_answers_its_waiters_500_with_the_reasons
         waiter = asyncio.create_task(waits.wait(deployment, LONG_S, "1h"))
         await asyncio.sleep(0)
         route.fail("could not start the worker process: no memory")
-        assert deployment.state == "failed"
+        assert deployment.state == "failed"  # a StrEnum: the word Elasticsearch shows
         with pytest.raises(InferdError) as failed:
             await waiter
         assert type(failed.value) is InferdError and failed.value.status == 500
@@ -248,8 +236,7 @@ def test_a_crashed_route_that_restarts_keeps_its_waiters_waiting() -> None:
         for _ in range(5):
             await asyncio.sleep(0)
         assert deployment.state == "starting" and not waiter.done()
-        route.recovering = False
-        route.state = RouteState.STARTED
+        set_state(deployment, route, RouteState.STARTED, recovering=False)
         assert await waiter is route
 
     run(scenario())
@@ -289,7 +276,7 @@ def test_at_zero_allocations_an_inference_never_goes_to_the_draining_route() -> 
         for _ in range(5):
             await asyncio.sleep(0)
         assert not waiter.done()
-        new.state = RouteState.STARTED
+        set_state(deployment, new, RouteState.STARTED)
         assert await waiter is new
 
     run(scenario())
@@ -371,8 +358,11 @@ def test_node_counters_are_each_live_route_with_failures_as_errors_timeouts_and_
     busy.stats.record_error(2)
 
     async def scenario() -> None:
+        late = asyncio.create_task(busy.infer(["late"], {}, 0.001, "1ms"))
+        await asyncio.sleep(0)
+        clock.advance(0.001)
         with pytest.raises(RequestTimeout):  # no worker takes it: its caller gives up
-            await busy.infer(["late"], {}, 0.001, "1ms")
+            await late
         queued = asyncio.create_task(busy.infer(["one", "two"], {}, LONG_S, "1h"))
         await asyncio.sleep(0)
         with pytest.raises(QueueFull):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from inferd.control.deployment_request import AdaptiveAllocations
 from inferd.control.rollout import probe_options
 from inferd.control.rollout_request import parse_rollout_request, settings_after
 from inferd.errors import IllegalArgument, ParseError, ValidationFailed
+from tests.support.control import make_revision
 
 CURRENT: dict[str, Any] = {"number_of_allocations": 2, "threads_per_allocation": 1, "queue_capacity": 1024,
                            "cache_size": "1mb", "priority": "normal", "max_batch_documents": 16,
@@ -64,6 +66,9 @@ def test_enabling_adaptive_allocations_keeps_the_count_within_the_new_bounds() -
 
 
 def test_the_check_inference_brings_what_a_task_cannot_run_without() -> None:
-    assert probe_options("question_answering", {"tokenization": {}})["question"]
-    assert probe_options("zero_shot_classification", {"labels": ["x", "y"]})["labels"] == ["x", "y"]
-    assert probe_options("text_embedding", {"results_field": "v"}) == {"results_field": "v"}
+    def probe(task_type: str, options: dict[str, Any]) -> dict[str, Any]:
+        return probe_options(dataclasses.replace(make_revision(task_type=task_type), task_options=options))
+
+    assert probe("question_answering", {"tokenization": {}})["question"]
+    assert probe("zero_shot_classification", {"labels": ["x", "y"]})["labels"] == ["x", "y"]
+    assert probe("text_embedding", {"results_field": "v"}) == {"results_field": "v"}

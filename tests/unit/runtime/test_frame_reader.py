@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from inferd.runtime import protocol
-from inferd.runtime.client import _FrameReader
+from inferd.runtime.worker_client import FrameReader as _FrameReader
 from inferd.runtime.protocol import AllocationsSet, CacheCleared
 
 

@@ -30,7 +30,7 @@ async def put_build(model_id: str, body: JsonBody, models: Registry, deployments
     request = BuildBody() if body is None else parse_body(BuildBody, body, "inferd_build")
     build = await run_in_threadpool(models.create_build, model_id, request.inference_config, request.comment)
     model = await run_in_threadpool(models.get_model, model_id)
-    return render_build(model, build, deployments.of_model(model_id))
+    return render_build(model, build, deployments.views_of_model(model_id))
 
 
 @router.put("/{build}/definition/{part}", dependencies=manage("definition/put"))
@@ -56,7 +56,7 @@ GET = [Depends(require_privilege(Privilege.MONITOR_ML, "cluster:monitor/inferd/m
 async def get_builds(model_id: str, models: Registry, deployments: Deployments) -> dict[str, Any]:
     """Every build, newest first, with the default marked and the deployments that run each."""
     model = await run_in_threadpool(models.get_model, model_id)
-    deployed = deployments.of_model(model_id)
+    deployed = deployments.views_of_model(model_id)
     return {
         "model_id": model.model_id,
         "default_build": model.build.build_number,
@@ -67,7 +67,7 @@ async def get_builds(model_id: str, models: Registry, deployments: Deployments) 
 @router.get("/{build}", dependencies=GET)
 async def get_build(model_id: str, build: Build, models: Registry, deployments: Deployments) -> dict[str, Any]:
     model = await run_in_threadpool(models.get_model, model_id)
-    return render_build(model, find_build(model, build), deployments.of_model(model_id))
+    return render_build(model, find_build(model, build), deployments.views_of_model(model_id))
 
 
 @router.post("/{build}/_set_default", dependencies=manage("set_default"))
@@ -80,6 +80,6 @@ async def set_default_build(model_id: str, build: Build, models: Registry) -> di
 @router.delete("/{build}", dependencies=manage("delete"))
 async def delete_build(model_id: str, build: Build, models: Registry, deployments: Deployments) -> dict[str, bool]:
     """Delete a build no deployment runs (409 otherwise)."""
-    in_use = [d.deployment_id for d in deployments.of_model(model_id) if build in d.builds_in_use]
+    in_use = [d.deployment_id for d in deployments.views_of_model(model_id) if build in d.builds_in_use]
     await run_in_threadpool(models.delete_build, model_id, build, in_use)
     return {"acknowledged": True}

@@ -160,17 +160,16 @@ async def clear_trained_model_deployment_cache(model_id: str, deployments: Deplo
 async def get_deployment_workers(deployment_id: str, deployments: Deployments) -> dict[str, Any]:
     """What each worker says of itself: its pid, how often and how long it loaded the model, its allocation threads,
     its cache."""
-    deployment = deployments.get(deployment_id)
     workers = []
-    for node_id, route in sorted(deployment.routes.items()):
-        report = await route.worker_stats()
-        entry: dict[str, Any] = {"node": node_id, "routing_state": str(route.state)}
+    for worker in await deployments.worker_reports(deployment_id):
+        entry: dict[str, Any] = {"node": worker.node_id, "routing_state": str(worker.routing_state)}
+        report = worker.stats
         if report is not None:
             entry |= {"pid": report.pid, "load_count": report.load_count, "allocations": report.allocations,
                       "threads_per_allocation": report.threads_per_allocation, "batches": report.batches,
                       "memory_max_rss_bytes": report.memory_max_rss_bytes, "cache_bytes": report.cache_bytes,
                       "cache_hits": report.cache_hits, "cache_misses": report.cache_misses,
-                      "load_time_ms": route.load_time_ms}
+                      "load_time_ms": worker.load_time_ms}
         workers.append(entry)
     return {"deployment_id": deployment_id, "workers": workers}
 
@@ -179,6 +178,6 @@ async def get_deployment_workers(deployment_id: str, deployments: Deployments) -
             dependencies=monitor("cluster:monitor/inferd/deployments/events/get"))
 async def get_deployment_scaling_events(deployment_id: str, deployments: Deployments) -> dict[str, Any]:
     """The adaptive allocations scaler's decisions for the deployment, newest first, each with its inputs."""
-    deployment = deployments.get(deployment_id)
+    deployment = deployments.view(deployment_id)
     return {"deployment_id": deployment.deployment_id,
             "events": [render_scaling_event(event) for event in deployments.scaler.events(deployment_id)]}

@@ -16,9 +16,9 @@ router = APIRouter(prefix="/_inferd/nodes")
 async def get_nodes(deployments: Deployments) -> dict[str, Any]:
     """Each node's processors and memory for inference, whether it is available, and the allocations it runs."""
     running: dict[str, dict[str, int]] = {}
-    for deployment in deployments.all():
-        for node_id, route in deployment.routes.items():
-            running.setdefault(node_id, {})[deployment.deployment_id] = route.allocations
+    for deployment in deployments.views():
+        for route in deployment.routes:
+            running.setdefault(route.node_id, {})[deployment.deployment_id] = route.allocations
     return {"nodes": [
         {"node_id": node.node_id, "processors": node.processors, "memory_bytes": node.memory_bytes,
          "available": available, "allocations": running.get(node.node_id, {})}

@@ -33,7 +33,7 @@ def _given(**params: Any) -> dict[str, str]:
 @router.get("", dependencies=monitor("get"))
 async def list_deployments(deployments: Deployments) -> dict[str, Any]:
     """Every deployment, running or stopped, by id."""
-    views = [render_view(deployment) for deployment in deployments.all()]
+    views = [render_view(deployment) for deployment in deployments.views()]
     views += [render_stopped(record) for record in await deployments.stopped()]
     return {"deployments": sorted(views, key=lambda view: view["deployment_id"])}
 
@@ -41,7 +41,7 @@ async def list_deployments(deployments: Deployments) -> dict[str, Any]:
 @router.get("/{deployment_id}", dependencies=monitor("get"))
 async def get_deployment(deployment_id: str, deployments: Deployments) -> dict[str, Any]:
     try:
-        return render_view(deployments.get(deployment_id))
+        return render_view(deployments.view(deployment_id))
     except ResourceNotFound:
         return render_stopped(await deployments.stopped_record(deployment_id))
 
@@ -84,7 +84,7 @@ async def restart(deployment_id: str, body: JsonBody, deployments: Deployments, 
 @router.post("/{deployment_id}/_stop", dependencies=manage("stop"))
 async def stop(deployment_id: str, deployments: Deployments, actor: Actor) -> dict[str, Any]:
     """Drain and stop; the deployment stays in inferd's history, to be started again."""
-    deployments.get(deployment_id)
+    deployments.view(deployment_id)  # 404 for a deployment that does not run
     await deployments.stop(deployment_id, allow_no_match=False, actor=actor)
     return render_stopped(await deployments.stopped_record(deployment_id))
 

@@ -62,7 +62,7 @@ async def put_trained_model(
     wait_for_completion: EsBool = False,
 ) -> dict[str, Any]:
     config = parse_body(TrainedModelConfigBody, body, "trained_model_config")
-    if any(deployment.deployment_id == model_id for deployment in deployments.all()):
+    if deployments.has(model_id):
         raise BadRequest(f"Cannot create model [{model_id}] the id is the same as an current model deployment")
     return render_model_config(await run_in_threadpool(models.put_model, model_id, config))
 
@@ -106,7 +106,7 @@ async def get_trained_models_stats(
     entries = []
     for model in page(found, start, size):
         model_stats = render_model_stats(model, now_ms, human=human)
-        deployed = deployments.of_model(model.model_id)
+        deployed = deployments.views_of_model(model.model_id)
         entries += [
             {
                 **model_stats,
@@ -161,7 +161,7 @@ def get_trained_models(
 async def delete_trained_model(
     model_id: str, models: Registry, deployments: Deployments, force: EsBool = False, timeout: str = "30s"
 ) -> dict[str, bool]:
-    deployed = deployments.of_model(model_id)
+    deployed = deployments.views_of_model(model_id)
     if deployed and not force:
         raise StatusConflict(f"Cannot delete model [{model_id}] as it is currently deployed; use force to delete the model")
     if deployed:

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from inferd.control.deployment import Deployment
+from inferd.control.views import DeploymentView
 from inferd.control.inference_config import InferenceConfig
 from inferd.store import BuildRecord, ModelRecord
 
@@ -21,7 +21,7 @@ class BuildBody(BaseModel):
     inference_config: InferenceConfig | None = None
 
 
-def render_build(model: ModelRecord, build: BuildRecord, deployments: Sequence[Deployment]) -> dict[str, Any]:
+def render_build(model: ModelRecord, build: BuildRecord, deployments: Sequence[DeploymentView]) -> dict[str, Any]:
     """One build, with whether it is the model's default and which of `deployments` (the model's) run it."""
     inference_config = build.config["inference_config"]
     rendered: dict[str, Any] = {
@@ -39,7 +39,7 @@ def render_build(model: ModelRecord, build: BuildRecord, deployments: Sequence[D
         "has_vocabulary": build.has_vocabulary,
         "default": build.build_number == model.build.build_number,
         "deployments": [
-            {"deployment_id": deployment.deployment_id, "state": deployment.state}
+            {"deployment_id": deployment.deployment_id, "state": str(deployment.state)}
             for deployment in deployments
             if build.build_number in deployment.builds_in_use
         ],

@@ -12,23 +12,24 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 
 from inferd.control import DeploymentManager
+from inferd.control.views import RouteView
 from inferd.runtime.latency import OUTCOMES, Histogram, RequestLatencies
-from inferd.runtime.route import Route
 
 ROUTE_LABELS = ["deployment_id", "model_id", "node"]
 DEPLOYMENT_LABELS = ["deployment_id", "model_id"]
 
 
 # Per route: (family, name, help, the value read from the route).
-ROUTE_VALUES: tuple[tuple[type[CounterMetricFamily | GaugeMetricFamily], str, str, Callable[[Route], float]], ...] = (
+ROUTE_VALUES: tuple[tuple[type[CounterMetricFamily | GaugeMetricFamily], str, str, Callable[[RouteView], float]],
+                    ...] = (
     (CounterMetricFamily, "inferd_inference_documents", "Documents answered (cache hits too).",
-     lambda route: route.stats.inference_count),
+     lambda route: route.counts.inference_count),
     (CounterMetricFamily, "inferd_inference_cache_hits", "Documents answered from the worker's inference cache.",
-     lambda route: route.stats.inference_cache_hit_count),
+     lambda route: route.counts.inference_cache_hit_count),
     (CounterMetricFamily, "inferd_worker_restarts", "Workers started again after a crash.",
-     lambda route: route.restarts),
+     lambda route: route.counts.restarts),
     (GaugeMetricFamily, "inferd_queue_documents", "Documents queued or being inferred.",
-     lambda route: route.pending_documents),
+     lambda route: route.counts.pending_documents),
 )
 # Per route: (name, help, the histogram read from the route's latencies).
 ROUTE_HISTOGRAMS: tuple[tuple[str, str, Callable[[RequestLatencies], Histogram]], ...] = (
@@ -53,12 +54,12 @@ class DeploymentCollector(Collector):
                       for name, text, read in ROUTE_HISTOGRAMS]
         current = GaugeMetricFamily("inferd_allocations", "Allocations serving.", labels=DEPLOYMENT_LABELS)
         target = GaugeMetricFamily("inferd_target_allocations", "Allocations asked for.", labels=DEPLOYMENT_LABELS)
-        for deployment in self._deployments.all():
+        for deployment in self._deployments.views():
             ids = [deployment.deployment_id, deployment.model_id]
             current.add_metric(ids, deployment.allocation_count)
             target.add_metric(ids, deployment.number_of_allocations)
-            for node_id, route in sorted(deployment.routes.items()):
-                labels = [*ids, node_id]
+            for route in deployment.routes:
+                labels = [*ids, route.node_id]
                 for outcome in OUTCOMES:
                     requests.add_metric([*labels, outcome], route.latencies.outcomes[outcome])
                 for family, read in values:

@@ -5,28 +5,23 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from inferd.control.deployment import Deployment
+from inferd.control.lifecycle import Lifecycle
 from inferd.control.rollout import Rollout
-from inferd.runtime.route import Route
+from inferd.control.views import DeploymentView, RouteView
 from inferd.store import DeploymentRecord, HistoryEntry
 
 
-def render_view(deployment: Deployment) -> dict[str, Any]:
-    rollout = deployment.rollout or deployment.last_rollout
-    routes = [_route(route, deployment.build_number, "serving") for _, route in sorted(deployment.routes.items())]
-    if deployment.rollout is not None:
-        routes += [_route(route, deployment.rollout.target.build_number, "incoming")
-                   for _, route in sorted(deployment.rollout.routes.items())]
-    routes += [_route(route, revision.build_number, "draining") for route, revision in deployment.draining.items()]
+def render_view(deployment: DeploymentView) -> dict[str, Any]:
+    routes = [_route(route) for route in (*deployment.routes, *deployment.incoming, *deployment.draining)]
     return {
         "deployment_id": deployment.deployment_id,
         "model_id": deployment.model_id,
         "build_number": deployment.build_number,
-        "lifecycle": deployment.lifecycle,
-        "state": deployment.state,
-        "settings": deployment.settings(),
+        "lifecycle": str(deployment.lifecycle),
+        "state": str(deployment.state),
+        "settings": deployment.settings.stored(),
         "routes": routes,
-        "rollout": None if rollout is None else render_rollout(rollout),
+        "rollout": None if deployment.rollout is None else render_rollout(deployment.rollout),
         "start_time": deployment.start_time_ms,
     }
 
@@ -36,7 +31,7 @@ def render_stopped(record: DeploymentRecord) -> dict[str, Any]:
         "deployment_id": record.deployment_id,
         "model_id": record.model_id,
         "build_number": record.build_number,
-        "lifecycle": "stopped",
+        "lifecycle": str(Lifecycle.STOPPED),
         "state": "stopped",
         "settings": record.settings,
         "routes": [],
@@ -46,9 +41,9 @@ def render_stopped(record: DeploymentRecord) -> dict[str, Any]:
     }
 
 
-def _route(route: Route, build_number: int, role: str) -> dict[str, Any]:
-    entry: dict[str, Any] = {"node": route.node_id, "build_number": build_number, "role": role,
-                             "routing_state": str(route.state), "allocations": route.allocations}
+def _route(route: RouteView) -> dict[str, Any]:
+    entry: dict[str, Any] = {"node": route.node_id, "build_number": route.build_number, "role": str(route.role),
+                             "routing_state": str(route.routing_state), "allocations": route.allocations}
     if route.reason:
         entry["reason"] = route.reason
     return entry
@@ -56,11 +51,11 @@ def _route(route: Route, build_number: int, role: str) -> dict[str, Any]:
 
 def render_rollout(rollout: Rollout) -> dict[str, Any]:
     return {
-        "action": rollout.action,
-        "stage": rollout.stage,
-        "outcome": rollout.outcome,
-        "from": {"build_number": rollout.source.build_number, "settings": rollout.settings_before},
-        "to": {"build_number": rollout.target.build_number, "settings": rollout.settings_after},
+        "action": str(rollout.action),
+        "stage": str(rollout.stage),
+        "outcome": str(rollout.outcome),
+        "from": {"build_number": rollout.source.build_number, "settings": rollout.settings_before.stored()},
+        "to": {"build_number": rollout.target.build_number, "settings": rollout.settings_after.stored()},
         "allow_downtime": rollout.allow_downtime,
         "gap": rollout.gap,
         "start_time": rollout.start_time_ms,
