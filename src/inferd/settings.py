@@ -7,7 +7,6 @@ from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy.engine import make_url
 
 from inferd.units import parse_byte_size
 
@@ -169,6 +168,8 @@ class Settings(BaseSettings):
     @property
     def store_description(self) -> str:
         """The store's URL without its password, for logs."""
+        from sqlalchemy.engine import make_url
+
         return make_url(self.resolved_store_url).render_as_string(hide_password=True)
 
     @property
@@ -183,6 +184,8 @@ def absolute_path(path: Path) -> Path:
 
 def absolute_sqlite_url(url: str) -> str:
     """A SQLite URL whose file is relative (`sqlite:///data/x.db`) made absolute; other URLs unchanged."""
+    from sqlalchemy.engine import make_url  # only when a store URL is given: the CLI starts without SQLAlchemy
+
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return url
