@@ -15,11 +15,12 @@ from fastapi.routing import APIRoute
 from inferd import __version__
 from inferd.api.authentication import Authenticator
 from inferd.api.errors import install_error_handlers
+from inferd.api import inference
+from inferd.api.inference import InferenceMiddleware
 from inferd.api.middleware import (
     AuthenticationMiddleware,
     AuthenticatorSlot,
     BodyLimitMiddleware,
-    FastInferMiddleware,
     ProductHeaderMiddleware,
     ResponseFormatMiddleware,
 )
@@ -144,9 +145,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     )
     app.state.request_limits = RequestLimits.of(settings)
     install_error_handlers(app)
-    # Inference routes first: a request is matched against the routes in order, and _infer is the hot path.
-    modules = (deployment_routes, root, health, metrics, nodes, rollouts, trained_models, builds, model_aliases, security,
-               docs)
+    modules = (inference, deployment_routes, root, health, metrics, nodes, rollouts, trained_models, builds,
+               model_aliases, security, docs)
     routers = [module.router for module in modules]
     for router in routers:
         app.include_router(router)
@@ -158,7 +158,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     # A path skips authentication only when every route on it is anonymous (and has no path parameter).
     anonymous = frozenset(path for path, _ in requirements if "{" not in path and all(
         r.privilege is Privilege.ANONYMOUS for other, r in requirements if other == path))
-    app.add_middleware(FastInferMiddleware)  # innermost: every other middleware applies to it as to any route
+    app.add_middleware(InferenceMiddleware)  # innermost: every other middleware applies to it as to any route
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_content_length_bytes,

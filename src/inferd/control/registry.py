@@ -195,8 +195,8 @@ class ModelRegistry:
             raise ResourceNotFound(f"No known trained model with model_id [{','.join(expansion.unmatched)}]")
         return [models[model_id] for model_id in expansion.matched]
 
-    def delete_model(self, model_id: str, *, force: bool) -> None:
-        """Delete the model with its builds and aliases (deployments, once they exist, need `force`)."""
+    def delete_model(self, model_id: str) -> None:
+        """Delete the model with its builds and aliases (the API stops its deployments first, with `force`)."""
         with self._names, self._lock(model_id):
             self.get_model(model_id)
             self._store.delete_model(model_id)

@@ -2,7 +2,6 @@
 
 from inferd.api.middleware.authentication import AuthenticationMiddleware, AuthenticatorSlot
 from inferd.api.middleware.body_limit import BodyLimitMiddleware
-from inferd.api.middleware.fast_infer import FastInferMiddleware
 from inferd.api.middleware.product_header import ProductHeaderMiddleware
 from inferd.api.middleware.response_format import ResponseFormatMiddleware
 
@@ -10,7 +9,6 @@ __all__ = [
     "AuthenticationMiddleware",
     "AuthenticatorSlot",
     "BodyLimitMiddleware",
-    "FastInferMiddleware",
     "ProductHeaderMiddleware",
     "ResponseFormatMiddleware",
 ]

@@ -166,6 +166,6 @@ async def delete_trained_model(
         raise StatusConflict(f"Cannot delete model [{model_id}] as it is currently deployed; use force to delete the model")
     if deployed:
         await deployments.stop(",".join(d.deployment_id for d in deployed), allow_no_match=True)
-    await run_in_threadpool(models.delete_model, model_id, force=force)
+    await run_in_threadpool(models.delete_model, model_id)
     await deployments.forget_model(model_id)
     return {"acknowledged": True}
