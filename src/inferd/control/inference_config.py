@@ -95,6 +95,8 @@ class RobertaTokenizationOptions(TokenizationOptions):
 class Tokenization(OneKey):
     """A one-key container naming the tokenizer; absent means BERT with defaults."""
 
+    described_as_forms = False  # in every task's config: forms of forms would flood the coverage phase
+
     bert: TokenizationOptions | None = None
     bert_ja: TokenizationOptions | None = None
     mpnet: TokenizationOptions | None = None

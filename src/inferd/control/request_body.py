@@ -117,13 +117,18 @@ class StrictBody(BaseModel):
 class OneKey(StrictBody):
     """Elasticsearch's one-key container (`{"ner": {...}}`): exactly one member, never null (null names none)."""
 
+    described_as_forms: ClassVar[bool] = True
+    """One form per member, which schemathesis' coverage phase explores one by one (it does not, behind
+    `maxProperties: 1`); False where the forms would multiply with a container's around it."""
+
     @classmethod
     def describe_rules(cls, schema: Schema) -> None:
-        """One form per member, which schemathesis' coverage phase explores one by one (it does not, behind
-        `maxProperties: 1`)."""
-        members = schema.pop("properties")
+        members = {name: without_null(member) for name, member in schema.pop("properties").items()}
+        if not cls.described_as_forms:
+            schema.update(properties=members, minProperties=1, maxProperties=1)
+            return
         del schema["type"], schema["additionalProperties"]  # each form says its own
-        schema["anyOf"] = [{"type": "object", "additionalProperties": False, "properties": {name: without_null(member)},
+        schema["anyOf"] = [{"type": "object", "additionalProperties": False, "properties": {name: member},
                             "required": [name]} for name, member in members.items()]
 
 

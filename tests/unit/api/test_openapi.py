@@ -20,6 +20,7 @@ from inferd.control.registry import ModelRegistry
 from inferd.control.request_body import parse_body
 from inferd.api.schemas.security import MAX_KEY_NAME_LENGTH
 from inferd.control.security.api_key_query import MAX_RESULT_WINDOW
+from inferd.control.security.users import MIN_PASSWORD_LENGTH
 from inferd.settings import Settings
 
 MODELS = "/_ml/trained_models/{model_id}"
@@ -120,6 +121,8 @@ def test_the_other_bounds_are_the_modules_constants(tmp_path: Path) -> None:
     assert value(schema, rollback["build"])["maximum"] == MAX_BUILD_NUMBER
     assert body(schema, "post", "/_security/api_key")["properties"]["name"]["maxLength"] == MAX_KEY_NAME_LENGTH
     assert body(schema, "post", "/_security/_query/api_key")["properties"]["size"]["maximum"] == MAX_RESULT_WINDOW
+    assert body(schema, "put", "/_security/user/{username}")["properties"]["password"]["minLength"] == (
+        MIN_PASSWORD_LENGTH)
     # A query parameter that the body may give as well is described as the body's field.
     query = parameters(schema, "post", f"{MODELS}/deployment/_start")
     assert query["queue_capacity"] == start["queue_capacity"]

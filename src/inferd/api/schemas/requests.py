@@ -20,7 +20,7 @@ from inferd.control.inference_config import MASK_TOKENS, describe_span
 from inferd.control.request_body import Checked, OneKey, Schema, StrictBody, parse_body, with_bounds
 from inferd.control.upload_limits import UploadLimits
 from inferd.errors import ParseError
-from inferd.nlp.tasks.updates import OPTION_TYPES, TRUNCATE_VALUES, UPDATABLE
+from inferd.nlp.tasks.updates import COMMON, OPTION_TYPES, TRUNCATE_VALUES, UPDATABLE
 from inferd.store import VocabularyRecord
 
 # The store keeps lengths as 64-bit integers.
@@ -131,7 +131,8 @@ def _option(name: str) -> Any:
 
 def _task_update(task: str) -> type[StrictBody]:
     name = "".join(word.title() for word in task.split("_")) + "Update"
-    options: dict[str, Any] = {option: (_option(option), None) for option in ("results_field", *sorted(UPDATABLE[task]))}
+    names = sorted(COMMON - {"tokenization"}) + sorted(UPDATABLE[task])
+    options: dict[str, Any] = {option: (_option(option), None) for option in names}
     tokenization = Annotated[TokenizationUpdates | None, Checked(nullable=False)]
     return create_model(name, __base__=StrictBody, tokenization=(tokenization, None), **options)
 
