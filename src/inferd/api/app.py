@@ -63,18 +63,6 @@ async def _restore(state: ServerState, timeout_s: float) -> None:
                 state.cluster_uuid, len(restored))
 
 
-def upload_limits(settings: Settings) -> UploadLimits:
-    return UploadLimits(
-        max_definition_bytes=settings.max_definition_bytes,
-        max_definition_parts=settings.max_definition_parts,
-        max_definition_part_bytes=settings.max_definition_part_bytes,
-        max_vocabulary_size=settings.max_vocabulary_size,
-        max_vocabulary_entry_chars=settings.max_vocabulary_entry_chars,
-        check_timeout_s=settings.definition_check_timeout_s,
-        check_memory_bytes=settings.definition_check_memory_bytes,
-    )
-
-
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     clock = clock or SystemClock()
     slot = AuthenticatorSlot()
@@ -90,7 +78,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         try:
             engine = open_store(settings.resolved_store_url)
             shutil.rmtree(settings.data_dir / "tmp", ignore_errors=True)  # leftovers of a process that was killed
-            registry = ModelRegistry(ModelStore(engine), clock, settings.data_dir, upload_limits(settings))
+            registry = ModelRegistry(ModelStore(engine), clock, settings.data_dir, UploadLimits.of(settings))
             deployments = DeploymentManager(registry, DeploymentStore(engine), local_cluster(settings), clock, RuntimeLimits(
                 settings.max_deployments, settings.max_batch_documents, settings.max_batch_tokens, settings.stop_timeout_s,
                 settings.max_document_windows,

@@ -9,7 +9,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from pydantic import BeforeValidator
 
-from inferd.api.suggestions import did_you_mean
+from inferd.suggestions import did_you_mean
 from inferd.errors import IllegalArgument
 
 # Accepted on every route (elasticsearch-py sends them for every API).

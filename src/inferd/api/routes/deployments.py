@@ -11,6 +11,7 @@ from inferd.api.deprecation import warn
 from inferd.api.params import EsBool
 from inferd.api.privileges import Actor, Privilege, require_privilege
 from inferd.api.schemas.deployment import render_assignment
+from inferd.api.schemas.requests import stop_allows_no_match
 from inferd.api.schemas.scaling import render_scaling_event
 from inferd.api.state import Deployments
 from inferd.control.deployment_request import parse_start_request, parse_update_request
@@ -27,7 +28,6 @@ def monitor(action: str) -> list[Any]:
     return [Depends(require_privilege(Privilege.MONITOR_ML, action))]
 
 
-STOP_FIELDS = ("allow_no_match", "force", "id")
 
 
 def _given(**params: Any) -> dict[str, str]:
@@ -79,15 +79,7 @@ async def stop_trained_model_deployment(
     model_id: str, body: JsonBody, deployments: Deployments, actor: Actor, allow_no_match: EsBool = True,
     force: EsBool = False,
 ) -> dict[str, bool]:
-    if body is not None:
-        if not isinstance(body, dict):
-            raise ParseError("[stop_trained_model_deployment] Expected START_OBJECT")
-        for name, value in body.items():
-            if name not in STOP_FIELDS:
-                raise ParseError(f"[stop_trained_model_deployment] unknown field [{name}]")
-            if name != "id" and not isinstance(value, bool):
-                raise ParseError(f"[stop_trained_model_deployment] failed to parse field [{name}]")
-        allow_no_match = body.get("allow_no_match", allow_no_match)
+    allow_no_match = stop_allows_no_match(body, allow_no_match)
     await deployments.stop(model_id, allow_no_match=allow_no_match, actor=actor)
     return {"stopped": True}
 
