@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from inferd.api.body import check_accept_header, read_json
@@ -54,6 +55,7 @@ class InferenceMiddleware:
             await self.app(scope, receive, send)
             return
         request = Request(scope, receive)
+        response: Response
         try:
             response = await infer(request, match.group(1), deprecated=match.group(2) is not None)
         except InferdError as error:

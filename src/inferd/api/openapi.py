@@ -74,7 +74,8 @@ class TypeFirst(GenerateJsonSchema):
     minutes to build boundary bodies for some schemas whose bounds precede their type (`_infer`'s documents)."""
 
     def sort(self, value: JsonSchemaValue, parent_key: str | None = None) -> JsonSchemaValue:
-        return _type_first(super().sort(value, parent_key), parent_key)
+        sorted_schema: JsonSchemaValue = _type_first(super().sort(value, parent_key), parent_key)
+        return sorted_schema
 
 
 def _type_first(value: Any, parent_key: str | None) -> Any:
@@ -160,7 +161,8 @@ def describe(schema: Schema, settings: Settings) -> Schema:
         if model is None:
             return {}
         name = references[(model, "validation")]["$ref"].rsplit("/", 1)[-1]
-        return components[name].get("properties", {})
+        found: Schema = components[name].get("properties", {})
+        return found
 
     paths = path_parameters(settings)
     error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ElasticsearchError"}}}}

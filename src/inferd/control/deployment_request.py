@@ -172,7 +172,7 @@ class AdaptiveAllocations:
             found.append("[min_number_of_allocations] must be a non-negative integer or null")
         if high is not None and high != -1 and high < 1:
             found.append("[max_number_of_allocations] must be a positive integer or null")
-        if low not in (None, -1) and high not in (None, -1) and low > high:  # type: ignore[operator]
+        if low is not None and low != -1 and high is not None and high != -1 and low > high:
             found.append("[min_number_of_allocations] must not be larger than [max_number_of_allocations]")
         return found
 
@@ -344,11 +344,11 @@ def parse_start_request(model_id: str, query: Mapping[str, str], body: Mapping[s
 
     if allocations is None:
         low = adaptive.min_number_of_allocations if adaptive is not None and adaptive.enabled else None
-        allocations = low if low not in (None, -1, 0) else 1  # type: ignore[assignment]
+        allocations = low if low is not None and low not in (-1, 0) else 1
     request = StartRequest(
         model_id=model_id,
         deployment_id=str(given.get("deployment_id") or model_id),
-        number_of_allocations=allocations,  # type: ignore[arg-type]
+        number_of_allocations=allocations,
         threads_per_allocation=threads,
         queue_capacity=queue_capacity,
         cache_size=cache_size,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler, TypeAdapter, ValidationError, create_model
 from pydantic.json_schema import JsonSchemaValue
 
 from inferd.control.ids import ID_MAX_LENGTH, ID_PATTERN
@@ -171,3 +171,10 @@ def describe_validation_error(error: ValidationError, model: type[BaseModel], pa
         return cause
     # Errors in a field's value are wrapped by the top-level parser, as Elasticsearch's ObjectParser does.
     return ParseError(f"[{parser}] failed to parse field [{path[0]}]", caused_by=cause)
+
+
+def model_with_fields(name: str, base: type[Model], fields: Mapping[str, tuple[Any, Any]]) -> type[Model]:
+    """pydantic's `create_model` for a model whose fields are known only at run time (one per task, per field),
+    typed as the base it extends."""
+    created: type[Model] = create_model(name, __base__=base, **fields)  # type: ignore[call-overload]
+    return created

@@ -20,7 +20,7 @@ from schemathesis.core import NotSet
 from inferd.api.app import create_app
 from inferd.api.limits import RequestLimits
 from inferd.api.openapi import operations
-from inferd.api.routes.deployments import infer_documents
+from inferd.api.inference import infer_documents
 from inferd.api.schemas.build import BuildBody
 from inferd.api.schemas.requests import definition_part_of, stop_allows_no_match, vocabulary_of
 from inferd.api.schemas.security import (

@@ -28,7 +28,7 @@ def request_uri(scope: Scope) -> str:
     """What Elasticsearch calls the request's uri: the raw path and query string."""
     path = scope.get("raw_path") or scope["path"].encode()
     query = scope.get("query_string") or b""
-    return (path + (b"?" + query if query else b"")).decode("latin-1")
+    return str((path + (b"?" + query if query else b"")).decode("latin-1"))
 
 
 class AuthenticationMiddleware:

@@ -15,7 +15,6 @@ from inferd.api.schemas.requests import stop_allows_no_match
 from inferd.api.schemas.scaling import render_scaling_event
 from inferd.api.state import Deployments
 from inferd.control.deployment_request import parse_start_request, parse_update_request
-from inferd.errors import ParseError
 
 router = APIRouter()
 

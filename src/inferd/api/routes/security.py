@@ -63,6 +63,7 @@ async def create_api_key(body: JsonBody, state: State, principal: Caller, refres
     creator = _require(principal)
     request = create_api_key_request(body)
     expiration_s = expiration_seconds(request.expiration)
+    assert request.name is not None  # create_api_key_request refused a body without one
     try:
         created = await run_in_threadpool(
             state.api_keys.create, creator, request.name, expiration_s, request.role_descriptors, request.metadata

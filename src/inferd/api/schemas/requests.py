@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from fastapi import Path
-from pydantic import Field, StrictBool, create_model
+from pydantic import Field, StrictBool
 
 from inferd.api.limits import RequestLimits
 from inferd.control.inference_config import MASK_TOKENS, describe_span
-from inferd.control.request_body import Checked, OneKey, Schema, StrictBody, parse_body, with_bounds
+from inferd.control.request_body import Checked, OneKey, Schema, StrictBody, model_with_fields, parse_body, with_bounds
 from inferd.control.upload_limits import UploadLimits
 from inferd.errors import ParseError
 from inferd.nlp.tasks.updates import COMMON, OPTION_TYPES, TRUNCATE_VALUES, UPDATABLE
@@ -72,6 +72,7 @@ def definition_part_of(body: Any) -> DefinitionPartBody:
 def vocabulary_of(body: Any) -> VocabularyRecord:
     """A vocabulary, parsed as Elasticsearch's `put_trained_model_vocabulary` parser does."""
     request = parse_body(VocabularyBody, body, "put_trained_model_vocabulary")
+    assert request.vocabulary is not None  # `Checked(required=True)`: parse_body refused a body without one
     return VocabularyRecord(request.vocabulary, request.merges, request.scores)
 
 
@@ -120,8 +121,8 @@ class TokenizationUpdate(StrictBody):
         describe_span(schema)
 
 
-TokenizationUpdates = create_model(  # the model's own tokenizer (checked against the stored config)
-    "TokenizationUpdates", __base__=OneKey, **{kind: (TokenizationUpdate | None, None) for kind in MASK_TOKENS})
+TokenizationUpdates = model_with_fields(  # the model's own tokenizer (checked against the stored config)
+    "TokenizationUpdates", OneKey, {kind: (TokenizationUpdate | None, None) for kind in MASK_TOKENS})
 
 
 def _option(name: str) -> Any:
@@ -133,12 +134,12 @@ def _task_update(task: str) -> type[StrictBody]:
     name = "".join(word.title() for word in task.split("_")) + "Update"
     names = sorted(COMMON - {"tokenization"}) + sorted(UPDATABLE[task])
     options: dict[str, Any] = {option: (_option(option), None) for option in names}
-    tokenization = Annotated[TokenizationUpdates | None, Checked(nullable=False)]
-    return create_model(name, __base__=StrictBody, tokenization=(tokenization, None), **options)
+    tokenization = Annotated[TokenizationUpdates | None, Checked(nullable=False)]  # type: ignore[valid-type]
+    return model_with_fields(name, StrictBody, {"tokenization": (tokenization, None), **options})
 
 
-InferenceConfigUpdate = create_model(  # the deployed model's task (checked against it)
-    "InferenceConfigUpdate", __base__=OneKey, **{task: (_task_update(task) | None, None) for task in UPDATABLE})
+InferenceConfigUpdate = model_with_fields(  # the deployed model's task (checked against it)
+    "InferenceConfigUpdate", OneKey, {task: (_task_update(task) | None, None) for task in UPDATABLE})
 
 
 class InferBody(StrictBody):

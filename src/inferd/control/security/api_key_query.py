@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import Field, create_model
+from pydantic import Field
 
-from inferd.control.request_body import Checked, OneKey, StrictBody
+from inferd.control.request_body import Checked, OneKey, StrictBody, model_with_fields
 from inferd.errors import IllegalArgument, ParseError
 from inferd.store import ApiKeyRecord
 
@@ -45,7 +45,7 @@ FIELD_TYPES: Mapping[str, type] = {**dict.fromkeys(STRING_FIELDS, str), "invalid
 
 def _one_field(name: str, fields: Iterable[str], value: Callable[[str], Any]) -> type[OneKey]:
     """A query or sort naming exactly one field: `{"name": ...}`."""
-    return create_model(name, __base__=OneKey, **{field: (value(field) | None, None) for field in fields})
+    return model_with_fields(name, OneKey, {field: (value(field) | None, None) for field in fields})
 
 
 class MatchAllQuery(StrictBody):
@@ -67,7 +67,7 @@ class ApiKeyQuery(OneKey):
     match_all: MatchAllQuery | None = None
     term: _one_field("TermQuery", FIELDS, FIELD_TYPES.__getitem__) | None = None  # type: ignore[valid-type]
     terms: _one_field("TermsQuery", FIELDS, lambda field: Annotated[  # type: ignore[valid-type]
-        list[FIELD_TYPES[field]], Field(max_length=MAX_CLAUSES)]) | None = None  # type: ignore[name-defined]
+        list[FIELD_TYPES[field]], Field(max_length=MAX_CLAUSES)]) | None = None
     prefix: _one_field("PrefixQuery", STRING_FIELDS, lambda field: str) | None = None  # type: ignore[valid-type]
     bool_: BoolQuery | None = Field(None, alias="bool")
 
@@ -82,11 +82,11 @@ class SortOrderOption(StrictBody):
     order: Annotated[SortOrder | None, Checked(nullable=False)] = None
 
 
-SortItem = Union[
-    Literal[(*SORTABLE, *(f"{field}:{order}" for field in SORTABLE for order in ("asc", "desc")))],  # type: ignore[misc]
+SortItem = Union[  # type: ignore[valid-type]  # built at run time from the sortable fields
+    Literal[(*SORTABLE, *(f"{field}:{order}" for field in SORTABLE for order in ("asc", "desc")))],
     _one_field("FieldSort", SORTABLE, lambda field: SortOrder | SortOrderOption),
 ]
-Sort = Union[SortItem, list[SortItem]]
+Sort = Union[SortItem, list[SortItem]]  # type: ignore[valid-type]
 """The sort forms `parse_sort` reads."""
 
 
