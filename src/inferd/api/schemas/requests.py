@@ -72,8 +72,8 @@ def definition_part_of(body: Any) -> DefinitionPartBody:
 def vocabulary_of(body: Any) -> VocabularyRecord:
     """A vocabulary, parsed as Elasticsearch's `put_trained_model_vocabulary` parser does."""
     request = parse_body(VocabularyBody, body, "put_trained_model_vocabulary")
-    assert request.vocabulary is not None  # `Checked(required=True)`: parse_body refused a body without one
-    return VocabularyRecord(request.vocabulary, request.merges, request.scores)
+    # A null vocabulary is refused by the registry's check_vocabulary, after the model is found (404 first).
+    return VocabularyRecord(request.vocabulary, request.merges, request.scores)  # type: ignore[arg-type]
 
 
 STOP_PARSER = "stop_trained_model_deployment"
