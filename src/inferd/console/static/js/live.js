@@ -1,0 +1,54 @@
+// The live feed: one EventSource per console, opened once signed in. Samples are kept per deployment for the last
+// few minutes (so a chart shows where things came from as soon as its page opens) and handed to whoever listens.
+
+export const KEEP_SAMPLES = 300;
+
+const listeners = new Set();
+const histories = new Map();
+let source = null;
+let latest = null;
+
+function remember(sample) {
+  for (const deployment of sample.deployments) {
+    let history = histories.get(deployment.deployment_id);
+    if (!history) {
+      history = [];
+      histories.set(deployment.deployment_id, history);
+    }
+    history.push({ time: sample.time, ...deployment });
+    if (history.length > KEEP_SAMPLES) history.splice(0, history.length - KEEP_SAMPLES);
+  }
+}
+
+export function open({ onSignedOut, onState }) {
+  close();
+  source = new EventSource("/_inferd/console/live");
+  source.addEventListener("open", () => onState(true));
+  source.addEventListener("error", () => onState(false));
+  source.addEventListener("sample", (event) => {
+    latest = JSON.parse(event.data);
+    remember(latest);
+    for (const listener of listeners) listener(latest);
+  });
+  source.addEventListener("signed_out", () => {
+    close();
+    onSignedOut();
+  });
+}
+
+export function close() {
+  if (source) source.close();
+  source = null;
+  latest = null;
+  histories.clear();
+}
+
+export function subscribe(listener) {
+  listeners.add(listener);
+  if (latest) listener(latest);
+  return () => listeners.delete(listener);
+}
+
+export function history(deploymentId) {
+  return histories.get(deploymentId) || [];
+}
