@@ -1,5 +1,6 @@
 // The deployment page's live charts (uPlot, vendored): each a few minutes of the live feed's samples.
 
+const MIN_SPAN_S = 60; // a chart shows at least a minute, so its time axis reads in seconds
 const COLOURS = { green: "#1a7f37", red: "#cf222e", orange: "#bc4c00", purple: "#8250df", blue: "#0a58b8", grey: "#6e7781" };
 
 // Each chart: its element's data-chart name, the series it draws, and how to read each from a sample.
@@ -26,7 +27,7 @@ export const CHARTS = {
     unit: "allocations",
     series: [
       ["serving", COLOURS.green, (s) => s.allocations],
-      ["target", COLOURS.grey, (s) => s.target_allocations],
+      ["target", COLOURS.grey, (s) => s.target_allocations, [6, 4]],
     ],
   },
   cache: {
@@ -42,12 +43,12 @@ function options(name, width) {
     height: 170,
     legend: { live: false },
     cursor: { drag: { x: false, y: false } },
-    scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(1, max * 1.15)] } },
+    scales: { x: { time: true, range: (u, min, max) => [Math.min(min, max - MIN_SPAN_S), max] }, y: { range: (u, min, max) => [0, Math.max(1, max * 1.15)] } },
     axes: [{}, { size: 48, label: chart.unit, labelSize: 16 }],
     series: [
       {},
-      ...chart.series.map(([label, stroke]) => ({
-        label, stroke, width: 2, spanGaps: true, points: { show: false },
+      ...chart.series.map(([label, stroke, , dash]) => ({
+        label, stroke, dash, width: 2, spanGaps: true, points: { show: false },
         paths: name === "allocations" ? uPlot.paths.stepped({ align: 1 }) : undefined,
       })),
     ],

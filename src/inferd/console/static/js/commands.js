@@ -2,7 +2,8 @@
 // variable (the console never has it, and a page must never show one).
 
 function quote(text) {
-  return `'${String(text).replaceAll("'", "'\\''")}'`;
+  const value = String(text);
+  return /^[\w.:\/@%+=,-]+$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`;
 }
 
 export function curl(method, url, body) {

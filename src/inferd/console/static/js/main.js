@@ -85,6 +85,7 @@ function app() {
     },
 
     signedOut(message) {
+      if (this.status !== "ready") return; // not signed in: nothing ended
       live.close();
       setSession(null, null);
       setPrivileges({});

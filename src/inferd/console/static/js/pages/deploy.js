@@ -201,12 +201,18 @@ export function deployPage() {
       return { method: "POST", url: path("/_inferd/deployments/{deployment_id}/_redeploy", { deployment_id: this.deploymentId }) + "?wait_for=none", body };
     },
 
+    get ready() {
+      return !this.loading && !this.error && (mode === "start" || Boolean(this.current));
+    },
+
     get curlText() {
+      if (!this.ready) return "";
       const { method, url, body } = this.request();
       return curl(method, url, body);
     },
 
     get cliText() {
+      if (!this.ready) return "";
       const f = this.form;
       const adaptive = f.adaptive ? { adaptive: true, min: f.min, max: f.max } : {};
       if (mode === "start") {

@@ -172,16 +172,26 @@ export function deploymentPage() {
     get historyRows() {
       return this.entries.map((entry) => ({
         id: entry.id, time: format.time(entry.time), action: entry.action, actor: entry.actor,
-        builds: entry.build_before === entry.build_after || entry.build_before === null ? `#${entry.build_after ?? "–"}` : `#${entry.build_before} → #${entry.build_after}`,
+        builds: this.buildChange(entry),
         allocations: this.allocationChange(entry),
         outcome: entry.outcome, tone: format.tone(entry.outcome), reason: entry.reason || "",
       }));
     },
 
+    buildChange(entry) {
+      return this.change(entry.build_before === null ? null : `#${entry.build_before}`,
+        entry.build_after === null ? null : `#${entry.build_after}`);
+    },
+
     allocationChange(entry) {
-      const before = entry.settings_before ? entry.settings_before.number_of_allocations : null;
-      const after = entry.settings_after ? entry.settings_after.number_of_allocations : null;
-      if (before === null || before === undefined) return after ?? "–";
+      return this.change(entry.settings_before ? entry.settings_before.number_of_allocations : null,
+        entry.settings_after ? entry.settings_after.number_of_allocations : null);
+    },
+
+    // "before → after", or one of them when the other is missing or the same ("–" for after a stop).
+    change(before, after) {
+      if (before === null || before === undefined) return after === null || after === undefined ? "–" : String(after);
+      if (after === null || after === undefined) return `${before} → –`;
       return before === after ? String(after) : `${before} → ${after}`;
     },
 
