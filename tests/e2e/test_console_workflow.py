@@ -35,7 +35,7 @@ from tests.support.browser import (
 )
 from tests.support.build_models import marked_echo_model, marker_of
 from tests.support.load import Load
-from tests.support.models import TestModel, make_test_model
+from tests.support.models import TestModel, make_test_model, upload_test_model
 from tests.support.server import ServerProcess, client_for, http_for
 
 pytestmark = pytest.mark.slow
@@ -385,7 +385,50 @@ def test_11_a_user_without_manage_ml_sees_the_actions_disabled_with_the_reason(
         context.close()
 
 
-def test_12_no_page_met_a_script_error(errors: BrowserErrors) -> None:
+TASK_TEXTS = {
+    "ner": ("Jim Henson was a puppeteer in New York City", ""),
+    "text_classification": ("I love this search engine", ""),
+    "question_answering": ("Jim Henson was a puppeteer who lived in New York City", "Where did Jim Henson live?"),
+    "fill_mask": ("The [MASK] is a big city", ""),
+    "text_embedding": ("hello world", ""),
+}
+
+
+@pytest.mark.parametrize("task", list(TASK_TEXTS))
+def test_12_each_task_is_drawn_the_way_a_person_reads_it(
+        task: str, page: Page, server: ServerProcess, es: Elasticsearch, tmp_path_factory: pytest.TempPathFactory,
+        shots: Path) -> None:
+    model_id = f"console-{task.replace('_', '-')}"
+    upload_test_model(es, model_id, make_test_model(task, tmp_path_factory.getbasetemp() / "console-tasks"))
+    es.ml.start_trained_model_deployment(model_id=model_id, wait_for="started")
+    try:
+        page.goto(console_url(server.url) + f"#/deployments/{model_id}/test")
+        text, extra = TASK_TEXTS[task]
+        page.get_by_label("Text", exact=True).fill(text)
+        if extra:
+            page.locator("#test-extra").fill(extra)
+        click_action(page, "run-test")
+        expect(page.get_by_test_id("took")).to_contain_text("ms")
+        result = json.loads(page.get_by_test_id("raw").inner_text())["inference_results"][0]
+        shown = page.get_by_test_id("result")
+        if task == "ner":
+            expect(shown.locator("mark.entity")).to_have_count(len(result["entities"]))
+            assert shown.locator(".ner-text").inner_text().replace("\n", "").startswith(text[:3])
+        elif task in ("text_classification", "fill_mask"):
+            expect(shown.get_by_test_id("predicted")).to_have_text(result["predicted_value"])
+            expect(shown.locator(".bars li")).to_have_count(len(result["top_classes"]))
+        elif task == "question_answering":
+            expect(shown.locator("mark.answer")).to_have_text(text[result["start_offset"]:result["end_offset"]])
+            expect(shown.get_by_test_id("predicted")).to_have_text(result["predicted_value"])
+        else:
+            expect(shown.get_by_test_id("vector-size")).to_have_text(str(len(result["predicted_value"])))
+        shot(page, shots, f"20-test-{task}")
+    finally:
+        es.ml.stop_trained_model_deployment(model_id=model_id)
+        es.ml.delete_trained_model(model_id=model_id)
+
+
+def test_13_no_page_met_a_script_error(errors: BrowserErrors) -> None:
     assert errors.page_errors == []
     unexpected = [message for message in errors.console_errors
                   if "401" not in message and "Failed to load resource" not in message]
