@@ -348,6 +348,31 @@ def test_10_on_a_phone_the_pages_fit_the_screen(browser: Browser, server: Server
         context.close()
 
 
+def test_10b_every_field_has_a_label_and_the_keyboard_reaches_the_actions(page: Page, server: ServerProcess) -> None:
+    for fragment in ("#/models", f"#/models/{MODEL}", f"#/models/{MODEL}/deploy", f"#/deployments/{MODEL}/update",
+                     f"#/deployments/{MODEL}", f"#/deployments/{MODEL}/test", f"#/models/{MODEL}/builds/new", "#/nodes"):
+        page.goto(console_url(server.url) + fragment)
+        page.wait_for_load_state("networkidle")
+        unlabelled = page.evaluate("""() => [...document.querySelectorAll('input, select, textarea')]
+            .filter((field) => field.offsetParent !== null && !field.labels.length && !field.getAttribute('aria-label'))
+            .map((field) => field.outerHTML)""")
+        assert unlabelled == [], fragment
+        assert page.locator("h1").count() == 1, fragment
+    page.goto(console_url(server.url) + "#/models")
+    expect(page.locator("[data-action='add-model']")).to_be_visible()
+    for _ in range(20):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.dataset.action") == "add-model":
+            break
+    else:
+        raise AssertionError("Tab never reached Add model")
+    page.keyboard.press("Enter")
+    expect(page.locator("dialog[open]")).to_be_visible()
+    expect(page.locator("dialog[open] #upload-id")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.locator("dialog[open]")).to_have_count(0)
+
+
 def test_11_a_user_without_manage_ml_sees_the_actions_disabled_with_the_reason(
         browser: Browser, server: ServerProcess, http: httpx.Client, shots: Path) -> None:
     username, password = VIEWER

@@ -127,7 +127,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def shutdown(self) -> None:
         if self.cycle is not None and not self.cycle.response_complete:
-            self.cycle.scope[SERVER_STOPPING] = True  # type: ignore[index]
+            self.cycle.scope[SERVER_STOPPING] = True  # type: ignore[literal-required]
         super().shutdown()
 
     def send_400_response(self, msg: str) -> None:

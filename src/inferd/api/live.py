@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from functools import partial
 from typing import Any
 
@@ -36,7 +36,7 @@ class LiveFeed:
         self._listeners = 0
         self._sampler: asyncio.Task[None] | None = None
 
-    async def samples(self) -> AsyncIterator[dict[str, Any]]:
+    async def samples(self) -> AsyncGenerator[dict[str, Any], None]:
         """Every sample from now on, as it is taken; the latest one at once when there is one."""
         self._listeners += 1
         if self._sampler is None:

@@ -105,7 +105,7 @@ def _privileges(request: Request, principal: Principal | None) -> dict[str, dict
     answer: dict[str, dict[str, Any]] = {}
     for route in api_routes(request.app):
         requirement = route_requirement(route)
-        for method in sorted(route.methods - {"HEAD"}):
+        for method in sorted((route.methods or set()) - {"HEAD"}):
             allowed = (principal is None or requirement.privilege in (Privilege.ANONYMOUS, Privilege.AUTHENTICATED)
                        or not requirement.granted_by.isdisjoint(principal.privileges))
             entry: dict[str, Any] = {"allowed": allowed}
