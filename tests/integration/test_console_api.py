@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.api import eventually
 from tests.support.server import ServerProcess, http_for
 
 SESSION = "/_inferd/console/session"
@@ -261,3 +263,26 @@ def test_the_root_sends_browsers_to_the_console_and_json_clients_get_elasticsear
     root = admin.get("/", headers={"Accept": "application/vnd.elasticsearch+json; compatible-with=9"})
     assert root.status_code == 200 and root.json()["tagline"] == "You Know, for Search"
     assert admin.get("/").json()["version"]["number"]  # curl's */*
+
+
+def test_a_live_feed_ends_when_the_server_stops_instead_of_holding_the_shutdown(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    server = ServerProcess(tmp_path_factory.mktemp("console-stop") / "data", extra_env={"INFERD_PROCESSORS": "1"}).start()
+    lines: list[str] = []
+
+    def listen() -> None:
+        with httpx.stream("GET", f"{server.url}/_inferd/console/live", timeout=60,
+                          headers={"Authorization": f"ApiKey {server.admin_key}"}) as response:
+            lines.extend(response.iter_lines())
+
+    listener = threading.Thread(target=listen)
+    listener.start()
+    try:
+        eventually(lambda: any(line.startswith("data: ") for line in lines), 10, "a first sample")
+    finally:
+        started = time.monotonic()
+        server.stop()
+        listener.join(10)
+    assert time.monotonic() - started < 10  # not uvicorn's 30 s grace for connections still open
+    assert not listener.is_alive() and server.process is not None
+    assert server.process.returncode in (0, -15)  # stopped by its SIGTERM, not killed after the grace period
