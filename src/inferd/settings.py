@@ -136,7 +136,7 @@ class Settings(BaseSettings):
     )
     console_session_idle_timeout_s: float = Field(
         1800.0, gt=0, description="A web console session ends after this long without a request from its user "
-        "(the live charts do not count)."
+        "(the live charts, and the reloads they prompt, do not count)."
     )
     console_session_lifespan_s: float = Field(
         28800.0, gt=0, description="A web console session ends this long after sign-in in any case (or when its API "

@@ -41,11 +41,12 @@ def session_cookie(scope: Scope) -> str | None:
     return cookie_parser(header.decode("latin-1")).get(SESSION_COOKIE) or None
 
 
-def is_live_feed(scope: Scope) -> bool:
-    """An EventSource connection (`Accept: text/event-stream`): it runs on its own, so it does not keep a session
-    from going idle."""
+def is_background(scope: Scope) -> bool:
+    """A request the console made by itself, not the user: its live feed (an EventSource, `Accept:
+    text/event-stream`) or a reload the feed prompted (`X-Inferd-Background`). It does not keep a session from
+    going idle."""
     accept = _header(scope, b"accept") or b""
-    return b"text/event-stream" in accept
+    return b"text/event-stream" in accept or _header(scope, b"x-inferd-background") is not None
 
 
 def from_script(scope: Scope) -> bool:

@@ -21,7 +21,7 @@ from inferd.api.sessions import (
     CONSOLE_SESSION,
     csrf_refusal,
     from_script,
-    is_live_feed,
+    is_background,
     session_cookie,
     without_basic_challenge,
 )
@@ -70,7 +70,7 @@ class AuthenticationMiddleware:
             if session_id is None:
                 scope[PRINCIPAL] = await authenticator.authenticate(header, lambda: request_uri(scope))
             else:
-                session = await authenticator.authenticate_session(session_id, activity=not is_live_feed(scope))
+                session = await authenticator.authenticate_session(session_id, activity=not is_background(scope))
                 refusal = csrf_refusal(scope, session)
                 if refusal is not None:
                     raise refusal

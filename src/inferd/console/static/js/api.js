@@ -37,8 +37,11 @@ export function path(template, values = {}) {
   return template.replace(/\{(\w+)\}/g, (_, name) => encodeURIComponent(values[name]));
 }
 
-export async function request(method, url, { body, headers = {}, authorization, query } = {}) {
+// `background`: the console asked by itself (a reload the live feed prompted), not the user: the session's idle
+// timeout does not start again.
+export async function request(method, url, { body, headers = {}, authorization, query, background } = {}) {
   const all = { Accept: "application/json", "X-Requested-With": "inferd-console", ...headers };
+  if (background) all["X-Inferd-Background"] = "true";
   if (authorization) all.Authorization = authorization;
   if (!SAFE.has(method) && session.csrfToken && !authorization) all[session.csrfHeader] = session.csrfToken;
   let payload;

@@ -52,3 +52,22 @@ export function subscribe(listener) {
 export function history(deploymentId) {
   return histories.get(deploymentId) || [];
 }
+
+// What the live feed says of every deployment: when it changes, what a page shows may have changed.
+function signature(sample) {
+  return sample.deployments
+    .map((d) => [d.deployment_id, d.lifecycle, d.state, d.build_number, d.allocations, d.target_allocations,
+                 d.rollout ? `${d.rollout.stage}/${d.rollout.outcome}` : ""].join(":"))
+    .join("|");
+}
+
+// Calls `reload()` whenever a deployment changes (started, stopped, resized, a rollout's stage...); returns the
+// function that stops it.
+export function onDeploymentsChange(reload) {
+  let seen = "";
+  return subscribe((sample) => {
+    const now = signature(sample);
+    if (seen && now !== seen) reload();
+    seen = now;
+  });
+}

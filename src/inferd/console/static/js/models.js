@@ -4,12 +4,12 @@ import { get, path } from "./api.js";
 import { taskOf } from "./results.js";
 import { tone } from "./format.js";
 
-export async function loadBuilds(modelId) {
-  return get(path("/_inferd/models/{model_id}/builds", { model_id: modelId }));
+export async function loadBuilds(modelId, options) {
+  return get(path("/_inferd/models/{model_id}/builds", { model_id: modelId }), options);
 }
 
-export async function loadDeployments() {
-  return (await get("/_inferd/deployments")).deployments;
+export async function loadDeployments(options) {
+  return (await get("/_inferd/deployments", options)).deployments;
 }
 
 // The state a person reads: the default build's upload state, then what its deployments do.
@@ -47,9 +47,3 @@ export function describeModel(config, builds, deployments) {
   };
 }
 
-// A signature of what the live feed says about deployments: when it changes, a page reloads what it shows.
-export function liveSignature(sample) {
-  return sample.deployments
-    .map((d) => `${d.deployment_id}:${d.lifecycle}:${d.state}:${d.build_number}:${d.allocations}:${d.target_allocations}:${d.rollout ? d.rollout.stage + d.rollout.outcome : ""}`)
-    .join("|");
-}

@@ -7,8 +7,8 @@ import { get, path, post } from "../api.js";
 import { can, whyNot } from "../actions.js";
 import { DeploymentCharts } from "../charts.js";
 import * as format from "../format.js";
-import { history as liveHistory, subscribe } from "../live.js";
-import { liveSignature, loadDeployments } from "../models.js";
+import { history as liveHistory, onDeploymentsChange, subscribe } from "../live.js";
+import { loadDeployments } from "../models.js";
 import { route } from "../router.js";
 import { act, ask } from "../ui.js";
 
@@ -51,7 +51,6 @@ export function deploymentPage() {
     workers: {},
     latest: null,
     busy: false,
-    signature: "",
 
     init() {
       this.load();
@@ -59,35 +58,38 @@ export function deploymentPage() {
         charts = new DeploymentCharts(this.$refs.charts);
         charts.update(liveHistory(deploymentId));
       });
-      this.unsubscribe = subscribe((sample) => {
-        this.latest = sample.deployments.find((d) => d.deployment_id === deploymentId) || null;
-        if (charts) charts.update(liveHistory(deploymentId));
-        const signature = liveSignature(sample);
-        if (this.signature && signature !== this.signature && !this.loading) this.load();
-        this.signature = signature;
-      });
+      this.unsubscribe = [
+        subscribe((sample) => {
+          this.latest = sample.deployments.find((d) => d.deployment_id === deploymentId) || null;
+          if (charts) charts.update(liveHistory(deploymentId));
+        }),
+        onDeploymentsChange(() => this.load(true)),
+      ];
     },
 
     destroy() {
-      if (this.unsubscribe) this.unsubscribe();
+      for (const unsubscribe of this.unsubscribe || []) unsubscribe();
       if (charts) charts.destroy();
       charts = null;
     },
 
-    async load() {
+    // `background`: the live feed prompted it (no activity of the user's).
+    async load(background = false) {
+      if (background && this.loading) return;
+      const options = { background };
       this.loading = true;
       const id = { deployment_id: deploymentId };
       try {
         const [view, history] = await Promise.all([
-          get(path("/_inferd/deployments/{deployment_id}", id)),
-          get(path("/_inferd/deployments/{deployment_id}/history", id)),
+          get(path("/_inferd/deployments/{deployment_id}", id), options),
+          get(path("/_inferd/deployments/{deployment_id}/history", id), options),
         ]);
         this.view = view;
         this.entries = history.history;
         if (view.lifecycle !== "stopped") {
           const [events, workers] = await Promise.all([
-            get(path("/_inferd/deployments/{deployment_id}/events", id)).catch(() => ({ events: [] })),
-            can("workers") ? get(path("/_inferd/deployments/{deployment_id}/workers", id)).catch(() => ({ workers: [] })) : { workers: [] },
+            get(path("/_inferd/deployments/{deployment_id}/events", id), options).catch(() => ({ events: [] })),
+            can("workers") ? get(path("/_inferd/deployments/{deployment_id}/workers", id), options).catch(() => ({ workers: [] })) : { workers: [] },
           ]);
           this.events = events.events;
           this.workers = Object.fromEntries(workers.workers.map((worker) => [worker.node, worker]));
@@ -281,25 +283,23 @@ export function deploymentsPage() {
     loading: true,
     error: "",
     rows: [],
-    signature: "",
 
     init() {
       this.load();
-      this.unsubscribe = subscribe((sample) => {
-        const signature = liveSignature(sample);
-        if (this.signature && signature !== this.signature && !this.loading) this.load();
-        this.signature = signature;
-      });
+      this.unsubscribe = onDeploymentsChange(() => this.load(true));
     },
 
     destroy() {
       if (this.unsubscribe) this.unsubscribe();
     },
 
-    async load() {
+    // `background`: the live feed prompted it (no activity of the user's).
+    async load(background = false) {
+      if (background && this.loading) return;
+      const options = { background };
       this.loading = true;
       try {
-        this.rows = (await loadDeployments()).map((d) => ({
+        this.rows = (await loadDeployments(options)).map((d) => ({
           id: d.deployment_id, href: `#/deployments/${encodeURIComponent(d.deployment_id)}`,
           model: d.model_id, modelHref: `#/models/${encodeURIComponent(d.model_id)}`,
           lifecycle: d.lifecycle, tone: format.tone(d.lifecycle), state: d.state, build: d.build_number,

@@ -2,8 +2,8 @@
 // Deploy New Build (upload the next build's files with the chunked protocol, then deploy it).
 
 import { del, get, path, post, put } from "../api.js";
-import { chip, liveSignature, loadBuilds, loadDeployments, modelState } from "../models.js";
-import { subscribe } from "../live.js";
+import { chip, loadBuilds, loadDeployments, modelState } from "../models.js";
+import { onDeploymentsChange } from "../live.js";
 import { taskOf } from "../results.js";
 import { route } from "../router.js";
 import { act, ask, toast } from "../ui.js";
@@ -22,30 +22,28 @@ export function modelPage() {
     defaultBuild: null,
     deployments: [],
     state: { label: "", tone: "", reason: "" },
-    signature: "",
 
     init() {
       this.load();
-      this.unsubscribe = subscribe((sample) => {
-        const signature = liveSignature(sample);
-        if (this.signature && signature !== this.signature && !this.loading) this.load();
-        this.signature = signature;
-      });
+      this.unsubscribe = onDeploymentsChange(() => this.load(true));
     },
 
     destroy() {
       if (this.unsubscribe) this.unsubscribe();
     },
 
-    async load() {
+    // `background`: the live feed prompted it (no activity of the user's).
+    async load(background = false) {
+      if (background && this.loading) return;
+      const options = { background };
       this.loading = true;
       try {
         const id = { model_id: this.modelId };
         const [configs, stats, builds, deployments] = await Promise.all([
-          get(path("/_ml/trained_models/{model_id}", id)),
-          get(path("/_ml/trained_models/{model_id}/_stats", id)),
-          loadBuilds(this.modelId),
-          loadDeployments(),
+          get(path("/_ml/trained_models/{model_id}", id), options),
+          get(path("/_ml/trained_models/{model_id}/_stats", id), options),
+          loadBuilds(this.modelId, options),
+          loadDeployments(options),
         ]);
         this.config = configs.trained_model_configs[0];
         this.size = stats.trained_model_stats[0].model_size_stats;

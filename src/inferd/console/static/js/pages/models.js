@@ -2,9 +2,9 @@
 // upload from the browser with the chunked protocol, or the `inferd import` command); delete with confirmation.
 
 import { del, get, path, put } from "../api.js";
-import { describeModel, liveSignature, loadBuilds, loadDeployments } from "../models.js";
+import { describeModel, loadBuilds, loadDeployments } from "../models.js";
 import { readJson, uploadDefinition } from "../upload.js";
-import { subscribe } from "../live.js";
+import { onDeploymentsChange } from "../live.js";
 import { act, ask, toast } from "../ui.js";
 import * as format from "../format.js";
 import { can } from "../actions.js";
@@ -22,30 +22,28 @@ export function modelsPage() {
     adding: false,
     addTab: "upload",
     upload: { modelId: "", busy: false, percent: 0, message: "", error: "", done: "" },
-    signature: "",
 
     init() {
       this.load();
-      this.unsubscribe = subscribe((sample) => {
-        const signature = liveSignature(sample);
-        if (this.signature && signature !== this.signature && !this.loading) this.load();
-        this.signature = signature;
-      });
+      this.unsubscribe = onDeploymentsChange(() => this.load(true));
     },
 
     destroy() {
       if (this.unsubscribe) this.unsubscribe();
     },
 
-    async load() {
+    // `background`: the live feed prompted it (no activity of the user's).
+    async load(background = false) {
+      if (background && this.loading) return;
+      const options = { background };
       this.loading = true;
       try {
         const [configs, deployments, nodes] = await Promise.all([
-          get("/_ml/trained_models", { query: { size: 10000 } }),
-          loadDeployments(),
-          get("/_inferd/nodes"),
+          get("/_ml/trained_models", { query: { size: 10000 }, ...options }),
+          loadDeployments(options),
+          get("/_inferd/nodes", options),
         ]);
-        const builds = await Promise.all(configs.trained_model_configs.map((config) => loadBuilds(config.model_id)));
+        const builds = await Promise.all(configs.trained_model_configs.map((config) => loadBuilds(config.model_id, options)));
         this.models = configs.trained_model_configs.map((config, index) => describeModel(config, builds[index], deployments));
         const running = deployments.filter((deployment) => deployment.lifecycle !== "stopped");
         this.totals = {

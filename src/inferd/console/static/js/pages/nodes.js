@@ -2,33 +2,31 @@
 
 import { get } from "../api.js";
 import * as format from "../format.js";
-import { subscribe } from "../live.js";
-import { liveSignature, loadDeployments } from "../models.js";
+import { onDeploymentsChange } from "../live.js";
+import { loadDeployments } from "../models.js";
 
 export function nodesPage() {
   return {
     loading: true,
     error: "",
     nodes: [],
-    signature: "",
 
     init() {
       this.load();
-      this.unsubscribe = subscribe((sample) => {
-        const signature = liveSignature(sample);
-        if (this.signature && signature !== this.signature && !this.loading) this.load();
-        this.signature = signature;
-      });
+      this.unsubscribe = onDeploymentsChange(() => this.load(true));
     },
 
     destroy() {
       if (this.unsubscribe) this.unsubscribe();
     },
 
-    async load() {
+    // `background`: the live feed prompted it (no activity of the user's).
+    async load(background = false) {
+      if (background && this.loading) return;
+      const options = { background };
       this.loading = true;
       try {
-        const [nodes, deployments] = await Promise.all([get("/_inferd/nodes"), loadDeployments()]);
+        const [nodes, deployments] = await Promise.all([get("/_inferd/nodes", options), loadDeployments(options)]);
         const threads = Object.fromEntries(deployments.map((d) => [d.deployment_id, d.settings.threads_per_allocation]));
         this.nodes = nodes.nodes.map((node) => {
           const placed = Object.entries(node.allocations).map(([deployment, allocations]) => ({
