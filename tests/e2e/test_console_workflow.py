@@ -185,7 +185,7 @@ def test_2_upload_a_model_from_the_browser_with_a_progress_bar(
 
 
 def test_3_start_a_deployment_from_the_form(page: Page, http: httpx.Client, es: Elasticsearch, shots: Path) -> None:
-    page.locator(f"tr[data-model='{MODEL}'] a", has_text="Deploy").click()
+    page.locator(f"tr[data-model='{MODEL}'] [data-action='deploy']").click()
     expect(page.get_by_role("heading", name=f"Start a deployment of {MODEL}")).to_be_visible()
     expect(page.get_by_test_id("explanation")).to_contain_text("1 allocation × 1 thread = 1 of this server's 4 processors (2 nodes")
     page.get_by_role("button", name="Show the API request").click()
@@ -388,6 +388,7 @@ def test_11_a_user_without_manage_ml_sees_the_actions_disabled_with_the_reason(
         expect(add).to_have_attribute("title", f"action [cluster:admin/xpack/ml/inference/put] is unauthorized for user "
                                                f"[{username}] with effective roles [machine_learning_user], this action "
                                                "is granted by the cluster privileges [manage_ml,manage,all]")
+        expect(viewer.locator(f"tr[data-model='{MODEL}'] [data-action='deploy']")).to_be_disabled()
         shot(viewer, shots, "18-viewer-models")
         viewer.goto(console_url(server.url) + f"#/deployments/{MODEL}")
         expect(viewer.get_by_test_id("lifecycle")).to_have_text("deployed")

@@ -60,3 +60,7 @@ export function tone(state) {
       return "";
   }
 }
+
+export function count(value, noun) {
+  return `${value} ${noun}${value === 1 ? "" : "s"}`;
+}

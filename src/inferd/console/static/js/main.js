@@ -115,6 +115,11 @@ function app() {
       return whyNot(action);
     },
 
+    // A button that opens a form: it goes there only when the form's action is allowed.
+    follow(action, href) {
+      if (can(action)) window.location.hash = href;
+    },
+
     toast(message, tone = "") {
       const entry = { id: Math.random(), message, tone };
       this.toasts.push(entry);

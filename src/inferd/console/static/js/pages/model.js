@@ -89,7 +89,7 @@ export function modelPage() {
       return this.deployments.map((deployment) => ({
         ...chip(deployment),
         build: deployment.build_number,
-        allocations: `${deployment.settings.number_of_allocations} × ${deployment.settings.threads_per_allocation} threads`,
+        allocations: `${format.count(deployment.settings.number_of_allocations, "allocation")} × ${format.count(deployment.settings.threads_per_allocation, "thread")}`,
       }));
     },
 

@@ -34,6 +34,9 @@ export function nodesPage() {
             processors: allocations * (threads[deployment] || 1),
             href: `#/deployments/${encodeURIComponent(deployment)}`,
           }));
+          for (const entry of placed) {
+            entry.text = `${format.count(entry.allocations, "allocation")} × ${format.count(entry.threads, "thread")} = ${format.count(entry.processors, "processor")}`;
+          }
           const used = placed.reduce((sum, entry) => sum + entry.processors, 0);
           return {
             id: node.node_id, processors: node.processors, memory: format.bytes(node.memory_bytes),
