@@ -225,7 +225,8 @@ def test_5_update_to_2_allocations_while_a_load_runs_and_see_the_charts_move(
     page.goto(console_url(server.url) + f"#/deployments/{MODEL}")
     expect(page.get_by_test_id("now-allocations")).to_have_text("1 serving of 1 asked for", timeout=15_000)
     expect(page.get_by_test_id("now-requests")).not_to_have_text("–", timeout=15_000)
-    page.wait_for_function("() => !document.querySelector('[data-testid=now-requests]').textContent.startsWith('0 ')")
+    page.wait_for_function("() => parseFloat(document.querySelector('[data-testid=now-requests]').textContent"
+                           ".replace(/,/g, '')) >= 10")  # the load shows on the charts
     allocations_chart = page.locator("[data-chart='allocations']")
     before = allocations_chart.screenshot()
     shot(page, shots, "07-deployment-live-1-allocation")

@@ -57,6 +57,7 @@ ASSET_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+
                ".md": "text/plain", "": "text/plain"}
 """What the console serves, by suffix (`LICENSE` files have none); anything else is not found."""
 ANONYMOUS = [Depends(require_privilege(Privilege.ANONYMOUS))]
+STATIC_ROOT, PAGE_FILE = STATIC_DIR.resolve(), PAGE.resolve()
 
 
 @router.get("", dependencies=ANONYMOUS)
@@ -67,14 +68,14 @@ async def console_root() -> RedirectResponse:
 @router.get("/", dependencies=ANONYMOUS)
 async def console_page(request: Request) -> Response:
     """The one page: it signs in, then draws every screen from the REST API."""
-    return _file_response(request, PAGE, "text/html; charset=utf-8")
+    return _file_response(request, PAGE_FILE, "text/html; charset=utf-8")
 
 
 @router.get("/assets/{name:path}", dependencies=ANONYMOUS)
 async def console_asset(name: str, request: Request) -> Response:
-    path = (STATIC_DIR / name).resolve()
+    path = (STATIC_ROOT / name).resolve()
     content_type = ASSET_TYPES.get(path.suffix)
-    if content_type is None or not path.is_relative_to(STATIC_DIR) or path == PAGE or not path.is_file():
+    if content_type is None or not path.is_relative_to(STATIC_ROOT) or path == PAGE_FILE or not path.is_file():
         raise ResourceNotFound(f"no console asset [{name}]")
     charset = "; charset=utf-8" if content_type.startswith("text/") else ""
     return _file_response(request, path, content_type + charset)
@@ -135,44 +136,42 @@ def _describe(request: Request, state: State, principal: Principal | None,
     return answer
 
 
+NO_STORE = {"Cache-Control": "no-store"}
+
+
 @router.post("/session", dependencies=SESSION)
-async def sign_in(request: Request, state: State, principal: Caller) -> Response:
+async def sign_in(request: Request, response: Response, state: State, principal: Caller) -> dict[str, Any]:
     """Open a session for the credentials in the `Authorization` header (verified by the authentication
     middleware, as for any request): the answer sets the session cookie and carries the CSRF token."""
     if request.scope.get(CONSOLE_SESSION) is not None:
         raise BadRequest("sign in with an API key or a user name and password in the [Authorization] header, not "
                          "with a session")
+    response.headers.update(NO_STORE)
     if principal is None:  # security is off: there is nobody to sign in
-        return _json(_describe(request, state, None, None))
+        return _describe(request, state, None, None)
     try:
         session_id, session = await run_in_threadpool(state.sessions.open, principal)
     except SessionRefused as refused:
         raise SecurityException(str(refused), status=401) from None
-    response = _json(_describe(request, state, principal, session))
     max_age_s = max(1, (session.expires_ms - state.clock.now_ms()) // 1000)
     set_session_cookie(response, request.scope, session_id, max_age_s)
-    return response
+    return _describe(request, state, principal, session)
 
 
 @router.get("/session", dependencies=SESSION)
-async def get_session(request: Request, state: State, principal: Caller) -> Response:
+async def get_session(request: Request, response: Response, state: State, principal: Caller) -> dict[str, Any]:
     """Who the console runs as, what it may do, and (with a session) its CSRF token: a reloaded page signs
     in again from here without asking."""
-    return _json(_describe(request, state, principal, request.scope.get(CONSOLE_SESSION)))
+    response.headers.update(NO_STORE)
+    return _describe(request, state, principal, request.scope.get(CONSOLE_SESSION))
 
 
 @router.delete("/session", dependencies=SESSION)
-async def sign_out(request: Request, state: State) -> Response:
+async def sign_out(request: Request, response: Response, state: State) -> dict[str, bool]:
     """End the session the cookie names (with its CSRF token, like any change) and drop the cookie."""
     session_id = request.cookies.get(SESSION_COOKIE) if request.scope.get(CONSOLE_SESSION) else None
-    signed_out = session_id is not None and state.sessions.close(session_id)
-    response = _json({"signed_out": signed_out})
     clear_session_cookie(response, request.scope)
-    return response
-
-
-def _json(document: dict[str, Any]) -> Response:
-    return Response(json.dumps(document), media_type="application/json", headers={"Cache-Control": "no-store"})
+    return {"signed_out": session_id is not None and state.sessions.close(session_id)}
 
 
 # --- the live feed -------------------------------------------------------------------------------
