@@ -165,7 +165,7 @@ export function deploymentPage() {
       return {
         requests: `${format.number(l.requests_per_s.answered)} answered/s, ${format.number(l.requests_per_s.error + l.requests_per_s.rejected + l.requests_per_s.timeout)} failed/s`,
         latency: `p50 ${format.milliseconds(l.latency_ms.p50)}, p95 ${format.milliseconds(l.latency_ms.p95)}, p99 ${format.milliseconds(l.latency_ms.p99)}`,
-        queue: `${l.queued_documents} documents queued`,
+        queue: `${format.count(l.queued_documents, "document")} queued`,
         allocations: `${l.allocations} serving of ${l.target_allocations} asked for`,
         cache: `${format.percent(l.cache_hit_rate)} of documents from the cache`,
       };
