@@ -1,7 +1,7 @@
 """The console's live feed: one sampler per server, its samples pushed to every console that listens.
 
 Each second, while at least one console listens, the sampler snapshots the deployments' counters (on the event
-loop, in one step, as `_stats` does) and renders a sample against the snapshot `WINDOW_S` older
+loop, in one step, as `_stats` does) and renders a sample of the last `WINDOW_S` of snapshots
 (`api/schemas/live.py`); every listener gets the same sample, so ten open consoles cost one sampler, not ten
 pollers. With no listener left the sampler stops.
 """
@@ -69,7 +69,7 @@ class LiveFeed:
         while True:
             await self._clock.sleep(self._interval_s)
             self._snapshots.append(self._snapshot())
-            sample = render_sample(self._snapshots[0], self._snapshots[-1])
+            sample = render_sample(list(self._snapshots))
             async with self._new_sample:
                 self._latest = sample
                 self._sequence += 1

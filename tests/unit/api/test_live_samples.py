@@ -25,7 +25,7 @@ def test_rates_are_per_second_between_the_snapshots_and_gauges_are_the_newest() 
     older = snapshot(10.0, {key: route("node-0", 100, fast=100, documents=100, hits=10)})
     newer = snapshot(15.0, {key: route("node-0", 600, errors=5, rejected=10, fast=600, documents=600, hits=60,
                                        queued=7, allocations=2)}, allocations=2, target=2)
-    sample = render_sample(older, newer)
+    sample = render_sample([older, newer])
     (deployment,) = sample["deployments"]
     assert sample["window_s"] == 5.0 and sample["time"] == 15_000
     assert deployment["requests_per_s"] == {"answered": 100.0, "error": 1.0, "rejected": 2.0, "timeout": 0.0}
@@ -40,16 +40,34 @@ def test_a_route_that_started_since_counts_from_zero_and_a_gone_one_is_left_out(
     old_key, new_key = ("d", "node-0", 1, 100), ("d", "node-0", 2, 200)
     older = snapshot(0.0, {old_key: route("node-0", 1_000_000, fast=1_000_000)})
     newer = snapshot(2.0, {new_key: route("node-0", 40, fast=40, build=2)})
-    (deployment,) = render_sample(older, newer)["deployments"]
+    (deployment,) = render_sample([older, newer])["deployments"]
     assert deployment["requests_per_s"]["answered"] == 20.0
     assert deployment["nodes"][0]["build_number"] == 2
 
 
-def test_a_counter_that_went_back_counts_nothing_and_an_idle_window_has_no_percentiles() -> None:
+def test_a_counter_that_went_back_was_reset_and_counts_from_there() -> None:
+    key = ("d", "node-0", 1, 100)
+    older = snapshot(0.0, {key: route("node-0", 50, fast=50, documents=50)})
+    newer = snapshot(1.0, {key: route("node-0", 10, fast=10, documents=10)})
+    (deployment,) = render_sample([older, newer])["deployments"]
+    assert deployment["requests_per_s"]["answered"] == 10.0 and deployment["documents_per_s"] == 10.0
+
+
+def test_an_idle_window_has_no_percentiles_nor_hit_rate() -> None:
     key = ("d", "node-0", 1, 100)
     older = snapshot(0.0, {key: route("node-0", 50, fast=50)})
-    newer = snapshot(1.0, {key: route("node-0", 10, fast=10)})
-    (deployment,) = render_sample(older, newer)["deployments"]
+    newer = snapshot(1.0, {key: route("node-0", 50, fast=50)})
+    (deployment,) = render_sample([older, newer])["deployments"]
     assert deployment["requests_per_s"]["answered"] == 0.0
     assert deployment["latency_ms"] == {"p50": None, "p95": None, "p99": None}
     assert deployment["cache_hit_rate"] is None
+
+
+def test_a_route_a_rollout_retired_in_the_window_still_counts_what_it_answered() -> None:
+    old_key, new_key = ("d", "node-0", 1, 100), ("d", "node-0", 2, 200)
+    first = snapshot(0.0, {old_key: route("node-0", 0, fast=0)})
+    second = snapshot(1.0, {old_key: route("node-0", 80, fast=80), new_key: route("node-0", 0, build=2)})
+    third = snapshot(2.0, {new_key: route("node-0", 100, fast=100, build=2)})  # the old route drained and left
+    (deployment,) = render_sample([first, second, third])["deployments"]
+    assert deployment["requests_per_s"]["answered"] == 90.0  # (80 + 100) requests in 2 s
+    assert [(node["build_number"], node["requests_per_s"]["answered"]) for node in deployment["nodes"]] == [(2, 50.0)]

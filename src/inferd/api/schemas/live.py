@@ -2,18 +2,20 @@
 deployments' counters.
 
 A snapshot copies, at one instant, the counters `_stats` and `/_inferd/metrics` read: each route's requests by
-outcome, its latency histogram, documents, cache hits and queue. A sample is the difference between the newest
-snapshot and one a few seconds older, per second: requests per second by outcome, p50/p95/p99 of the requests
-answered in between (estimated from the histogram's buckets, as Prometheus does), cache hit rate; with the
-newest snapshot's gauges (queue, allocations serving against those asked for). A route is known by its
-deployment, node, build and start time: one that started since the older snapshot (a rollout, a restart)
-counts from zero, and one that is gone is left out.
+outcome, its latency histogram, documents, cache hits and queue. A sample covers the last few snapshots, per
+second: requests per second by outcome, p50/p95/p99 of the requests answered meanwhile (estimated from the
+histogram's buckets, as Prometheus does), cache hit rate; with the newest snapshot's gauges (queue, allocations
+serving against those asked for). What each route counted is summed from one snapshot to the next, so a route a
+rollout retired in the window still counts for what it answered before it left. A route is known by its
+deployment, node, build and start time: one that started since the previous snapshot counts from zero, and one
+whose counters went back was reset and counts from there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from inferd.control.views import DeploymentView, RouteView
@@ -38,6 +40,13 @@ class RouteCounters:
     cache_hits: int
     queued_documents: int
 
+    def plus(self, later: RouteCounters) -> RouteCounters:
+        """This route's counts followed by `later`'s (counts added; the gauges are the later ones)."""
+        return RouteCounters(
+            later.node_id, later.role, later.build_number, later.routing_state, later.allocations,
+            _plus(self.outcomes, later.outcomes), _plus(self.latency_buckets, later.latency_buckets),
+            self.documents + later.documents, self.cache_hits + later.cache_hits, later.queued_documents)
+
     def minus(self, older: RouteCounters | None) -> RouteCounters:
         """What this route counted since `older` (all of it when the route is new)."""
         if older is None:
@@ -45,12 +54,22 @@ class RouteCounters:
         return RouteCounters(
             self.node_id, self.role, self.build_number, self.routing_state, self.allocations,
             _minus(self.outcomes, older.outcomes), _minus(self.latency_buckets, older.latency_buckets),
-            max(0, self.documents - older.documents), max(0, self.cache_hits - older.cache_hits),
+            _increase(self.documents, older.documents), _increase(self.cache_hits, older.cache_hits),
             self.queued_documents)
 
 
+def _increase(new: int, old: int) -> int:
+    """What a counter counted since `old`; one that went back was reset (a route's worker replaced), and counted
+    `new` since, as Prometheus' rate() reads it."""
+    return new - old if new >= old else new
+
+
+def _plus(first: tuple[int, ...], second: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(a + b for a, b in zip(first, second, strict=True))
+
+
 def _minus(newer: tuple[int, ...], older: tuple[int, ...]) -> tuple[int, ...]:
-    return tuple(max(0, new - old) for new, old in zip(newer, older, strict=True))
+    return tuple(_increase(new, old) for new, old in zip(newer, older, strict=True))
 
 
 @dataclass(frozen=True)
@@ -124,18 +143,36 @@ def _milliseconds(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 3)
 
 
-def render_sample(older: Snapshot, newer: Snapshot) -> dict[str, Any]:
-    """The sample the console charts: what happened between the two snapshots, per deployment and per node."""
-    seconds = max(newer.monotonic_s - older.monotonic_s, 1e-3)
-    before = {key: route for deployment in older.deployments for key, route in deployment.routes.items()}
+def _counted(snapshots: Sequence[Snapshot]) -> dict[RouteKey, RouteCounters]:
+    """What each route counted over the snapshots, summed step by step (with the newest gauges it had)."""
+    counted: dict[RouteKey, RouteCounters] = {}
+    for before, after in pairwise(snapshots):
+        previous = {key: route for deployment in before.deployments for key, route in deployment.routes.items()}
+        for deployment in after.deployments:
+            for key, route in deployment.routes.items():
+                step = route.minus(previous.get(key))
+                counted[key] = counted[key].plus(step) if key in counted else step
+    return counted
+
+
+def render_sample(snapshots: Sequence[Snapshot]) -> dict[str, Any]:
+    """The sample the console charts: what happened over the snapshots (oldest first), per deployment and per
+    node, with the newest snapshot's gauges."""
+    newer = snapshots[-1]
+    seconds = max(newer.monotonic_s - snapshots[0].monotonic_s, 1e-3)
+    counted = _counted(snapshots)
     deployments = []
     for deployment in newer.deployments:
-        changes = {key: route.minus(before.get(key)) for key, route in deployment.routes.items()}
+        current = deployment.routes.keys()
+        retired = [route for key, route in counted.items() if key[0] == deployment.deployment_id and key not in current]
+        serving = [counted[key] for key in current if key in counted]
         nodes = [
             {"node": route.node_id, "role": route.role, "build_number": route.build_number,
              "routing_state": route.routing_state, "allocations": route.allocations, **_rates([route], seconds)}
-            for route in changes.values()
+            for route in serving
         ]
+        totals = _rates([*serving, *retired], seconds)
+        totals["queued_documents"] = sum(route.queued_documents for route in serving)  # a gauge: the routes now
         deployments.append({
             "deployment_id": deployment.deployment_id,
             "model_id": deployment.model_id,
@@ -146,7 +183,7 @@ def render_sample(older: Snapshot, newer: Snapshot) -> dict[str, Any]:
             "target_allocations": deployment.target_allocations,
             "adaptive_allocations": deployment.adaptive,
             "rollout": deployment.rollout,
-            **_rates(changes.values(), seconds),
+            **totals,
             "nodes": nodes,
         })
     return {"time": newer.time_ms, "window_s": round(seconds, 3), "deployments": deployments}
