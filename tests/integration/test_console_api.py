@@ -289,3 +289,17 @@ def test_a_live_feed_ends_when_the_server_stops_instead_of_holding_the_shutdown(
     assert time.monotonic() - started < 10  # not uvicorn's 30 s grace for connections still open
     assert not listener.is_alive() and server.process is not None
     assert server.process.returncode in (0, -15)  # stopped by its SIGTERM, not killed after the grace period
+
+
+def test_without_security_the_console_needs_no_sign_in_and_everything_is_allowed(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    server = ServerProcess(tmp_path_factory.mktemp("console-open") / "data", extra_env={"INFERD_PROCESSORS": "1"},
+                           extra_args=["--no-security"]).start()
+    try:
+        with httpx.Client(base_url=server.url) as client:
+            answer = client.get(SESSION).json()
+            assert answer["security_enabled"] is False and answer["user"] is None and answer["session"] is None
+            assert all(entry["allowed"] for entry in answer["privileges"].values())
+            assert client.post(SESSION).json()["session"] is None and "inferd_session" not in client.cookies
+    finally:
+        server.stop()
