@@ -21,6 +21,9 @@ CHROMIUM = Path(os.environ.get("INFERD_CHROMIUM", "/usr/bin/chromium"))
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                "--no-first-run"]
 SCREENSHOTS_ENV = "INFERD_SCREENSHOTS_DIR"
+EXPECT_TIMEOUT_MS = 20_000
+"""How long an assertion on the page waits: a page follows the server through its live feed, and on a busy 2-core
+machine a change can take seconds to show (Playwright's default is 5)."""
 LAPTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
@@ -38,6 +41,7 @@ def require_chromium() -> None:
 @contextmanager
 def chromium() -> Iterator[Browser]:
     require_chromium()
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
         try:
