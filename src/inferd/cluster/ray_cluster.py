@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -69,7 +70,10 @@ def membership_changes(before: Mapping[str, Node], after: Mapping[str, Node]) ->
 
 class RayCluster:
     def __init__(self, address: str | None, clock: Clock) -> None:
+        handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
         ray.init(address=address or "auto", namespace=NAMESPACE, log_to_driver=False, logging_level=logging.WARNING)
+        for signum, handler in handlers.items():  # Ray's would exit at once: uvicorn's drain and stop the workers
+            signal.signal(signum, handler)
         self._clock = clock
         self._live: dict[str, Node] = ml_nodes(_ray_nodes())
         self._gone: dict[str, Node] = {}

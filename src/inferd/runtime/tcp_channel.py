@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Callable
+from typing import cast
 
 from inferd.runtime import link_auth, protocol
 from inferd.runtime.protocol import ToWorker
@@ -64,8 +65,7 @@ class TcpChannel:
         return guarded_reader(self._deliver, self.kill, self._name, self._ended)
 
     def connected(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        self._transport = cast(asyncio.Transport, transport)  # uvloop's transports are not asyncio's classes
 
     def _deliver(self, message: protocol.FromWorker | None) -> None:
         self._handler(message)
