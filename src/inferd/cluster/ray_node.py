@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -21,9 +20,7 @@ from typing import Any, NamedTuple
 import ray
 
 from inferd.cluster.definition_cache import cached_definition
-from inferd.runtime import link_auth
-from inferd.runtime.process_channel import worker_environment
-from inferd.runtime.tcp_link import listen
+from inferd.runtime.remote_worker import spawn_remote_worker
 
 ML_RESOURCE = "inferd_ml"
 """The custom resource a Ray node offers to say it runs inferd's workers (`ray start --resources`)."""
@@ -71,30 +68,14 @@ class NodeSupervisor:
         that Ray does not fetch it unless the node lacks the file)."""
         definitions = self._directory / "definitions"
         cached_definition(definitions, sha256, lambda: bytes(ray.get(definition[0])))
-        host: str = ray.util.get_node_ip_address()  # type: ignore[no-untyped-call]
-        listener = listen(host, worker_ports())
-        port = int(listener.getsockname()[1])
-        secret = link_auth.new_secret()
-        try:
-            process = self._spawner.submit(self._spawn, name, listener.fileno(), definitions).result()
-        finally:
-            listener.close()  # the worker holds its own copy
-        assert process.stdin is not None
-        process.stdin.write(secret)
-        process.stdin.close()
-        with self._lock:
-            self._processes[process.pid] = process
-        return StartedWorker(host, port, secret, process.pid)
-
-    def _spawn(self, name: str, listen_fd: int, definitions: Path) -> subprocess.Popen[bytes]:
         logs = self._directory / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        with (logs / f"{name}.log").open("ab") as log:
-            return subprocess.Popen(
-                [sys.executable, "-m", "inferd.runtime.remote_worker", "--listen-fd", str(listen_fd),
-                 "--definitions", str(definitions)],
-                stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, pass_fds=(listen_fd,),
-                env=worker_environment())
+        host: str = ray.util.get_node_ip_address()  # type: ignore[no-untyped-call]
+        started = self._spawner.submit(spawn_remote_worker, definitions, logs / f"{name}.log", host,
+                                       worker_ports()).result()
+        with self._lock:
+            self._processes[started.process.pid] = started.process
+        return StartedWorker(started.host, started.port, started.secret, started.process.pid)
 
     def stop(self, pid: int) -> None:
         """End a worker (at once: a graceful stop was the server's to ask) and reap it."""
