@@ -2,7 +2,8 @@
 
 One Ray cluster for the module (`ray.cluster_utils.Cluster`, all on 127.0.0.1: a head that offers no `inferd_ml`
 and three ML nodes of one CPU each), one server, one deployment moved through the tests in order: spread over the
-three nodes, resized under load, rolled out under load, then a node removed under load and one added back.
+three nodes, resized under load, rolled out under load, a worker killed under load, then a node removed under
+load and one added back. About a minute in all, most of it Ray noticing the removed node (its heartbeat timeout).
 Skipped where Ray is not installed (it is an optional extra); CI installs the dev lock, which has it.
 """
 
@@ -19,7 +20,7 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from tests.support.api import deployment_stats, echo_rows, eventually, workers
-from tests.support.load import Load
+from tests.support.load import Load, kill_worker, serving_again
 from tests.support.models import TestModel, upload_test_model
 from tests.support.server import ServerProcess, client_for, http_for
 
@@ -157,6 +158,19 @@ def test_a_rollout_across_the_nodes_fails_no_request(es: Elasticsearch, http: ht
     assert_clean(load)
     after = {worker["pid"] for worker in workers(http, DEPLOYMENT)}
     assert len(after) == 3 and not after & before
+
+
+def test_a_crashed_worker_restarts_on_its_node_and_its_requests_are_retried_elsewhere(
+        es: Elasticsearch, http: httpx.Client) -> None:
+    node = next(iter(routed_nodes(es)))
+    with Load(es, DEPLOYMENT, clients=8) as load:
+        time.sleep(1)
+        old_pid = kill_worker(http, DEPLOYMENT, node)  # the simulated nodes share this machine's process table
+        eventually(serving_again(http, DEPLOYMENT, old_pid), timeout_s=60, what="the worker restarted")
+        served = load.ok
+        eventually(lambda: load.ok > served + 20, timeout_s=30, what="traffic after the restart")
+    assert_clean(load)
+    assert {worker["node"] for worker in workers(http, DEPLOYMENT)} == set(routed_nodes(es))  # still on its node
 
 
 def test_a_node_lost_under_load_moves_its_allocation_and_a_new_node_fills_the_shortfall(
