@@ -2,8 +2,8 @@
 
 One Ray cluster for the module (`ray.cluster_utils.Cluster`, all on 127.0.0.1: a head that offers no `inferd_ml`
 and three ML nodes of one CPU each), one server, one deployment moved through the tests in order: spread over the
-three nodes, resized under load, rolled out under load, a worker killed under load, then a node removed under
-load and one added back. About a minute in all, most of it Ray noticing the removed node (its heartbeat timeout).
+three nodes, resized under load, rolled out under load, a worker killed under load, the server killed and started
+again, then a node removed under load and one added back. About a minute in all, most of it Ray noticing the removed node (its heartbeat timeout).
 Skipped where Ray is not installed (it is an optional extra); CI installs the dev lock, which has it.
 """
 
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 from elasticsearch import Elasticsearch
 
@@ -171,6 +172,21 @@ def test_a_crashed_worker_restarts_on_its_node_and_its_requests_are_retried_else
         eventually(lambda: load.ok > served + 20, timeout_s=30, what="traffic after the restart")
     assert_clean(load)
     assert {worker["node"] for worker in workers(http, DEPLOYMENT)} == set(routed_nodes(es))  # still on its node
+
+
+def test_a_killed_server_comes_back_on_new_workers_and_leaves_none_of_the_old(
+        server: ServerProcess, es: Elasticsearch, http: httpx.Client) -> None:
+    before = {worker["pid"] for worker in workers(http, DEPLOYMENT)}
+    server.kill()  # SIGKILL, as after a crash: nothing tells the nodes
+    server.start(timeout_s=120)
+    # Ready once the stored deployment serves again (on one node at least), on workers of its own.
+    assert allocation_status(es)["state"] in ("started", "fully_allocated")
+    eventually(lambda: allocation_status(es)["state"] == "fully_allocated", timeout_s=120, what="all three again")
+    assert len(after := {worker["pid"] for worker in workers(http, DEPLOYMENT)}) == 3 and not after & before
+    # Each old worker ended with its server's connection (and its supervisor with the server's Ray job).
+    eventually(lambda: not any(psutil.pid_exists(pid) for pid in before), timeout_s=30, what="the old workers gone")
+    response = es.ml.infer_trained_model(model_id=DEPLOYMENT, docs=[{"text_field": "the cat"}])
+    assert response["inference_results"][0]["predicted_value"] == echo_rows("the cat")
 
 
 def test_a_node_lost_under_load_moves_its_allocation_and_a_new_node_fills_the_shortfall(
