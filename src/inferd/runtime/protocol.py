@@ -178,12 +178,12 @@ def frame_length(header: bytes, limit: int = MAX_FRAME_BYTES) -> int:
 HEADER_BYTES = _LENGTH.size
 
 
-def read_frame(stream: BinaryIO, limit: int = MAX_FRAME_BYTES) -> bytes | None:
+def read_frame(stream: BinaryIO) -> bytes | None:
     """The next payload from a blocking stream, or None at end of stream (a frame cut short included)."""
     header = stream.read(HEADER_BYTES)
     if len(header) < HEADER_BYTES:
         return None
-    length = frame_length(header, limit)
+    length = frame_length(header)
     payload = stream.read(length)
     return payload if len(payload) == length else None
 

@@ -205,7 +205,6 @@ def _load(message: LoadModel, definition: Path) -> CachedRunner:
 
 def serve(link: WorkerLink, prepare: Prepare = prepare_process) -> int:
     """Speak the protocol over `link` until told to shut down or the server is gone; the exit code."""
-    outbox = link
     inbox = Inbox()
     threading.Thread(target=_read_messages, args=(link, inbox), name="reader", daemon=True).start()
     first = inbox.control.get()
@@ -215,30 +214,30 @@ def serve(link: WorkerLink, prepare: Prepare = prepare_process) -> int:
     try:
         runner = _load(first, prepare(first))
     except Exception as error:  # noqa: BLE001 - any load failure is reported, then the worker exits
-        outbox.send(LoadFailed(f"{type(error).__name__}: {error}"))
+        link.send(LoadFailed(f"{type(error).__name__}: {error}"))
         return 1
     load_ms = (time.perf_counter() - loading) * 1000
     load_count = 1
-    allocations = Allocations(runner, outbox)
+    allocations = Allocations(runner, link)
     allocations.resize(first.allocations)
     inbox.allocations = allocations
-    outbox.send(Ready(protocol.PROTOCOL_VERSION, os.getpid(), load_count, allocations.count, load_ms))
+    link.send(Ready(protocol.PROTOCOL_VERSION, os.getpid(), load_count, allocations.count, load_ms))
     while True:
         match inbox.control.get():
             case InferBatch() as batch:
                 allocations.submit(batch)
             case SetAllocations(count=count):
                 allocations.resize(count)
-                outbox.send(AllocationsSet(allocations.count))
+                link.send(AllocationsSet(allocations.count))
             case GetStats():
                 max_rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
                 cache = runner.cache
-                outbox.send(WorkerStats(os.getpid(), load_count, allocations.count, first.threads_per_allocation,
+                link.send(WorkerStats(os.getpid(), load_count, allocations.count, first.threads_per_allocation,
                                         allocations.batches_done, max_rss_kib * 1024,
                                         cache.size_bytes, cache.hits, cache.misses))
             case ClearCache():
                 runner.cache.clear()
-                outbox.send(CacheCleared())
+                link.send(CacheCleared())
             case Shutdown():
                 allocations.stop()
                 return 0
