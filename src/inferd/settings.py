@@ -171,6 +171,13 @@ class Settings(BaseSettings):
             raise ValueError("TLS needs both --tls-cert and --tls-key")
         return self
 
+    @model_validator(mode="after")
+    def _one_machine_options_with_one_machine(self) -> Settings:
+        if self.cluster is ClusterKind.RAY and (self.nodes != 1 or self.processors or self.ml_memory):
+            raise ValueError("--nodes, --processors and --ml-memory divide this machine; with --cluster ray the nodes, "
+                             "their processors and memory are the Ray cluster's")
+        return self
+
     @field_validator("data_dir", "tls_cert", "tls_key", "bootstrap_api_key_file")
     @classmethod
     def _absolute_path(cls, value: Path | None) -> Path | None:

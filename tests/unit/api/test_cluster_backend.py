@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from inferd.api.app import cluster_backend
 from inferd.cluster.local import LocalCluster
@@ -26,3 +27,10 @@ def test_the_ray_backend_without_ray_says_which_extra_to_install(tmp_path: Path,
     monkeypatch.setenv("INFERD_CLUSTER", "ray")
     with pytest.raises(RuntimeError, match=r"--cluster ray needs Ray: pip install 'inferd\[ray\]'"):
         cluster_backend(Settings(data_dir=tmp_path), FakeClock())
+
+
+def test_options_that_divide_this_machine_are_refused_with_ray(tmp_path: Path) -> None:
+    for option in ({"nodes": 2}, {"processors": 4}, {"ml_memory": "8gb"}):
+        with pytest.raises(ValidationError, match="with --cluster ray the nodes, their processors and memory are the "
+                                                  "Ray cluster's"):
+            Settings(data_dir=tmp_path, cluster=ClusterKind.RAY, **option)
