@@ -1,6 +1,7 @@
-"""Rollouts through the manager: a new build takes the traffic with no failed request (each answer names its build:
-MarkedEchoModel), a build that cannot run leaves the old one serving, a stop cuts a rollout short, memory that
-cannot hold both sets of workers means a gap or a refusal, and a change of allocations alone resizes in place."""
+"""Rollouts through the manager: a new build, a rollback and a restart take the traffic with no failed request
+(each answer names its build: MarkedEchoModel), new threads start a worker beside the old one, a build that cannot
+run leaves the old one serving, a stop cuts a rollout short, memory that cannot hold both sets of workers means a
+gap or a refusal, and a change of allocations alone resizes in place."""
 
 from __future__ import annotations
 
@@ -70,6 +71,7 @@ class Traffic:
                 (result,) = await self._core.manager.infer(self._deployment_id, documents("the cat"), None, 30, "30s")
             except InferdError as error:
                 self.failures.append(error)
+                await asyncio.sleep(0)  # a refusal may come without a pause: let the rest of the test run
             else:
                 (self.after if returned else self.before).append(marker_of(result))
             self.changes.notify()

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from inferd.errors import RequestTimeout, WorkerDied
-from inferd.runtime.protocol import PROTOCOL_VERSION, InferBatch, LoadFailed, LoadModel, Ready
+from inferd.runtime.protocol import PROTOCOL_VERSION, GetStats, InferBatch, LoadFailed, LoadModel, Ready, WorkerStats
 from inferd.runtime.route import STUCK_GRACE_S, Route
 from inferd.runtime.states import RouteState
 from inferd.runtime.worker_client import WorkerClient
@@ -172,5 +172,30 @@ def test_a_worker_that_dies_while_loading_is_a_failure_to_start() -> None:
         assert route.state is RouteState.FAILED and route.failed_for_good
         assert route.reason == "inference process exited with code [1]"
         assert crashes.seen == []
+
+    run_scenario(scenario())
+
+
+def test_the_worker_answers_a_stats_question_while_busy_and_one_that_dies_leaves_it_unanswered() -> None:
+    clock = FakeClock()
+    route, worker = route_with(clock, Crashes(restarting=False))
+    worker.ready()
+
+    async def scenario() -> None:
+        busy = await submit(route, "a")  # the only allocation is taken
+        asking = asyncio.create_task(route.worker_stats())
+        await asyncio.sleep(0)
+        assert worker.sent[-1] == GetStats()
+        stats = WorkerStats(worker.pid, 1, 1, 1, 0, 1024, 0, 0, 0)
+        worker.reply(stats)
+        assert await asking == stats
+
+        asking = asyncio.create_task(route.worker_stats())
+        await asyncio.sleep(0)
+        worker.exit(-9)
+        assert await asking is None
+        with pytest.raises(WorkerDied):
+            await busy
+        assert await route.worker_stats() is None  # no worker: nothing is asked
 
     run_scenario(scenario())
