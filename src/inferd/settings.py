@@ -7,7 +7,6 @@ from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy.engine import make_url
 
 from inferd.units import parse_byte_size
 
@@ -135,6 +134,14 @@ class Settings(BaseSettings):
         300.0, ge=0, description="How long a password checked against its scrypt hash is remembered (as a keyed "
         "digest), so basic-auth requests skip the slow check."
     )
+    console_session_idle_timeout_s: float = Field(
+        1800.0, gt=0, description="A web console session ends after this long without a request from its user "
+        "(the live charts, and the reloads they prompt, do not count)."
+    )
+    console_session_lifespan_s: float = Field(
+        28800.0, gt=0, description="A web console session ends this long after sign-in in any case (or when its API "
+        "key expires, if sooner)."
+    )
 
     @model_validator(mode="after")
     def _secure_combinations(self) -> Settings:
@@ -169,6 +176,8 @@ class Settings(BaseSettings):
     @property
     def store_description(self) -> str:
         """The store's URL without its password, for logs."""
+        from sqlalchemy.engine import make_url
+
         return make_url(self.resolved_store_url).render_as_string(hide_password=True)
 
     @property
@@ -183,6 +192,8 @@ def absolute_path(path: Path) -> Path:
 
 def absolute_sqlite_url(url: str) -> str:
     """A SQLite URL whose file is relative (`sqlite:///data/x.db`) made absolute; other URLs unchanged."""
+    from sqlalchemy.engine import make_url  # only when a store URL is given: the CLI starts without SQLAlchemy
+
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return url

@@ -1,26 +1,18 @@
-"""Reading request bodies: JSON media types (including `compatible-with=8|9`), parse errors, strict schemas."""
+"""Reading request bodies: JSON media types (including `compatible-with=8|9`), parse errors, bounded JSON.
+
+A body is then checked against its typed model by `control/request_body.py`'s `parse_body`.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
-from pydantic import BaseModel, ValidationError
 
 from inferd.api.limits import RequestLimits, check_json_shape, request_limits
-from inferd.api.suggestions import did_you_mean
-from inferd.errors import (
-    BodyUnreadable,
-    IllegalArgument,
-    InferdError,
-    MediaTypeHeaderInvalid,
-    MediaTypeNotSupported,
-    ParseError,
-)
-
-Model = TypeVar("Model", bound=BaseModel)
+from inferd.errors import InferdError, MediaTypeHeaderInvalid, MediaTypeNotSupported, ParseError
 
 JSON_MEDIA_TYPES = frozenset({"application/json", "application/vnd.elasticsearch+json"})
 COMPATIBLE_VERSIONS = ("9", "8")
@@ -91,37 +83,3 @@ def parse_json(raw: bytes, limits: RequestLimits = DEFAULT_LIMITS) -> Any:
 
 
 JsonBody = Annotated[Any, Depends(read_json)]
-
-
-def parse_body(model: type[Model], data: Any | None, parser: str) -> Model:
-    """Validate `data` against a strict schema, answering as Elasticsearch's ObjectParser named `parser` does."""
-    if data is None:
-        raise BodyUnreadable("request body is required")
-    if not isinstance(data, dict):
-        raise ParseError(f"[{parser}] Expected START_OBJECT but found [{type(data).__name__}]")
-    try:
-        return model.model_validate(data)
-    except ValidationError as error:
-        raise describe_validation_error(error, model, parser) from None
-
-
-def describe_validation_error(error: ValidationError, model: type[BaseModel], parser: str) -> InferdError:
-    first = error.errors()[0]
-    path = [str(part) for part in first["loc"] if not isinstance(part, int)]
-    field = path[-1] if path else parser
-    owner = path[-2] if len(path) > 1 else parser
-    kind = first["type"]
-    cause: InferdError
-    if kind == "extra_forbidden":
-        hint = did_you_mean(field, model.model_fields) if len(path) == 1 else ""
-        cause = ParseError(f"[{owner}] unknown field [{field}]" + (f" {hint}" if hint else ""))
-    elif kind == "missing":
-        cause = ParseError(f"[{owner}] Required [{field}]")
-    elif kind == "value_error":
-        cause = IllegalArgument(str(first["ctx"]["error"]))
-    else:
-        cause = ParseError(f"[{owner}] failed to parse field [{field}]: {first['msg']}")
-    if not path or (len(path) == 1 and kind in ("extra_forbidden", "missing")):
-        return cause
-    # Errors in a field's value are wrapped by the top-level parser, as Elasticsearch's ObjectParser does.
-    return ParseError(f"[{parser}] failed to parse field [{path[0]}]", caused_by=cause)

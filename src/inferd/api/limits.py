@@ -84,10 +84,11 @@ def check_infer_documents(
     inputs = len(documents)
     options = next(iter(update.values()), None) if isinstance(update, Mapping) and len(update) == 1 else None
     labels = options.get("labels") if isinstance(options, Mapping) else None
-    if isinstance(labels, list) and labels:
-        inputs *= len(labels)
+    label_count = len(labels) if isinstance(labels, list) else 0
+    if label_count:
+        inputs *= label_count
     if inputs > limits.max_infer_documents:
-        found = f"{len(documents)}]" + (f" documents times [{len(labels)}] labels" if inputs > len(documents) else "")
+        found = f"{len(documents)}]" + (f" documents times [{label_count}] labels" if inputs > len(documents) else "")
         raise ValidationFailed(
             [f"[docs] must contain at most [{limits.max_infer_documents}] documents; found [{found} "
              "(max_infer_documents)"]

@@ -9,7 +9,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from pydantic import BeforeValidator
 
-from inferd.api.suggestions import did_you_mean
+from inferd.suggestions import did_you_mean
 from inferd.errors import IllegalArgument
 
 # Accepted on every route (elasticsearch-py sends them for every API).
@@ -58,13 +58,15 @@ async def reject_unknown_parameters(request: Request) -> None:
         return
     known = _route_parameters(route)
     unknown = [name for name in request.query_params if name not in known]
-    if not unknown:
-        return
+    if unknown:
+        raise unknown_parameters(request.url.path, unknown, known)
+
+
+def unknown_parameters(path: str, unknown: list[str], known: frozenset[str]) -> IllegalArgument:
+    """Elasticsearch's refusal of query parameters a route does not take, with a suggestion for each."""
     described = []
     for name in sorted(set(unknown)):
         hint = did_you_mean(name, known - COMMON_PARAMETERS)
         described.append(f"[{name}]" + (f" -> {hint}" if hint else ""))
     plural = "s" if len(described) > 1 else ""
-    raise IllegalArgument(
-        f"request [{request.url.path}] contains unrecognized parameter{plural}: {', '.join(described)}"
-    )
+    return IllegalArgument(f"request [{path}] contains unrecognized parameter{plural}: {', '.join(described)}")

@@ -120,6 +120,6 @@ def declared_requirements(route: APIRoute) -> list[RequiredPrivilege]:
 def route_requirement(route: APIRoute) -> RequiredPrivilege:
     requirements = declared_requirements(route)
     if len(requirements) != 1:
-        raise RuntimeError(f"route {sorted(route.methods)} {route.path} must declare exactly one privilege, not "
+        raise RuntimeError(f"route {sorted(route.methods or ())} {route.path} must declare exactly one privilege, not "
                            f"{len(requirements)}")
     return requirements[0]

@@ -8,9 +8,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from inferd.api.live import LiveFeed
 from inferd.clock import Clock
 from inferd.control import DeploymentManager, ModelRegistry
-from inferd.control.security import ApiKeys, Users
+from inferd.control.security import ApiKeys, ConsoleSessions, Users
 from inferd.settings import Settings
 
 
@@ -24,6 +25,8 @@ class ServerState:
     deployments: DeploymentManager
     api_keys: ApiKeys
     users: Users
+    sessions: ConsoleSessions
+    live: LiveFeed
     ready: bool = field(default=False)
 
 

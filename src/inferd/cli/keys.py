@@ -27,10 +27,7 @@ from inferd.cli.credentials import (
     connect,
     report_failure,
 )
-from inferd.clock import SystemClock
-from inferd.control.security import ADMIN_KEY_FILE, ApiKeys, generate_encoded_key, reset_admin_key
 from inferd.settings import Settings
-from inferd.store import SecurityStore, open_store
 
 app = typer.Typer(help="Create, list and invalidate API keys.", no_args_is_help=True)
 err = Console(stderr=True, highlight=False)
@@ -148,6 +145,8 @@ def invalidate(
 def generate() -> None:
     """Print a new random API key, encoded, without contacting a server: give it to a first start in the file
     INFERD_BOOTSTRAP_API_KEY_FILE names, so that whoever deploys the server knows its admin key beforehand."""
+    from inferd.control.security import generate_encoded_key
+
     typer.echo(generate_encoded_key())
 
 
@@ -158,6 +157,11 @@ def reset_admin(data_dir: DataDirOption = Path("data")) -> None:
     Works on the data dir's store directly (or INFERD_STORE_URL's), with the server stopped or running: a running
     server refuses the old key within a second. Run it as the user the server runs as, who owns the data dir.
     """
+    # The data-dir tool works on the store itself: it alone of the key commands loads the control plane.
+    from inferd.clock import SystemClock
+    from inferd.control.security import ADMIN_KEY_FILE, ApiKeys, reset_admin_key
+    from inferd.store import SecurityStore, open_store
+
     settings = Settings(data_dir=data_dir)
     data_dir = settings.data_dir  # absolute, as the server resolves it
     if not data_dir.is_dir() or (settings.store_url is None and not (data_dir / "inferd.db").is_file()):

@@ -59,4 +59,4 @@ def check_alias_move(alias: str, new: ModelRecord, old: ModelRecord, assignments
 
 
 def _task_of(model: ModelRecord) -> str:
-    return next(iter(model.build.config["inference_config"]))
+    return str(next(iter(model.build.config["inference_config"])))

@@ -197,7 +197,7 @@ def _forbidden_node(graph: object) -> str | None:
         for node in pending.pop().nodes():  # type: ignore[attr-defined]
             kind = node.kind()
             if kind in FORBIDDEN_OPERATORS or kind.split("::")[0] in FORBIDDEN_NAMESPACES:
-                return kind
+                return str(kind)
             for value in (*node.inputs(), *node.outputs()):
                 name = str(value.type())
                 if name.startswith("__torch__.torch.classes."):
@@ -215,7 +215,7 @@ def _load(path: str) -> None:
 
     warnings.simplefilter("ignore")
     torch.set_num_threads(1)
-    module = torch.jit.load(path, map_location="cpu")
+    module = torch.jit.load(path, map_location="cpu")  # type: ignore[no-untyped-call]
     found = forbidden_in_graphs(module)
     if found:
         raise DefinitionRejected(f"its compiled code uses [{found}], which can reach files or the network")

@@ -65,6 +65,15 @@ def decode_definition(definition: str | None) -> bytes:
                          "it is not valid base64") from None
 
 
+def checked_part(part: int, definition: str | None, total_definition_length: int, total_parts: int,
+                 limits: UploadLimits = DEFAULT_LIMITS) -> bytes:
+    """A part's bytes, once the request passed Elasticsearch's checks in its order and the part its size bound."""
+    data = decode_definition(definition)
+    validate_part_request(part, total_definition_length, total_parts, limits)
+    limits.check_part_size(len(data))
+    return data
+
+
 class DefinitionAssembler:
     """Adds parts to a build and seals the build when the last one arrives."""
 

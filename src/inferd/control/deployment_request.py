@@ -3,33 +3,133 @@
 Every parameter may come in the query string or the body (elasticsearch-py sends the query; newer clients
 and curl users send the body). Given in both, the two must agree. The 8.0 names `inference_threads` and
 `model_threads` are read as `threads_per_allocation` and `number_of_allocations`, with a deprecation warning.
+
+The bodies are typed (`StartBody`, `UpdateBody`): their fields are the names a request may give, their JSON
+schema the OpenAPI description. Elasticsearch checks them in an order of its own, with its messages, so the
+parsers below check by hand first; a body they take must then pass its model too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 
+from pydantic import BeforeValidator, StrictBool, ValidationInfo
+from pydantic.json_schema import SkipJsonSchema
+
+from inferd.control.request_body import MODEL_ID, POSITIVE_TIME, Checked, Schema, StrictBody, parse_body
 from inferd.errors import IllegalArgument, ParseError, ValidationFailed
 from inferd.units import parse_byte_size, parse_time_value
 
 START_PARSER = "cluster:admin/xpack/ml/trained_models/deployment/start"
 UPDATE_PARSER = "cluster:admin/xpack/ml/trained_models/deployment/update"
-WAIT_STATES = ("starting", "started", "fully_allocated")
-PRIORITIES = ("normal", "low")
+WaitState = Literal["starting", "started", "fully_allocated"]
+WAIT_STATES: tuple[str, ...] = get_args(WaitState)
+Priority = Literal["normal", "low"]
+PRIORITIES: tuple[str, ...] = get_args(Priority)
 MAX_QUEUE_CAPACITY = 100_000
 MAX_THREADS_PER_ALLOCATION = 32
 MAX_BATCH_DOCUMENTS = 1024
 DEFAULT_QUEUE_CAPACITY = 1024
 DEFAULT_START_TIMEOUT = "20s"
 LEGACY_NAMES = {"inference_threads": "threads_per_allocation", "model_threads": "number_of_allocations"}
-START_QUERY = ("number_of_allocations", "threads_per_allocation", "queue_capacity", "cache_size", "priority",
-               "deployment_id", "wait_for", "timeout", *LEGACY_NAMES)
-START_BODY = (*START_QUERY, "model_id", "adaptive_allocations", "inferd")
 INTEGERS = frozenset({"number_of_allocations", "threads_per_allocation", "queue_capacity", *LEGACY_NAMES})
-ADAPTIVE_FIELDS = ("enabled", "min_number_of_allocations", "max_number_of_allocations")
-INFERD_FIELDS = ("max_batch_documents",)
+THREADS = [1 << power for power in range(MAX_THREADS_PER_ALLOCATION.bit_length())]
+"""The powers of two up to the maximum: what `threads_per_allocation` takes."""
+CACHE_SIZE = r"^(0|[0-9]{1,12}(b|kb|mb|gb|tb|pb))$"
+"""A byte size `cache_size` takes (0, or a count with a unit)."""
+
+
+def parse_integer(name: str, value: Any) -> int:
+    if isinstance(value, bool):
+        raise IllegalArgument(f"Failed to parse int parameter [{name}] with value [{str(value).lower()}]")
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value))
+    except ValueError:
+        raise IllegalArgument(f"Failed to parse int parameter [{name}] with value [{value}]") from None
+
+
+def _integer_field(value: Any, info: ValidationInfo) -> int:
+    return parse_integer(info.field_name or "", value)
+
+
+EsInteger = Annotated[int, BeforeValidator(_integer_field)]
+"""An integer as Elasticsearch reads a parameter: a number, or text that is one (never a boolean)."""
+EsText = Annotated[str, BeforeValidator(str)]
+"""A text parameter as Elasticsearch reads it: any value, as its text."""
+
+
+class AdaptiveAllocationsBody(StrictBody):
+    """The scaler keeps the allocations between the bounds (-1: no bound), the lower at most the upper."""
+
+    enabled: StrictBool | None = None
+    min_number_of_allocations: Annotated[EsInteger | None, Checked(minimum=-1)] = None
+    max_number_of_allocations: Annotated[EsInteger | None, Checked(minimum=-1, **{"not": {"enum": [0]}})] = None
+
+
+class InferdOptions(StrictBody):
+    """inferd's own options of a deployment."""
+
+    max_batch_documents: Annotated[EsInteger | None, Checked(minimum=1, maximum=MAX_BATCH_DOCUMENTS)] = None
+
+
+ADAPTIVE_SETS_THE_COUNT: Schema = {"dependentSchemas": {"number_of_allocations": {
+    "properties": {"adaptive_allocations": {"properties": {"enabled": {"enum": [False, None]}}}}}}}
+"""`resource_problems`: with adaptive allocations enabled, the scaler sets the allocation count."""
+LOW_PRIORITY_IS_ONE_THREAD: Schema = {
+    "if": {"properties": {"priority": {"const": "low"}}, "required": ["priority"]},
+    "then": {"properties": {"threads_per_allocation": {"enum": [1]}, "number_of_allocations": {"maximum": 1}}},
+}
+"""`resource_problems`: a low priority deployment runs one allocation of one thread."""
+
+
+class DeploymentResources(StrictBody):
+    """What a deployment runs with; a low priority takes one allocation of one thread."""
+
+    number_of_allocations: Annotated[EsInteger | None, Checked(nullable=False, minimum=1)] = None
+    threads_per_allocation: Annotated[EsInteger | None, Checked(nullable=False, enum=THREADS)] = None
+    queue_capacity: Annotated[EsInteger | None, Checked(nullable=False, minimum=1, maximum=MAX_QUEUE_CAPACITY)] = None
+    cache_size: Annotated[EsText | None, Checked(pattern=CACHE_SIZE)] = None
+    priority: Annotated[Priority | None, Checked(nullable=False)] = None
+    adaptive_allocations: AdaptiveAllocationsBody | None = None
+    inferd: InferdOptions | None = None
+
+    @classmethod
+    def describe_rules(cls, schema: Schema) -> None:
+        schema.update(ADAPTIVE_SETS_THE_COUNT, allOf=[LOW_PRIORITY_IS_ONE_THREAD])
+
+
+class StartBody(DeploymentResources):
+    """`_start`'s parameters, in the body or the query string; a `model_id` here is the path's."""
+
+    deployment_id: Annotated[EsText | None, Checked(**MODEL_ID)] = None
+    wait_for: Annotated[WaitState | None, Checked(nullable=False)] = None
+    timeout: Annotated[EsText | None, Checked(nullable=False, **POSITIVE_TIME)] = None
+    model_id: Annotated[str | None, Checked(nullable=False, description="the path's model_id")] = None
+    # The 8.0 names, still read (with a warning) but no longer described: given with today's, they are refused.
+    inference_threads: SkipJsonSchema[EsInteger | None] = None
+    model_threads: SkipJsonSchema[EsInteger | None] = None
+
+
+class UpdateBody(StrictBody):
+    """`_update`'s parameters: a new allocation count, or adaptive allocations (in the body or the query)."""
+
+    number_of_allocations: Annotated[EsInteger | None, Checked(minimum=1)] = None
+    adaptive_allocations: AdaptiveAllocationsBody | None = None
+
+    @classmethod
+    def describe_rules(cls, schema: Schema) -> None:
+        """Not both with adaptive allocations enabled. (That one of them is given, here or in the query string, is a
+        rule across the two that no schema of the body states.)"""
+        schema.update(ADAPTIVE_SETS_THE_COUNT)
+
+
+START_BODY = tuple(StartBody.model_fields)
+ADAPTIVE_FIELDS = tuple(AdaptiveAllocationsBody.model_fields)
+INFERD_FIELDS = tuple(InferdOptions.model_fields)
 
 
 @dataclass(frozen=True)
@@ -72,7 +172,7 @@ class AdaptiveAllocations:
             found.append("[min_number_of_allocations] must be a non-negative integer or null")
         if high is not None and high != -1 and high < 1:
             found.append("[max_number_of_allocations] must be a positive integer or null")
-        if low not in (None, -1) and high not in (None, -1) and low > high:  # type: ignore[operator]
+        if low is not None and low != -1 and high is not None and high != -1 and low > high:
             found.append("[min_number_of_allocations] must not be larger than [max_number_of_allocations]")
         return found
 
@@ -100,6 +200,12 @@ class UpdateRequest:
     adaptive_allocations: AdaptiveAllocations | None
 
 
+def check_typed(model: type[StrictBody], body: Mapping[str, Any] | None, parser: str) -> None:
+    """A body the hand checks took must pass its model too: what the description refuses, the server refuses."""
+    if body is not None:
+        parse_body(model, dict(body), parser)
+
+
 def merge_parameters(query: Mapping[str, str], body: Mapping[str, Any] | None, allowed: tuple[str, ...], parser: str,
            ) -> dict[str, Any]:
     """One set of parameters from the query string and the body; the same name in both must agree."""
@@ -117,17 +223,6 @@ def merge_parameters(query: Mapping[str, str], body: Mapping[str, Any] | None, a
             )
         given[name] = value
     return given
-
-
-def parse_integer(name: str, value: Any) -> int:
-    if isinstance(value, bool):
-        raise IllegalArgument(f"Failed to parse int parameter [{name}] with value [{str(value).lower()}]")
-    if isinstance(value, int):
-        return value
-    try:
-        return int(str(value))
-    except ValueError:
-        raise IllegalArgument(f"Failed to parse int parameter [{name}] with value [{value}]") from None
 
 
 def _legacy(given: dict[str, Any]) -> list[str]:
@@ -249,11 +344,11 @@ def parse_start_request(model_id: str, query: Mapping[str, str], body: Mapping[s
 
     if allocations is None:
         low = adaptive.min_number_of_allocations if adaptive is not None and adaptive.enabled else None
-        allocations = low if low not in (None, -1, 0) else 1  # type: ignore[assignment]
-    return StartRequest(
+        allocations = low if low is not None and low not in (-1, 0) else 1
+    request = StartRequest(
         model_id=model_id,
         deployment_id=str(given.get("deployment_id") or model_id),
-        number_of_allocations=allocations,  # type: ignore[arg-type]
+        number_of_allocations=allocations,
         threads_per_allocation=threads,
         queue_capacity=queue_capacity,
         cache_size=cache_size,
@@ -265,10 +360,12 @@ def parse_start_request(model_id: str, query: Mapping[str, str], body: Mapping[s
         max_batch_documents=parse_batch_limit(given.get("inferd")),
         warnings=tuple(warnings),
     )
+    check_typed(StartBody, body, START_PARSER)
+    return request
 
 
 def parse_update_request(query: Mapping[str, str], body: Mapping[str, Any] | None) -> UpdateRequest:
-    given = merge_parameters(query, body, ("number_of_allocations", "adaptive_allocations"), UPDATE_PARSER)
+    given = merge_parameters(query, body, tuple(UpdateBody.model_fields), UPDATE_PARSER)
     allocations = given.get("number_of_allocations")
     allocations = None if allocations is None else parse_integer("number_of_allocations", allocations)
     adaptive = parse_adaptive(given.get("adaptive_allocations"), UPDATE_PARSER)
@@ -279,4 +376,5 @@ def parse_update_request(query: Mapping[str, str], body: Mapping[str, Any] | Non
         problems.append("[number_of_allocations] or [adaptive_allocations] is required")
     if problems:
         raise ValidationFailed(problems)
+    check_typed(UpdateBody, body, UPDATE_PARSER)
     return UpdateRequest(allocations, adaptive)

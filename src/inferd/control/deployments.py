@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from inferd.clock import Clock
@@ -306,7 +306,7 @@ class DeploymentManager:
         """Wait until each deployment serves, has failed, or has nowhere to run; False if time ran out first."""
         deadline = self._clock.monotonic() + timeout_s
         for deployment in deployments:
-            if not await deployment.changes.wait_until(lambda d=deployment: d.settled, self._clock, deadline):
+            if not await deployment.changes.wait_until(_settled_check(deployment), self._clock, deadline):
                 return False
         return True
 
@@ -465,6 +465,10 @@ class DeploymentManager:
     async def infer(self, model_or_deployment_id: str, documents: Sequence[Mapping[str, Any]],
                     update: Mapping[str, Any] | None, timeout_s: float, timeout_text: str) -> list[dict[str, Any]]:
         return await self._inference.infer(model_or_deployment_id, documents, update, timeout_s, timeout_text)
+
+
+def _settled_check(deployment: Deployment) -> Callable[[], bool]:
+    return lambda: deployment.settled
 
 
 def _merge_adaptive(current: AdaptiveAllocations | None, change: AdaptiveAllocations | None,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 ID_MAX_LENGTH = 64
-_VALID_ID = re.compile(r"[a-z0-9](?:[a-z0-9_\-.]*[a-z0-9])?")
+ID_PATTERN = r"[a-z0-9](?:[a-z0-9_\-.]*[a-z0-9])?"
+_VALID_ID = re.compile(ID_PATTERN)
 # Aliases may not end with a digit, so they never look like a versioned model id.
 _VALID_ALIAS = re.compile(r"[a-z0-9](?:[a-z0-9_\-.]*[a-z])?")
 

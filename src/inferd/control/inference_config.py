@@ -1,14 +1,20 @@
 """The NLP `inference_config` of a pytorch model: every task and tokenization container, defaults filled in.
 
 Field names, defaults and one-key containers follow Elasticsearch's (reference §1.1); unknown fields are
-refused, as Elasticsearch's strict parser does on PUT.
+refused, as Elasticsearch's strict parser does on PUT. These models are also the OpenAPI description of the
+config (`control/request_body.py`): what they leave to a check of their own or of `ModelRegistry._stored_config`,
+they say with `Checked` or `describe_rules`.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from itertools import groupby
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
+
+from inferd.control.request_body import MODEL_ID, Checked, OneKey, Schema, StrictBody
 
 NLP_TASKS = (
     "ner",
@@ -31,10 +37,9 @@ MASK_TOKENS = {
     "xlm_roberta": "<mask>",
 }
 ZERO_SHOT_LABELS = ("entailment", "neutral", "contradiction")
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+MEMORY_METADATA = ("per_deployment_memory_bytes", "per_allocation_memory_bytes")
+"""eland's profiled memory figures in a config's `metadata`, used by the memory estimate."""
+DEFAULT_MAX_SEQUENCE_LENGTH = 512
 
 
 def present(container: BaseModel) -> list[str]:
@@ -42,12 +47,31 @@ def present(container: BaseModel) -> list[str]:
     return [name for name in container.model_fields_set if getattr(container, name) is not None]
 
 
-class TokenizationOptions(Strict):
+def describe_span(schema: Schema) -> None:
+    """`span` only with `truncate: none` and no longer than `max_sequence_length`: that comparison spans two fields
+    (or the stored config), so the description says the part of it a schema can: a span up to the default length,
+    with a length (where the object has one) at least that."""
+    properties = schema.pop("properties")
+    unspanned = {**schema, "properties": {**properties, "span": {"type": "integer", "enum": [-1]}}}
+    length = {"max_sequence_length": {"type": "integer", "minimum": DEFAULT_MAX_SEQUENCE_LENGTH}}
+    spanned = {**schema, "required": ["truncate", "span"], "properties": {
+        **properties, **(length if "max_sequence_length" in properties else {}),
+        "truncate": {"type": "string", "enum": ["none"]},
+        "span": {"type": "integer", "minimum": 0, "maximum": DEFAULT_MAX_SEQUENCE_LENGTH}}}
+    schema.clear()
+    schema["anyOf"] = [unspanned, spanned]
+
+
+class TokenizationOptions(StrictBody):
     do_lower_case: bool = False
     with_special_tokens: bool = True
-    max_sequence_length: int = Field(512, gt=0)
+    max_sequence_length: int = Field(DEFAULT_MAX_SEQUENCE_LENGTH, gt=0)
     truncate: Literal["first", "second", "none"] = "first"
     span: int = -1
+
+    @classmethod
+    def describe_rules(cls, schema: Schema) -> None:
+        describe_span(schema)
 
     @model_validator(mode="after")
     def _check_span(self) -> TokenizationOptions:
@@ -68,8 +92,10 @@ class RobertaTokenizationOptions(TokenizationOptions):
     add_prefix_space: bool = False
 
 
-class Tokenization(Strict):
+class Tokenization(OneKey):
     """A one-key container naming the tokenizer; absent means BERT with defaults."""
+
+    described_as_forms = False  # in every task's config: forms of forms would flood the coverage phase
 
     bert: TokenizationOptions | None = None
     bert_ja: TokenizationOptions | None = None
@@ -93,10 +119,11 @@ def _default_tokenization() -> Tokenization:
     return Tokenization(bert=TokenizationOptions())
 
 
-class NlpTaskConfig(Strict):
+class NlpTaskConfig(StrictBody):
     tokenization: Tokenization = Field(default_factory=_default_tokenization)
     results_field: str = "predicted_value"
-    vocabulary: dict[str, Any] | None = None
+    vocabulary: SkipJsonSchema[dict[str, Any] | None] = None
+    """Uploaded on its own, never set (`builds.refuse_vocabulary`)."""
 
 
 class NerConfig(NlpTaskConfig):
@@ -116,6 +143,23 @@ class FillMaskConfig(NlpTaskConfig):
     mask_token: str | None = None
     num_top_classes: int = 0
 
+    @classmethod
+    def describe_rules(cls, schema: Schema) -> None:
+        """`mask_token`, when given, is the tokenizer's own; with no tokenization the tokenizer is BERT. One whole
+        form per mask token (schemathesis' coverage phase explores whole forms)."""
+        properties = schema.pop("properties")
+        forms = []
+        for token, kinds in groupby(sorted(MASK_TOKENS, key=MASK_TOKENS.__getitem__), key=MASK_TOKENS.__getitem__):
+            tokenizers = list(kinds)
+            form: Schema = {**schema, "properties": {
+                **properties, "mask_token": {"anyOf": [{"type": "string", "enum": [token]}, {"type": "null"}]},
+                "tokenization": {**properties["tokenization"], "propertyNames": {"enum": tokenizers}}}}
+            if "bert" not in tokenizers:
+                form["required"] = ["tokenization"]
+            forms.append(form)
+        schema.clear()
+        schema["anyOf"] = forms
+
     @model_validator(mode="after")
     def _fill_mask_token(self) -> FillMaskConfig:
         expected = MASK_TOKENS[self.tokenization.kind]
@@ -125,11 +169,16 @@ class FillMaskConfig(NlpTaskConfig):
         return self
 
 
+ZERO_SHOT_LABEL: Schema = {"type": "string", "pattern": "^(" + "|".join(
+    "".join(f"[{c.lower()}{c.upper()}]" for c in label) for label in ZERO_SHOT_LABELS) + ")$"}
+"""One of the three labels, in any case."""
+
+
 class ZeroShotClassificationConfig(NlpTaskConfig):
-    classification_labels: list[str]
+    classification_labels: Annotated[list[str], Checked(minItems=3, maxItems=3, items=ZERO_SHOT_LABEL)]
     hypothesis_template: str = "This example is {}."
     multi_label: bool = False
-    labels: list[str] | None = None
+    labels: Annotated[list[str] | None, Checked(minItems=1)] = None
 
     @model_validator(mode="after")
     def _check_labels(self) -> ZeroShotClassificationConfig:
@@ -159,7 +208,7 @@ class TextSimilarityConfig(NlpTaskConfig):
     span_score_combination_function: Literal["max", "mean"] = "max"
 
 
-class InferenceConfig(Strict):
+class InferenceConfig(OneKey):
     """A one-key container naming the task."""
 
     ner: NerConfig | None = None
@@ -172,9 +221,9 @@ class InferenceConfig(Strict):
     text_expansion: NlpTaskConfig | None = None
     pass_through: NlpTaskConfig | None = None
     # Tree-model tasks are recognised only to be refused with a clear message.
-    regression: dict[str, Any] | None = None
-    classification: dict[str, Any] | None = None
-    learning_to_rank: dict[str, Any] | None = None
+    regression: SkipJsonSchema[dict[str, Any] | None] = None
+    classification: SkipJsonSchema[dict[str, Any] | None] = None
+    learning_to_rank: SkipJsonSchema[dict[str, Any] | None] = None
 
     @model_validator(mode="after")
     def _one_task(self) -> InferenceConfig:
@@ -193,11 +242,11 @@ class InferenceConfig(Strict):
         return {self.task_type: body}
 
 
-class InputConfig(Strict):
-    field_names: list[str]
+class InputConfig(StrictBody):
+    field_names: Annotated[list[str], Checked(minItems=1)]
 
 
-class PrefixStrings(Strict):
+class PrefixStrings(StrictBody):
     ingest: str | None = None
     search: str | None = None
 
@@ -206,24 +255,35 @@ class PrefixStrings(Strict):
 GENERATED_AT_CREATION = ("version", "created_by", "create_time", "license_level", "location")
 
 
-class TrainedModelConfigBody(Strict):
-    """The body of `PUT /_ml/trained_models/{model_id}`."""
+MEMORY: Schema = {"properties": {name: {"type": "integer", "minimum": 0} for name in MEMORY_METADATA},
+                  "propertyNames": {"not": {"enum": ["model_aliases"]}}}
+"""What `_stored_config` takes of `metadata`: the memory figures as counts of bytes, and no `model_aliases`."""
 
-    model_id: str | None = None
-    model_type: Literal["pytorch", "tree_ensemble", "lang_ident"] | None = None
-    inference_config: InferenceConfig | None = None
+
+class TrainedModelConfigBody(StrictBody):
+    """A pytorch model's config; its definition is uploaded in parts, its vocabulary on its own."""
+
+    # `ModelRegistry._stored_config` checks it in Elasticsearch's order; two of its rules span the path (a
+    # `model_id` here must equal the path's, and no tag may equal it, nor an existing model's id).
+
+    model_id: Annotated[str | None, Checked(**MODEL_ID, description="the path's model_id")] = None
+    model_type: Annotated[Literal["pytorch", "tree_ensemble", "lang_ident"] | None,
+                          Checked(required=True, enum=["pytorch"])] = None
+    inference_config: Annotated[InferenceConfig | None, Checked(required=True)] = None
     input: InputConfig = Field(default_factory=lambda: InputConfig(field_names=["input"]))
     description: str | None = None
-    tags: list[str] = Field(default_factory=list)
-    metadata: dict[str, Any] | None = None
+    tags: Annotated[list[str], Checked(items={**MODEL_ID, "description": "not the model's id, nor an existing "
+                                                                         "model's"})] = Field(default_factory=list)
+    metadata: Annotated[dict[str, Any] | None, Checked(**MEMORY)] = None
     model_size_bytes: int | None = Field(None, ge=0)
     platform_architecture: str | None = None
     prefix_strings: PrefixStrings | None = None
     default_field_map: dict[str, str] | None = None
-    version: Any = None
-    created_by: Any = None
-    create_time: Any = None
-    license_level: Any = None
-    location: Any = None
-    definition: Any = None
-    compressed_definition: Any = None
+    # Elasticsearch sets these itself (refused by name), or they belong to tree models (refused): not described.
+    version: SkipJsonSchema[Any] = None
+    created_by: SkipJsonSchema[Any] = None
+    create_time: SkipJsonSchema[Any] = None
+    license_level: SkipJsonSchema[Any] = None
+    location: SkipJsonSchema[Any] = None
+    definition: SkipJsonSchema[Any] = None
+    compressed_definition: SkipJsonSchema[Any] = None

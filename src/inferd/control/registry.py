@@ -26,10 +26,11 @@ from inferd.control.builds import (
     refuse_vocabulary,
 )
 from inferd.control.definition_files import definition_file
-from inferd.control.definitions import DefinitionAssembler, decode_definition, validate_part_request
+from inferd.control.definitions import DefinitionAssembler, checked_part
 from inferd.control.ids import alias_problems, id_problems
 from inferd.control.inference_config import (
     GENERATED_AT_CREATION,
+    MEMORY_METADATA,
     TREE_TASKS,
     InferenceConfig,
     TrainedModelConfigBody,
@@ -64,9 +65,6 @@ class Deployable:
         return self.model.build
 
 
-# eland's profiled memory figures, used by the memory estimate.
-MEMORY_METADATA = ("per_deployment_memory_bytes", "per_allocation_memory_bytes")
-
 # What a stored config keeps of the PUT body (the rest is refused, derived, or rendered on GET).
 STORED_FIELDS = {
     "model_type", "input", "description", "tags", "metadata", "model_size_bytes",
@@ -76,6 +74,15 @@ STORED_FIELDS = {
 
 def missing_model(model_id: str) -> ResourceNotFound:
     return ResourceNotFound(f"Could not find trained model [{model_id}]")
+
+
+def check_vocabulary(vocabulary: VocabularyRecord, limits: UploadLimits) -> None:
+    """Elasticsearch's checks of a vocabulary request, then the server's bounds."""
+    if vocabulary.vocabulary is None:
+        raise IllegalArgument("[vocabulary] must not be null.")
+    if not vocabulary.vocabulary:
+        raise ValidationFailed(["[vocabulary] must not be empty"])
+    limits.check_vocabulary(vocabulary)
 
 
 class ModelRegistry:
@@ -195,8 +202,8 @@ class ModelRegistry:
             raise ResourceNotFound(f"No known trained model with model_id [{','.join(expansion.unmatched)}]")
         return [models[model_id] for model_id in expansion.matched]
 
-    def delete_model(self, model_id: str, *, force: bool) -> None:
-        """Delete the model with its builds and aliases (deployments, once they exist, need `force`)."""
+    def delete_model(self, model_id: str) -> None:
+        """Delete the model with its builds and aliases (the API stops its deployments first, with `force`)."""
         with self._names, self._lock(model_id):
             self.get_model(model_id)
             self._store.delete_model(model_id)
@@ -237,20 +244,14 @@ class ModelRegistry:
         build_number: int | None = None,
     ) -> None:
         """Add a part to the build (None: build 1, which Elasticsearch's upload fills)."""
-        data = decode_definition(definition)
-        validate_part_request(part, total_definition_length, total_parts, self._limits)
-        self._limits.check_part_size(len(data))
+        data = checked_part(part, definition, total_definition_length, total_parts, self._limits)
         with self._lock(model_id):
             build = self._writable_build(model_id, build_number)
             self._definitions.add_part(build, part, data, total_definition_length, total_parts)
 
     def put_vocabulary(self, model_id: str, vocabulary: VocabularyRecord, build_number: int | None = None) -> None:
         """Set the build's vocabulary (None: build 1); once the build is complete, only the same one again."""
-        if vocabulary.vocabulary is None:
-            raise IllegalArgument("[vocabulary] must not be null.")
-        if not vocabulary.vocabulary:
-            raise ValidationFailed(["[vocabulary] must not be empty"])
-        self._limits.check_vocabulary(vocabulary)
+        check_vocabulary(vocabulary, self._limits)
         with self._lock(model_id):
             build = self._writable_build(model_id, build_number)
             if build.fully_defined and build.has_vocabulary:

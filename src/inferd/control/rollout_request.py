@@ -1,18 +1,26 @@
 """Reading inferd's rollout requests (`_redeploy`, `_rollback`, `_restart`) and `_start` of a stopped deployment.
 
 Parameters come from the query string or the body, as for Elasticsearch's `_start`, and resources are
-checked with the same rules; what is not given keeps the deployment's current value.
+checked with the same rules; what is not given keeps the deployment's current value. Each action's body is
+typed (`BODIES`), as `_start`'s is: its fields are what the action takes, its JSON schema the description.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 
+from pydantic import BeforeValidator, ValidationInfo
+
+from inferd.control.builds import MAX_BUILD_NUMBER
 from inferd.control.deployment_request import (
     AdaptiveAllocations,
+    DeploymentResources,
+    EsInteger,
+    EsText,
     PRIORITIES,
+    check_typed,
     merge_parameters,
     parse_adaptive,
     parse_batch_limit,
@@ -21,18 +29,45 @@ from inferd.control.deployment_request import (
     parse_timeout,
     resource_problems,
 )
+from inferd.control.request_body import POSITIVE_TIME, Checked, StrictBody
 from inferd.errors import IllegalArgument, ParseError, ValidationFailed
 
-ROLLOUT_WAITS = ("none", "shifted", "done")
+RolloutWait = Literal["none", "shifted", "done"]
+ROLLOUT_WAITS: tuple[str, ...] = get_args(RolloutWait)
 DEFAULT_ROLLOUT_TIMEOUT = "30s"
-COMMON = ("wait_for", "timeout", "allow_downtime")
-RESOURCES = ("number_of_allocations", "threads_per_allocation", "queue_capacity", "cache_size", "priority",
-             "adaptive_allocations", "inferd")
-BODIES = {
-    "redeploy": (*COMMON, "build", *RESOURCES),
-    "rollback": (*COMMON, "build"),
-    "restart": COMMON,
-}
+
+
+def _boolean(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if str(value).lower() in ("true", "false"):
+        return str(value).lower() == "true"
+    raise ParseError(f"Failed to parse value [{value}] as only [true] or [false] are allowed for [{name}]")
+
+
+def _boolean_field(value: Any, info: ValidationInfo) -> bool:
+    return _boolean(info.field_name or "", value)
+
+
+class RestartBody(StrictBody):
+    """How a rollout goes: what to wait for, how long, and whether serving may pause (`allow_downtime`)."""
+
+    wait_for: Annotated[RolloutWait | None, Checked(nullable=False)] = None
+    timeout: Annotated[EsText | None, Checked(nullable=False, **POSITIVE_TIME)] = None
+    allow_downtime: Annotated[bool | None, BeforeValidator(_boolean_field), Checked(nullable=False)] = None
+
+
+class RollbackBody(RestartBody):
+    """A rollback to the build that served before (or the named `build`), with the resources it had."""
+
+    build: Annotated[EsInteger | None, Checked(minimum=1, maximum=MAX_BUILD_NUMBER)] = None
+
+
+class RedeployBody(DeploymentResources, RollbackBody):
+    """A rollout of a build (by default the one running) with new resources, `_start`'s."""
+
+
+BODIES: Mapping[str, type[RestartBody]] = {"redeploy": RedeployBody, "rollback": RollbackBody, "restart": RestartBody}
 
 
 @dataclass(frozen=True)
@@ -49,7 +84,7 @@ class RolloutRequest:
 
 def parse_rollout_request(action: str, query: Mapping[str, str], body: Mapping[str, Any] | None) -> RolloutRequest:
     parser = f"inferd/deployments/{action}"
-    given = merge_parameters(query, body, BODIES[action], parser)
+    given = merge_parameters(query, body, tuple(BODIES[action].model_fields), parser)
     wait_for = str(given.get("wait_for", "done"))
     timeout_s, timeout_text = parse_timeout(given, DEFAULT_ROLLOUT_TIMEOUT)
     build = given.get("build")
@@ -76,7 +111,7 @@ def parse_rollout_request(action: str, query: Mapping[str, str], body: Mapping[s
         problems.append("[build] must be a positive integer")
     if problems:
         raise ValidationFailed(problems)
-    return RolloutRequest(
+    request = RolloutRequest(
         action=action,
         build=None if build is None else parse_integer("build", build),
         changes=changes,
@@ -85,6 +120,8 @@ def parse_rollout_request(action: str, query: Mapping[str, str], body: Mapping[s
         timeout_s=timeout_s,
         timeout_text=timeout_text,
     )
+    check_typed(BODIES[action], body, parser)
+    return request
 
 
 def settings_after(current: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -110,11 +147,3 @@ def settings_after(current: Mapping[str, Any], changes: Mapping[str, Any]) -> di
         settings["number_of_allocations"] = min(count, high) if high is not None else count
     settings["adaptive_allocations"] = adaptive.stored() if adaptive is not None else None
     return settings
-
-
-def _boolean(name: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if str(value).lower() in ("true", "false"):
-        return str(value).lower() == "true"
-    raise ParseError(f"Failed to parse value [{value}] as only [true] or [false] are allowed for [{name}]")

@@ -185,6 +185,7 @@ class RolloutRunner:
             async with c.lock:
                 if not rollout.in_progress:
                     return
+                assert rollout.entry is not None  # only a change made in place has none, and it never runs
                 finished = dataclasses.replace(rollout.entry, outcome=SUCCEEDED, end_time_ms=c.clock.now_ms())
                 # The store says the deployment runs the target from here on: a restart now comes back on it.
                 await asyncio.to_thread(lambda: c.store.update(

@@ -1,7 +1,8 @@
 """Bounds on what a model upload may hold: definition size, parts, part size, vocabulary size and entries.
 
-Each is a `Settings` field; `create_app` builds one `UploadLimits` and hands it to the registry. Breaking one is
-Elasticsearch's request validation failure (400 `action_request_validation_exception`).
+Each is a `Settings` field; `create_app` builds one `UploadLimits` and hands it to the registry, and the OpenAPI
+description states the same bounds. Breaking one is Elasticsearch's request validation failure (400
+`action_request_validation_exception`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 from inferd.errors import ValidationFailed
 
 if TYPE_CHECKING:
+    from inferd.settings import Settings
     from inferd.store import VocabularyRecord
 
 MAX_PARTS = 10_000
@@ -27,6 +29,18 @@ class UploadLimits:
     max_vocabulary_entry_chars: int = 1_000
     check_timeout_s: float = 120.0
     check_memory_bytes: int = 2 * 1024**3
+
+    @classmethod
+    def of(cls, settings: Settings) -> UploadLimits:
+        return cls(
+            max_definition_bytes=settings.max_definition_bytes,
+            max_definition_parts=settings.max_definition_parts,
+            max_definition_part_bytes=settings.max_definition_part_bytes,
+            max_vocabulary_size=settings.max_vocabulary_size,
+            max_vocabulary_entry_chars=settings.max_vocabulary_entry_chars,
+            check_timeout_s=settings.definition_check_timeout_s,
+            check_memory_bytes=settings.definition_check_memory_bytes,
+        )
 
     def check_part_size(self, length: int) -> None:
         if length > self.max_definition_part_bytes:

@@ -113,7 +113,8 @@ class Dense(nn.Module):
         self.activation = activation
 
     def forward(self, embedding: Tensor, attention_mask: Tensor) -> Tensor:
-        return self.activation(self.linear(embedding))
+        activated: Tensor = self.activation(self.linear(embedding))
+        return activated
 
 
 class Normalize(nn.Module):

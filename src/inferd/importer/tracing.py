@@ -124,7 +124,9 @@ def quantize_linear_layers(module: nn.Module) -> nn.Module:
     with warnings.catch_warnings():
         # torch announces the eager-mode quantization API's move to torchao; it still works as eland uses it.
         warnings.filterwarnings("ignore", message=r".*quantiz", category=DeprecationWarning)
-        return torch.ao.quantization.quantize_dynamic(module, {nn.Linear}, dtype=torch.qint8)
+        quantized: nn.Module = torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
+            module, {nn.Linear}, dtype=torch.qint8)
+        return quantized
 
 
 def save_traced_model(
@@ -226,10 +228,10 @@ def _trace(
     with torch.no_grad(), warnings.catch_warnings():
         # Expected while tracing transformers: TorchScript's own deprecation notices, shape-to-bool
         # conversions in its masking code (constant for encoders), and its FutureWarnings.
-        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)  # type: ignore[attr-defined]
         warnings.filterwarnings("ignore", message=r".*torch\.jit\.\w+` is deprecated", category=DeprecationWarning)
         warnings.filterwarnings("ignore", category=FutureWarning, module=r"transformers\b")
-        traced = torch.jit.freeze(torch.jit.trace(wrapper, example, check_trace=False))
+        traced = torch.jit.freeze(torch.jit.trace(wrapper, example, check_trace=False))  # type: ignore[no-untyped-call]
         expected = wrapper(*check)
         actual = traced(*check)
     if expected.shape != actual.shape or not torch.allclose(expected, actual, rtol=1e-4, atol=1e-4):

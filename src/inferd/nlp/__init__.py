@@ -1,4 +1,4 @@
-"""Pure NLP code: tokenizers from uploaded vocabularies (and, later, task processing)."""
+"""Pure NLP code: tokenizers built from uploaded vocabularies, and each task's pre- and post-processing."""
 
 from inferd.nlp.batching import ModelInputs, Row, bucket_by_length, outputs_per_document, pad, rows_of
 from inferd.nlp.errors import InputTooLarge, InvalidTokenizationInput, NlpError, TokenizerConfigError

@@ -35,7 +35,7 @@ MODEL_INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids", "position_
 
 def load_torchscript(path: Path) -> torch.jit.ScriptModule:
     """TorchScript only: `torch.jit.load` runs no pickled Python."""
-    module = torch.jit.load(str(path), map_location="cpu")
+    module: torch.jit.ScriptModule = torch.jit.load(str(path), map_location="cpu")  # type: ignore[no-untyped-call]
     module.eval()
     return module
 
@@ -65,7 +65,7 @@ class ModelRunner:
         self._vocabulary = vocabulary
         self._max_batch_rows = max_batch_rows
         self._max_batch_tokens = max_batch_tokens
-        self._accepted_inputs = len(module.forward.schema.arguments) - 1  # minus self
+        self._accepted_inputs = len(module.forward.schema.arguments) - 1  # type: ignore[attr-defined]  # minus self
 
     def run(self, requests: Sequence[InferRequest]) -> list[RequestOutcome]:
         outcomes: dict[int, RequestOutcome] = {}

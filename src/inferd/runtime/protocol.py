@@ -166,7 +166,7 @@ def frame(message: msgspec.Struct) -> bytes:
 
 
 def frame_length(header: bytes) -> int:
-    (length,) = _LENGTH.unpack(header)
+    length = int(_LENGTH.unpack(header)[0])
     if length > MAX_FRAME_BYTES:
         raise ValueError(f"frame of {length} bytes exceeds the limit of {MAX_FRAME_BYTES}")
     return length

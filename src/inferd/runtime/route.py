@@ -101,7 +101,7 @@ class _WorkerFacts:
     pid: int | None = None
     load_count: int = 0
     load_ms: float | None = None
-    waiters: dict[type[_Reply], deque[asyncio.Future[Any]]] = field(default_factory=dict)
+    waiters: dict[type[msgspec.Struct], deque[asyncio.Future[Any]]] = field(default_factory=dict)
 
 
 class Route:
@@ -187,7 +187,7 @@ class Route:
 
     async def stop(self, timeout_s: float) -> None:
         """Refuse new requests, let every queued and in-flight document finish, then end the worker."""
-        if self.state in (RouteState.STOPPED,):
+        if self.stopped:
             return
         crashed = self.state is RouteState.FAILED
         self._move(RouteEvent.STOP)
@@ -201,7 +201,7 @@ class Route:
         if self._worker is not None:
             self._worker.shutdown()
             await self._worker.wait_closed(timeout_s)
-        if self.state is not RouteState.STOPPED:
+        if not self.stopped:
             self._move(RouteEvent.DRAINED)
         self._fail_all(WorkerDied(f"deployment [{self.deployment_id}] stopped on node [{self.node_id}]"))
 
@@ -210,6 +210,10 @@ class Route:
         self._killed = True
         if self._worker is not None:
             self._worker.kill()
+
+    @property
+    def stopped(self) -> bool:
+        return self.state is RouteState.STOPPED
 
     def _move(self, event: RouteEvent, reason: str | None = None) -> None:
         self.state = transition(self.state, event)

@@ -7,6 +7,7 @@ its deployment kept the build and settings it had before).
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 from collections.abc import Sequence
 from typing import Any
@@ -98,7 +99,7 @@ class DeploymentStore:
         with self._engine.begin() as connection:
             _finish(connection, entry)
 
-    def history(self, deployment_id: str, limit: int = 100) -> list[HistoryEntry]:
+    def history(self, deployment_id: str, limit: int = 100) -> builtins.list[HistoryEntry]:
         """The deployment's entries, newest first."""
         query = (sa.select(deployment_history).where(deployment_history.c.deployment_id == deployment_id)
                  .order_by(deployment_history.c.entry_id.desc()).limit(limit))
@@ -125,7 +126,9 @@ def _add(connection: sa.Connection, entry: HistoryEntry | None) -> int | None:
         return None
     values = dataclasses.asdict(entry)
     values.pop("entry_id")
-    return int(connection.execute(sa.insert(deployment_history).values(**values)).inserted_primary_key[0])
+    key = connection.execute(sa.insert(deployment_history).values(**values)).inserted_primary_key
+    assert key is not None  # an insert into a table with a primary key
+    return int(key[0])
 
 
 def _finish(connection: sa.Connection, entry: HistoryEntry) -> None:

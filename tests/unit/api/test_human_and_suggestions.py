@@ -2,7 +2,7 @@ import pytest
 
 from inferd.api.human import human_time
 from inferd.units import human_bytes
-from inferd.api.suggestions import did_you_mean
+from inferd.suggestions import did_you_mean
 
 
 @pytest.mark.parametrize(

@@ -8,12 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path
 from starlette.concurrency import run_in_threadpool
 
-from inferd.api.body import JsonBody, parse_body
+from inferd.api.body import JsonBody
 from inferd.api.privileges import Privilege, require_privilege
 from inferd.api.schemas.build import BuildBody, render_build
 from inferd.api.schemas.requests import Part, definition_part_of, vocabulary_of
 from inferd.api.state import Deployments, Registry
 from inferd.control.builds import MAX_BUILD_NUMBER, find_build
+from inferd.control.request_body import parse_body
 
 router = APIRouter(prefix="/_inferd/models/{model_id}/builds")
 

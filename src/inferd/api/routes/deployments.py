@@ -4,20 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Response
 
 from inferd.api.body import JsonBody
 from inferd.api.deprecation import warn
-from inferd.api.limits import RequestLimits, check_infer_documents, request_limits
 from inferd.api.params import EsBool
 from inferd.api.privileges import Actor, Privilege, require_privilege
-from inferd.api.responses import FastJSONResponse
 from inferd.api.schemas.deployment import render_assignment
+from inferd.api.schemas.requests import stop_allows_no_match
 from inferd.api.schemas.scaling import render_scaling_event
 from inferd.api.state import Deployments
 from inferd.control.deployment_request import parse_start_request, parse_update_request
-from inferd.errors import IllegalArgument, ParseError, ValidationFailed
-from inferd.units import parse_time_value
 
 router = APIRouter()
 
@@ -30,14 +27,6 @@ def monitor(action: str) -> list[Any]:
     return [Depends(require_privilege(Privilege.MONITOR_ML, action))]
 
 
-INFER = "cluster:monitor/xpack/ml/inference/infer"
-
-DEFAULT_INFER_TIMEOUT = "10s"
-DEPRECATED_INFER = (
-    "[POST /_ml/trained_models/{model_id}/deployment/_infer] is deprecated! "
-    "Use [POST /_ml/trained_models/{model_id}/_infer] instead."
-)
-STOP_FIELDS = ("allow_no_match", "force", "id")
 
 
 def _given(**params: Any) -> dict[str, str]:
@@ -89,63 +78,9 @@ async def stop_trained_model_deployment(
     model_id: str, body: JsonBody, deployments: Deployments, actor: Actor, allow_no_match: EsBool = True,
     force: EsBool = False,
 ) -> dict[str, bool]:
-    if body is not None:
-        if not isinstance(body, dict):
-            raise ParseError("[stop_trained_model_deployment] Expected START_OBJECT")
-        for name, value in body.items():
-            if name not in STOP_FIELDS:
-                raise ParseError(f"[stop_trained_model_deployment] unknown field [{name}]")
-            if name != "id" and not isinstance(value, bool):
-                raise ParseError(f"[stop_trained_model_deployment] failed to parse field [{name}]")
-        allow_no_match = body.get("allow_no_match", allow_no_match)
+    allow_no_match = stop_allows_no_match(body, allow_no_match)
     await deployments.stop(model_id, allow_no_match=allow_no_match, actor=actor)
     return {"stopped": True}
-
-
-async def infer_documents(
-    model_id: str, body: Any, deployments: Any, timeout: str | None, limits: RequestLimits
-) -> FastJSONResponse:
-    """The answer is a response already, so FastAPI's generic encoder never walks the results (the hot path)."""
-    timeout_text = timeout if timeout is not None else DEFAULT_INFER_TIMEOUT
-    try:
-        timeout_s = parse_time_value(timeout_text, "timeout")
-    except ValueError as error:
-        raise IllegalArgument(str(error)) from None
-    if body is None:
-        raise ValidationFailed(["[docs] must not be empty"])
-    if not isinstance(body, dict):
-        raise ParseError("[infer_trained_model] Expected START_OBJECT")
-    for name in body:
-        if name not in ("docs", "inference_config"):
-            raise ParseError(f"[infer_trained_model] unknown field [{name}]")
-    documents = body.get("docs")
-    if not isinstance(documents, list) or not documents:
-        raise ValidationFailed(["[docs] must not be empty"])
-    update = body.get("inference_config")
-    if update is not None and not isinstance(update, dict):
-        raise ParseError("[infer_trained_model] failed to parse field [inference_config]")
-    check_infer_documents(documents, limits, update)
-    results = await deployments.infer(model_id, documents, update, max(timeout_s, 0.0), timeout_text)
-    return FastJSONResponse({"inference_results": results})
-
-
-INFER_REQUIREMENT = require_privilege(Privilege.MONITOR_ML, INFER)
-
-
-@router.post("/_ml/trained_models/{model_id}/_infer", dependencies=[Depends(INFER_REQUIREMENT)])
-async def infer_trained_model(
-    model_id: str, request: Request, body: JsonBody, deployments: Deployments, timeout: str | None = None
-) -> FastJSONResponse:
-    return await infer_documents(model_id, body, deployments, timeout, request_limits(request))
-
-
-@router.post("/_ml/trained_models/{model_id}/deployment/_infer", dependencies=monitor(INFER))
-async def infer_trained_model_deployment(
-    model_id: str, request: Request, body: JsonBody, deployments: Deployments, timeout: str | None = None
-) -> FastJSONResponse:
-    answer = await infer_documents(model_id, body, deployments, timeout, request_limits(request))
-    warn(answer, DEPRECATED_INFER)
-    return answer
 
 
 @router.post("/_ml/trained_models/{model_id}/deployment/cache/_clear",

@@ -8,28 +8,28 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from inferd.api.body import JsonBody, parse_body
+from inferd.api.body import JsonBody
 from inferd.api.params import EsBool
 from inferd.api.privileges import Privilege, caller, require_privilege
 from inferd.api.schemas.security import (
-    CreateApiKeyBody,
-    InvalidateApiKeyBody,
     PutUserBody,
     QueryApiKeyBody,
     UpdateApiKeyBody,
+    create_api_key_request,
+    expiration_seconds,
+    invalidate_api_key_request,
     render_api_key,
     render_authenticate,
     render_user,
 )
 from inferd.api.state import State
+from inferd.control.request_body import parse_body
 from inferd.control.security import Principal, UnknownPrivilege
 from inferd.control.security.api_key_query import check_window, parse_query, parse_sort, sort_keys, sort_values
-from inferd.errors import IllegalArgument, InferdError, ValidationFailed
-from inferd.units import parse_time_value
+from inferd.errors import IllegalArgument, InferdError
 
 router = APIRouter(prefix="/_security")
 Caller = Annotated[Principal | None, Depends(caller)]
-MAX_KEY_NAME_LENGTH = 1024
 # Privileges that reach every API key, not only the caller's own; `read_security` reads them all, changes none.
 ALL_KEYS = frozenset({"manage_api_key", "manage_security", "all"})
 READ_ALL_KEYS = ALL_KEYS | {"read_security"}
@@ -50,15 +50,6 @@ def _require(principal: Principal | None) -> Principal:
     return principal
 
 
-def _expiration_s(expiration: str | None) -> float | None:
-    if expiration is None:
-        return None
-    try:
-        return parse_time_value(expiration, "expiration")
-    except ValueError as error:
-        raise IllegalArgument(str(error)) from None
-
-
 def _requirement(privilege: Privilege, action: str) -> list[Any]:
     return [Depends(require_privilege(privilege, action))]
 
@@ -70,17 +61,9 @@ CREATE = _requirement(Privilege.MANAGE_OWN_API_KEY, "cluster:admin/xpack/securit
 @router.put("/api_key", dependencies=CREATE)
 async def create_api_key(body: JsonBody, state: State, principal: Caller, refresh: str | None = None) -> dict[str, Any]:
     creator = _require(principal)
-    request = parse_body(CreateApiKeyBody, body, "api_key_request")
-    problems = []
-    if not request.name:
-        problems.append("api key name is required")
-    elif len(request.name) > MAX_KEY_NAME_LENGTH:
-        problems.append(f"api key name may not be more than [{MAX_KEY_NAME_LENGTH}] characters long")
-    elif request.name != request.name.strip():
-        problems.append("api key name may not begin or end with whitespace")
-    if problems:
-        raise ValidationFailed(problems)
-    expiration_s = _expiration_s(request.expiration)
+    request = create_api_key_request(body)
+    expiration_s = expiration_seconds(request.expiration)
+    assert request.name is not None  # create_api_key_request refused a body without one
     try:
         created = await run_in_threadpool(
             state.api_keys.create, creator, request.name, expiration_s, request.role_descriptors, request.metadata
@@ -126,7 +109,7 @@ async def update_api_key(id: str, body: JsonBody, state: State, principal: Calle
     request = parse_body(UpdateApiKeyBody, {} if body is None else body, "update_api_key_request")
     try:
         updated = await run_in_threadpool(state.api_keys.update, owner, id, request.role_descriptors,
-                                          request.metadata, _expiration_s(request.expiration))
+                                          request.metadata, expiration_seconds(request.expiration))
     except UnknownPrivilege as error:
         raise IllegalArgument(str(error)) from None
     return {"updated": updated}
@@ -164,24 +147,10 @@ async def query_api_keys(body: JsonBody, state: State, principal: Caller, with_l
                                                      "cluster:admin/xpack/security/api_key/invalidate"))
 async def invalidate_api_key(body: JsonBody, state: State, principal: Caller) -> dict[str, Any]:
     caller_ = _require(principal)
-    request = parse_body(InvalidateApiKeyBody, body, "invalidate_api_key_request")
-    ids = request.ids if request.ids is not None else ([request.id] if request.id else None)
-    problems = []
-    if not (ids or request.name or request.username or request.realm_name or request.owner):
-        problems.append("One of [api key id(s), api key name, username, realm name] must be specified if [owner] flag "
-                        "is false")
-    if (ids or request.name) and (request.username or request.realm_name):
-        problems.append("username or realm name must not be specified when the api key id(s) or api key name is "
-                        "specified")
-    if request.owner and (request.username or request.realm_name):
-        problems.append("neither username nor realm-name may be specified when invalidating owned API keys")
-    if ids and request.name:
-        problems.append("only one of [api key id(s), api key name] can be specified")
-    if problems:
-        raise ValidationFailed(problems)
+    request = invalidate_api_key_request(body)
     only_own = request.owner or caller_.privileges.isdisjoint(ALL_KEYS)
     records = await run_in_threadpool(
-        state.api_keys.find, ids=ids, name=request.name, username=request.username, realm=request.realm_name,
+        state.api_keys.find, ids=request.key_ids, name=request.name, username=request.username, realm=request.realm_name,
         owner=caller_ if only_own else None,
     )
     invalidated, previously = await run_in_threadpool(state.api_keys.invalidate, records)

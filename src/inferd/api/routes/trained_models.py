@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
-from inferd.api.body import JsonBody, parse_body
+from inferd.api.body import JsonBody
 from inferd.api.params import EsBool
 from inferd.api.privileges import Privilege, require_privilege
 from inferd.api.schemas.requests import Part, definition_part_of, vocabulary_of
@@ -15,6 +15,7 @@ from inferd.api.schemas.deployment import deployment_inference_stats, render_dep
 from inferd.api.schemas.trained_model import render_model_config, render_model_stats
 from inferd.api.state import Deployments, Registry, State
 from inferd.control import TrainedModelConfigBody
+from inferd.control.request_body import parse_body
 from inferd.errors import BadRequest, IllegalArgument, StatusConflict
 from inferd.store import ModelRecord
 
@@ -166,6 +167,6 @@ async def delete_trained_model(
         raise StatusConflict(f"Cannot delete model [{model_id}] as it is currently deployed; use force to delete the model")
     if deployed:
         await deployments.stop(",".join(d.deployment_id for d in deployed), allow_no_match=True)
-    await run_in_threadpool(models.delete_model, model_id, force=force)
+    await run_in_threadpool(models.delete_model, model_id)
     await deployments.forget_model(model_id)
     return {"acknowledged": True}

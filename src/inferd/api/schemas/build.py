@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
-
+from inferd.control.builds import MAX_COMMENT_CHARS
 from inferd.control.views import DeploymentView
 from inferd.control.inference_config import InferenceConfig
+from inferd.control.request_body import Checked, StrictBody
 from inferd.store import BuildRecord, ModelRecord
 
 
-class BuildBody(BaseModel):
-    """`PUT /_inferd/models/{model_id}/builds`: both optional; the config is parsed as PUT model parses it."""
+class BuildBody(StrictBody):
+    """A new build of the model: its comment, and its `inference_config` (by default the default build's), which
+    must keep the model's task."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    comment: str | None = None
+    comment: Annotated[str | None, Checked(maxLength=MAX_COMMENT_CHARS)] = None
     inference_config: InferenceConfig | None = None
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 
 from inferd.control.scaling.counters import RequestStats
 from inferd.control.scaling.decision import Estimate, Rule, ScalingDecision
@@ -94,11 +95,8 @@ class AdaptiveAllocationsScaler:
             return None
 
         load_lower, load_upper = self.load_lower, self.load_upper
-        count = current
-        while _busy_share(load_lower, count) > SCALE_UP_THRESHOLD:
-            count += 1
-        while count > 1 and load_upper / (count - 1) < SCALE_DOWN_THRESHOLD:
-            count -= 1
+        count = walk(current, 1, lambda count: _busy_share(load_lower, count) > SCALE_UP_THRESHOLD)
+        count = walk(count, -1, lambda count: count > 1 and load_upper / (count - 1) < SCALE_DOWN_THRESHOLD)
         needed = count
 
         rule: Rule = "scale_up" if count > current else "scale_down" if count < current else "no_change"
@@ -146,6 +144,22 @@ class AdaptiveAllocationsScaler:
             max_allocations=self._max,
             time_without_requests_s=self._time_without_requests_s,
         )
+
+
+def walk(count: int, step: int, holds: Callable[[int], bool]) -> int:
+    """Where `while holds(count): count += step` stops, found in logarithmically many checks: along the walk
+    `holds` is true up to some count and false from there on (each step, one at a time, let a deployment given
+    a huge allocation count hold the event loop for hours)."""
+    if not holds(count):
+        return count
+    held, jump = 0, 1  # `holds` is true `held` steps along; probe twice as far each time
+    while holds(count + (held + jump) * step):
+        held, jump = held + jump, jump * 2
+    stop = held + jump  # true at `held`, false at `stop`: halve the gap
+    while stop - held > 1:
+        middle = (held + stop) // 2
+        held, stop = (middle, stop) if holds(count + middle * step) else (held, middle)
+    return count + stop * step
 
 
 def _busy_share(load: float, allocations: int) -> float:

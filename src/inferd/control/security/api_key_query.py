@@ -2,15 +2,19 @@
 
 Pure: a request's `query` and `sort` are parsed once into matchers and sort keys (every unknown query type, field
 or option refused with Elasticsearch's 400 before any key is read), then applied to the keys in memory. A query is
-bounded in depth and in clauses, so its cost is at most clauses x keys.
+bounded in depth and in clauses, so its cost is at most clauses x keys. `ApiKeyQuery` and `Sort` describe what the
+parsers take (the OpenAPI description of the request); the parsers themselves answer Elasticsearch's messages.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Literal, Union
 
+from pydantic import Field
+
+from inferd.control.request_body import Checked, OneKey, StrictBody, model_with_fields
 from inferd.errors import IllegalArgument, ParseError
 from inferd.store import ApiKeyRecord
 
@@ -34,6 +38,56 @@ FIELDS: dict[str, Callable[[ApiKeyRecord], Any]] = {
 }
 SORTABLE = ("name", "creation", "expiration", "username")
 BOOL_OCCURS = ("must", "filter", "should", "must_not")
+FIELD_TYPES: Mapping[str, type] = {**dict.fromkeys(STRING_FIELDS, str), "invalidated": bool, "creation": int,
+                                   "expiration": int}
+"""The value each field is queried with (`_normal` also reads them from text)."""
+
+
+def _one_field(name: str, fields: Iterable[str], value: Callable[[str], Any]) -> type[OneKey]:
+    """A query or sort naming exactly one field: `{"name": ...}`."""
+    return model_with_fields(name, OneKey, {field: (value(field) | None, None) for field in fields})
+
+
+class MatchAllQuery(StrictBody):
+    boost: float | None = None
+
+
+class BoolQuery(StrictBody):
+    must: Clauses | None = None
+    filter: Clauses | None = None
+    should: Clauses | None = None
+    must_not: Clauses | None = None
+    minimum_should_match: Annotated[int | None, Checked(nullable=False, minimum=0)] = None
+    boost: float | None = None
+
+
+class ApiKeyQuery(OneKey):
+    """One query of the subset of Elasticsearch's query DSL that Query API keys takes, over the keys' fields."""
+
+    match_all: MatchAllQuery | None = None
+    term: _one_field("TermQuery", FIELDS, FIELD_TYPES.__getitem__) | None = None  # type: ignore[valid-type]
+    terms: _one_field("TermsQuery", FIELDS, lambda field: Annotated[  # type: ignore[valid-type]
+        list[FIELD_TYPES[field]], Field(max_length=MAX_CLAUSES)]) | None = None
+    prefix: _one_field("PrefixQuery", STRING_FIELDS, lambda field: str) | None = None  # type: ignore[valid-type]
+    bool_: BoolQuery | None = Field(None, alias="bool")
+
+
+Clauses = Union[ApiKeyQuery, Annotated[list[ApiKeyQuery], Field(max_length=MAX_CLAUSES)]]
+BoolQuery.model_rebuild()
+
+SortOrder = Literal["asc", "desc"]
+
+
+class SortOrderOption(StrictBody):
+    order: Annotated[SortOrder | None, Checked(nullable=False)] = None
+
+
+SortItem = Union[  # type: ignore[valid-type]  # built at run time from the sortable fields
+    Literal[(*SORTABLE, *(f"{field}:{order}" for field in SORTABLE for order in ("asc", "desc")))],
+    _one_field("FieldSort", SORTABLE, lambda field: SortOrder | SortOrderOption),
+]
+Sort = Union[SortItem, list[SortItem]]  # type: ignore[valid-type]
+"""The sort forms `parse_sort` reads."""
 
 
 def _field(name: str, fields: Mapping[str, Any]) -> str:

@@ -19,7 +19,7 @@ from inferd.nlp.tokenizers import NO_SPAN, Encoding, NlpTokenizer
 def tokenizer_for(tokenizer: NlpTokenizer, task_options: Mapping[str, Any]) -> NlpTokenizer:
     """The model's tokenizer with the request's `truncate` and `span` applied."""
     tokenization = task_options.get("tokenization") or {}
-    settings = next(iter(tokenization.values()), {}) if tokenization else {}
+    settings: Mapping[str, Any] = next(iter(tokenization.values()), {}) if tokenization else {}
     return tokenizer.with_options(truncate=settings.get("truncate"), span=settings.get("span"))
 
 

@@ -39,7 +39,8 @@ class ScoreAndIndices:
 def normalize_with(values: np.ndarray, keep: Callable[[int], bool]) -> np.ndarray:
     """Softmax after replacing the values at positions ``keep`` rejects (``normalizeWith``)."""
     masked = np.array([v if keep(i) else _MASKED_LOGIT for i, v in enumerate(values)], dtype=np.float64)
-    return np.exp(masked - np.log(np.exp(masked).sum()))
+    normalized: np.ndarray = np.exp(masked - np.log(np.exp(masked).sum()))
+    return normalized
 
 
 def top_scores(

@@ -16,7 +16,8 @@ def softmax(scores: np.ndarray) -> np.ndarray:
     """Softmax over the last axis, shifted by the max as ``convertToProbabilitiesBySoftMax``."""
     scores = np.asarray(scores, dtype=np.float64)
     shifted = np.exp(scores - scores.max(axis=-1, keepdims=True))
-    return shifted / shifted.sum(axis=-1, keepdims=True)
+    probabilities: np.ndarray = shifted / shifted.sum(axis=-1, keepdims=True)
+    return probabilities
 
 
 def argmax(values: np.ndarray) -> int:

@@ -24,7 +24,8 @@ def embedding_vector(output: np.ndarray) -> list[float]:
     if array.ndim == 0 or array.size == 0:
         raise InvalidModelOutput("text_embedding result has no data")
     row = array if array.ndim == 1 else array.reshape(-1, array.shape[-1])[0]
-    return row.tolist()  # Python floats, in C: a per-element loop cost a request about 0.1 ms at low load
+    floats: list[float] = row.tolist()  # Python floats, in C: a per-element loop cost a request about 0.1 ms at low load
+    return floats
 
 
 def process(

@@ -9,7 +9,7 @@ import random
 import pytest
 
 from inferd.control.scaling.counters import NO_REQUESTS, RequestStats
-from inferd.control.scaling.scaler import SCALE_UP_THRESHOLD, AdaptiveAllocationsScaler
+from inferd.control.scaling.scaler import SCALE_UP_THRESHOLD, AdaptiveAllocationsScaler, walk
 
 NAN = math.nan
 
@@ -290,3 +290,23 @@ def test_the_inference_time_follows_at_once_only_after_a_change_of_count() -> No
     assert kept.last_decision is not None and kept.last_decision.inference_time is not None
     assert moved.last_decision.inference_time.value == pytest.approx(0.020, rel=0.01)
     assert 0.010 < kept.last_decision.inference_time.value < 0.012
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_walk_stops_where_stepping_one_at_a_time_stops(seed: int) -> None:
+    rng = random.Random(seed)
+    start, step, limit = rng.randrange(0, 200), rng.choice((1, -1)), rng.randrange(-50, 300)
+    holds = (lambda count: count < limit) if step == 1 else (lambda count: count > limit)
+    stepped = start
+    while holds(stepped):
+        stepped += step
+    assert walk(start, step, holds) == stepped
+
+
+def test_a_huge_allocation_count_scales_down_at_once() -> None:
+    """A deployment given 10**15 allocations (Elasticsearch bounds none) is sized to its load in one poll, not in
+    10**15 steps on the event loop."""
+    subject = scaler(allocations=10**15)
+    subject.process(RequestStats(0, 0, 0, NAN), 10, 10**15)
+    subject.process(RequestStats(0, 0, 0, NAN), 10, 10**15)
+    assert subject.scale() == 1
