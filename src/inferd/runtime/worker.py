@@ -135,11 +135,13 @@ class Inbox:
 
 
 def _read_messages(stream: BinaryIO, inbox: Inbox) -> None:
-    """Reader thread: frames from the server into the inbox; end of input (server gone) means shut down."""
+    """Reader thread: frames from the server into the inbox; end of input (server gone) means shut down. The thread
+    owns its input, and closes it once it has read the end: nobody else knows when it has stopped reading."""
     try:
         while (payload := protocol.read_frame(stream)) is not None:
             inbox.put(protocol.to_worker_decoder.decode(payload))
     finally:
+        stream.close()
         inbox.put(Shutdown())
 
 
