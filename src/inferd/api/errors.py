@@ -27,11 +27,10 @@ def _cause(error: InferdError) -> dict[str, Any]:
 
 
 def _extras(error: InferdError) -> dict[str, Any]:
-    """A security exception's metadata and headers, rendered as Elasticsearch renders them on every cause."""
-    if not isinstance(error, SecurityException):
-        return {}
+    """An exception's metadata (and a security exception's headers), rendered as Elasticsearch renders them on every
+    cause."""
     extras: dict[str, Any] = dict(error.metadata)
-    if error.headers:
+    if isinstance(error, SecurityException) and error.headers:
         extras["header"] = {name: values[0] if len(values) == 1 else values for name, values in error.headers.items()}
     return extras
 
