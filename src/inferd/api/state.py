@@ -10,6 +10,9 @@ from fastapi import Depends, Request
 
 from inferd.clock import Clock
 from inferd.control import DeploymentManager, ModelRegistry
+from inferd.control.inference_endpoints import InferenceEndpoints
+from inferd.control.ingest import IngestPipelines
+from inferd.control.token_counts import TokenCounter
 from inferd.control.security import ApiKeys, Users
 from inferd.settings import Settings
 
@@ -24,6 +27,9 @@ class ServerState:
     deployments: DeploymentManager
     api_keys: ApiKeys
     users: Users
+    endpoints: InferenceEndpoints
+    pipelines: IngestPipelines
+    token_counter: TokenCounter = field(default_factory=TokenCounter)
     ready: bool = field(default=False)
 
 
@@ -51,3 +57,15 @@ async def deployments(request: Request) -> DeploymentManager:
 
 
 Deployments = Annotated[DeploymentManager, Depends(deployments)]
+
+
+async def endpoints(request: Request) -> InferenceEndpoints:
+    return _state_of(request).endpoints
+
+
+async def pipelines(request: Request) -> IngestPipelines:
+    return _state_of(request).pipelines
+
+
+Endpoints = Annotated[InferenceEndpoints, Depends(endpoints)]
+Pipelines = Annotated[IngestPipelines, Depends(pipelines)]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from inferd.api.authentication import Authenticator
+from inferd.api.dialects import Dialect, dialect_of
 from inferd.api.errors import security_error_response
 from inferd.api.privileges import PRINCIPAL
 from inferd.errors import SecurityException
@@ -50,8 +51,9 @@ class AuthenticationMiddleware:
         try:
             if authenticator is None:
                 raise SecurityException("security is not ready", status=503)
-            scope[PRINCIPAL] = await authenticator.authenticate(header, lambda: request_uri(scope))
+            scope[PRINCIPAL] = await authenticator.authenticate(
+                header, lambda: request_uri(scope), bearer_api_key=dialect_of(scope["path"]) is not Dialect.ELASTICSEARCH)
         except SecurityException as error:
-            await security_error_response(error)(scope, receive, send)
+            await security_error_response(error, scope["path"])(scope, receive, send)
             return
         await self.app(scope, receive, send)

@@ -38,6 +38,7 @@ CLUSTER_PRIVILEGES: tuple[ClusterPrivilege, ...] = (
     ClusterPrivilege("monitor_inference", ("cluster:monitor/xpack/inference*",
                                            "cluster:monitor/xpack/ml/trained_models/deployment/infer")),
     ClusterPrivilege("monitor_ml", ("cluster:monitor/xpack/ml/*", "cluster:monitor/inferd/*")),
+    ClusterPrivilege("read_pipeline", ("cluster:admin/ingest/pipeline/get", "cluster:admin/ingest/pipeline/simulate")),
     ClusterPrivilege("read_security", ("cluster:admin/xpack/security/api_key/get",
                                        "cluster:admin/xpack/security/api_key/query",
                                        "cluster:admin/xpack/security/user/get")),
@@ -48,6 +49,8 @@ CLUSTER_PRIVILEGES: tuple[ClusterPrivilege, ...] = (
                                           "cluster:monitor/xpack/ml/trained_models/deployment/infer")),
     ClusterPrivilege("manage_ml", ("cluster:admin/xpack/ml/*", "cluster:monitor/xpack/ml/*",
                                    "cluster:admin/inferd/*", "cluster:monitor/inferd/*")),
+    ClusterPrivilege("manage_ingest_pipelines", ("cluster:admin/ingest/pipeline/*",)),
+    ClusterPrivilege("manage_pipeline", ("cluster:admin/ingest/pipeline/*",)),
     ClusterPrivilege("manage_api_key", ("cluster:admin/xpack/security/api_key/*",)),
     ClusterPrivilege("monitor", ("cluster:monitor/*",)),
     ClusterPrivilege("manage_security", (_SECURITY,)),
@@ -61,8 +64,8 @@ OWNER_ONLY_PRIVILEGES = frozenset({"manage_own_api_key"})
 
 BUILTIN_ROLES: dict[str, tuple[str, ...]] = {
     "superuser": ("all",),
-    "machine_learning_admin": ("manage_ml",),
-    "machine_learning_user": ("monitor_ml",),
+    "machine_learning_admin": ("manage_ml", "manage_inference"),
+    "machine_learning_user": ("monitor_ml", "monitor_inference"),
 }
 """Elasticsearch's reserved roles that mean something in inferd, with their cluster privileges."""
 
