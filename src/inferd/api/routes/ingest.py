@@ -12,9 +12,11 @@ from inferd.api.errors import error_body
 from inferd.api.params import EsBool
 from inferd.api.privileges import Privilege, require_privilege
 from inferd.api.responses import FastJSONResponse
+from inferd.api.schemas.ingest import PipelineBody, SimulateBody
 from inferd.api.state import Pipelines, State
 from inferd.control.ingest import DeploymentInference, IngestDocument, Outcome, Pipeline, Trace, check_documents
 from inferd.control.ingest.service import SIMULATED_PIPELINE, ingest_timestamp
+from inferd.control.request_body import parse_body
 from inferd.errors import BadRequest, InferdError, ParseError
 
 router = APIRouter(prefix="/_ingest/pipeline")
@@ -36,6 +38,8 @@ async def put_pipeline(pipeline_id: str, body: JsonBody, pipelines: Pipelines, i
                        master_timeout: str | None = None, timeout: str | None = None) -> dict[str, bool]:
     if body is None:
         raise BadRequest("request body is required")
+    Pipeline.build(pipeline_id, body)  # Elasticsearch's checks and messages first, then the typed body's
+    parse_body(PipelineBody, body, "pipeline")
     await pipelines.put(pipeline_id, body, if_version)
     return {"acknowledged": True}
 
@@ -59,9 +63,7 @@ async def delete_pipeline(pipeline_id: str, pipelines: Pipelines, master_timeout
 
 
 @router.post("/_simulate", dependencies=SIMULATE)
-@router.get("/_simulate", dependencies=SIMULATE)
 @router.post("/{pipeline_id}/_simulate", dependencies=SIMULATE)
-@router.get("/{pipeline_id}/_simulate", dependencies=SIMULATE)
 async def simulate_pipeline(body: JsonBody, pipelines: Pipelines, state: State, pipeline_id: str | None = None,
                             verbose: EsBool = False) -> dict[str, Any]:
     """Run a stored pipeline, or the one in the body, over the body's documents, changing nothing."""
@@ -75,6 +77,7 @@ async def simulate_pipeline(body: JsonBody, pipelines: Pipelines, state: State, 
             raise ParseError("[pipeline] required property is missing")
         pipeline = Pipeline.build(SIMULATED_PIPELINE, body["pipeline"])
     docs = check_documents(body)
+    parse_body(SimulateBody, body, "simulate_pipeline")
     timestamp = ingest_timestamp(state.clock.now_ms())
     documents = [IngestDocument(doc["_source"], {"_index": doc.get("_index", "_index"), "_id": doc.get("_id", "_id"),
                                                  "_version": str(doc.get("_version", "-3")),
