@@ -221,15 +221,17 @@ def parse_service_settings(given: Mapping[str, Any], service: Service, *, for_up
                            ) -> ServiceSettings:
     settings = dict(given)
     problems: list[str] = []
+    attaching = settings.get("deployment_id") is not None  # the deployment has its allocations and threads
     allocations = _positive_integer(settings, "num_allocations", SERVICE_SETTINGS, problems, required=False)
-    threads = _positive_integer(settings, "num_threads", SERVICE_SETTINGS, problems, required=not for_update)
+    threads = _positive_integer(settings, "num_threads", SERVICE_SETTINGS, problems,
+                                required=not (for_update or attaching))
     model_id = _optional_string(settings, "model_id", SERVICE_SETTINGS, problems)
     deployment_id = _optional_string(settings, "deployment_id", SERVICE_SETTINGS, problems)
     adaptive_given = settings.pop("adaptive_allocations", None)
     adaptive = parse_adaptive(adaptive_given, SERVICE_SETTINGS)
     if adaptive is not None:
         problems += adaptive.problems()
-    if not for_update and allocations is None and adaptive is None:
+    if not (for_update or attaching) and allocations is None and adaptive is None:
         problems.append(f"[{SERVICE_SETTINGS}] does not contain one of the required settings "
                         "[num_allocations, adaptive_allocations]")
     if not for_update and model_id is None and deployment_id is None:
