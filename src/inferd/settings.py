@@ -134,6 +134,14 @@ class Settings(BaseSettings):
         300.0, ge=0, description="How long a password checked against its scrypt hash is remembered (as a keyed "
         "digest), so basic-auth requests skip the slow check."
     )
+    console_session_idle_timeout_s: float = Field(
+        1800.0, gt=0, description="A web console session ends after this long without a request from its user "
+        "(the live charts, and the reloads they prompt, do not count)."
+    )
+    console_session_lifespan_s: float = Field(
+        28800.0, gt=0, description="A web console session ends this long after sign-in in any case (or when its API "
+        "key expires, if sooner)."
+    )
 
     @model_validator(mode="after")
     def _secure_combinations(self) -> Settings:

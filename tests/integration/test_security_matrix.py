@@ -27,6 +27,7 @@ USER = {"password": "secret1", "roles": []}
 # Credentials, in the order of each row's statuses.
 CREDENTIALS = ("none", "bad", "expired", "invalidated", "ml_user", "ml_admin", "superuser")
 ANON = (200, 200, 200, 200, 200, 200, 200)  # anonymous routes ignore credentials, even refused ones
+ANON_REDIRECT = (307, 307, 307, 307, 307, 307, 307)
 
 
 def row(ml_user: int, ml_admin: int, superuser: int) -> tuple[int, ...]:
@@ -145,6 +146,15 @@ TABLE: list[tuple[str, str, str, Any, tuple[int, ...]]] = [
     ("POST", "/embed_sparse", "/embed_sparse", {"inputs": "x"}, row(422, 422, 422)),
     ("POST", "/rerank", "/rerank", {"query": "q", "texts": ["x"]}, row(422, 422, 422)),
     ("GET", "/info", "/info", None, row(422, 422, 422)),
+    # The web console: its page and assets hold no data; signing in takes any valid credentials (what they may do
+    # is each route's own privilege); the live feed reads what `_stats` shows (`samples` ends the stream).
+    ("GET", "/_inferd/console", "/_inferd/console", None, ANON_REDIRECT),
+    ("GET", "/_inferd/console/", "/_inferd/console/", None, ANON),
+    ("GET", "/_inferd/console/assets/{name:path}", "/_inferd/console/assets/console.css", None, ANON),
+    ("POST", "/_inferd/console/session", "/_inferd/console/session", None, row(200, 200, 200)),
+    ("GET", "/_inferd/console/session", "/_inferd/console/session", None, row(200, 200, 200)),
+    ("DELETE", "/_inferd/console/session", "/_inferd/console/session", None, row(200, 200, 200)),
+    ("GET", "/_inferd/console/live", "/_inferd/console/live?samples=1", None, row(200, 200, 200)),
 ]
 
 

@@ -17,10 +17,12 @@ from inferd.api.authentication import Authenticator
 from inferd.api.errors import install_error_handlers
 from inferd.api import inference
 from inferd.api.inference import InferenceMiddleware
+from inferd.api.live import LiveFeed
 from inferd.api.middleware import (
     AuthenticationMiddleware,
     AuthenticatorSlot,
     BodyLimitMiddleware,
+    ConsoleRedirectMiddleware,
     ProductHeaderMiddleware,
     ResponseFormatMiddleware,
 )
@@ -31,15 +33,32 @@ from inferd.api.params import reject_unknown_parameters
 from inferd.api.privileges import Privilege, route_requirement
 from inferd.api.responses import FastJSONResponse
 from inferd.api.routes import deployments as deployment_routes
-from inferd.api.routes import builds, docs, health, metrics, model_aliases, nodes, rollouts, root, security, trained_models
-from inferd.api.routes import enrich, inference_api, ingest, ml_reads, openai_compat, tei
+from inferd.api.routes import (
+    builds,
+    console,
+    docs,
+    enrich,
+    health,
+    inference_api,
+    ingest,
+    metrics,
+    ml_reads,
+    model_aliases,
+    nodes,
+    openai_compat,
+    rollouts,
+    root,
+    security,
+    tei,
+    trained_models,
+)
 from inferd.api.state import ServerState
 from inferd.clock import Clock, SystemClock
 from inferd.cluster.local import LocalCluster, machine_memory_bytes, machine_processors, split_machine
 from inferd.control import DeploymentManager, ModelRegistry, RuntimeLimits, ScalerSettings
 from inferd.control.inference_endpoints import InferenceEndpoints
 from inferd.control.ingest import IngestPipelines
-from inferd.control.security import ApiKeys, ChangeWatcher, Users, ensure_admin_key
+from inferd.control.security import ApiKeys, ChangeWatcher, ConsoleSessions, Users, ensure_admin_key
 from inferd.control.upload_limits import UploadLimits
 from inferd.settings import Settings
 from inferd.store import DataDirLock, DeploymentStore, EndpointStore, ModelStore, PipelineStore, SecurityStore, open_store
@@ -96,9 +115,11 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             api_keys = ApiKeys(security_store, clock, actions, settings.api_key_cache_ttl_s)
             users = Users(security_store, clock, settings.password_cache_ttl_s)
             ensure_admin_key(api_keys, users, settings.data_dir, settings.bootstrap_api_key_file)
+            sessions = ConsoleSessions(api_keys, users, clock, idle_timeout_s=settings.console_session_idle_timeout_s,
+                                       lifespan_s=settings.console_session_lifespan_s)
             if settings.security_enabled:
                 slot.authenticator = Authenticator(api_keys, users, ChangeWatcher(security_store, clock, api_keys, users),
-                                                   clock)
+                                                   clock, sessions)
             else:
                 logger.warning(
                     "SECURITY IS DISABLED (--no-security): every request is served without credentials. Use this "
@@ -113,6 +134,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 deployments=deployments,
                 api_keys=api_keys,
                 users=users,
+                sessions=sessions,
+                live=LiveFeed(deployments, clock),
                 endpoints=endpoints,
                 pipelines=pipelines,
             )
@@ -143,7 +166,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.state.request_limits = RequestLimits.of(settings)
     install_error_handlers(app)
     modules = (inference, deployment_routes, root, health, metrics, nodes, rollouts, trained_models, builds,
-               model_aliases, security, docs, inference_api, ingest, enrich, ml_reads, openai_compat, tei)
+               model_aliases, security, docs, console, inference_api, ingest, enrich, ml_reads, openai_compat, tei)
     routers = [module.router for module in modules]
     for router in routers:
         app.include_router(router)
@@ -152,9 +175,13 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.state.security_enabled = settings.security_enabled
     requirements = [(route.path, route_requirement(route)) for route in app.state.api_routes]  # one each, or refuse
     actions.extend(sorted({r.action for _, r in requirements if r.action is not None}))
-    # A path skips authentication only when every route on it is anonymous (and has no path parameter).
-    anonymous = frozenset(path for path, _ in requirements if "{" not in path and all(
-        r.privilege is Privilege.ANONYMOUS for other, r in requirements if other == path))
+    # A path skips authentication only when every route on it is anonymous (and has no path parameter); so does
+    # every path under an anonymous route that ends in a path parameter (the console's assets).
+    anonymous_routes = {path for path, _ in requirements} - {
+        path for path, r in requirements if r.privilege is not Privilege.ANONYMOUS}
+    anonymous = frozenset(path for path in anonymous_routes if "{" not in path)
+    anonymous_prefixes = tuple(sorted(path.partition("{")[0] for path in anonymous_routes
+                                      if path.endswith(":path}") and path.count("{") == 1))
     app.add_middleware(InferenceMiddleware)  # innermost: every other middleware applies to it as to any route
     app.add_middleware(
         BodyLimitMiddleware,
@@ -162,7 +189,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         max_in_flight_bytes=settings.max_in_flight_body_bytes,
     )
     if settings.security_enabled:
-        app.add_middleware(AuthenticationMiddleware, slot=slot, anonymous_paths=anonymous)
+        app.add_middleware(AuthenticationMiddleware, slot=slot, anonymous_paths=anonymous,
+                           anonymous_prefixes=anonymous_prefixes)
+    app.add_middleware(ConsoleRedirectMiddleware, page=console.PAGE_PATH)
     app.add_middleware(ResponseFormatMiddleware)
     app.add_middleware(ProductHeaderMiddleware)
     return app

@@ -1,6 +1,7 @@
 """From an `Authorization` header to a principal, with Elasticsearch's 401s.
 
-`ApiKey base64(id:key)` (what elasticsearch-py sends for `api_key=`) and `Basic base64(user:password)`.
+`ApiKey base64(id:key)` (what elasticsearch-py sends for `api_key=`) and `Basic base64(user:password)`; or, for
+the web console, a session id (`api/sessions.py`) opened with one of those.
 A header verified recently costs one keyed digest and a lookup (`VerifiedCredentials`); otherwise a cached
 key costs a base64 decode, a dictionary lookup and one HMAC; only a cache miss reads the store, and only
 a password not seen recently runs scrypt, both off the event loop.
@@ -15,13 +16,23 @@ from collections.abc import Callable
 from starlette.concurrency import run_in_threadpool
 
 from inferd.clock import Clock
-from inferd.control.security import ApiKeys, ChangeWatcher, CredentialsRefused, Principal, Users, VerifiedCredentials
+from inferd.control.security import (
+    ApiKeys,
+    ChangeWatcher,
+    ConsoleSession,
+    ConsoleSessions,
+    CredentialsRefused,
+    Principal,
+    Users,
+    VerifiedCredentials,
+)
 from inferd.control.security.hashing import decode_api_key
 from inferd.errors import SecurityException
 
 WWW_AUTHENTICATE = ('Basic realm="security" charset="UTF-8"', "ApiKey")
 """The challenges Elasticsearch sends with every 401 (its realms first, then the API key service)."""
 
+SESSION_ENDED = "the console session has ended (signed out, idle for too long, or its credentials changed): sign in again"
 ANONYMOUS_DENIED = "unable to authenticate with provided credentials and anonymous access is not allowed for this request"
 
 
@@ -44,11 +55,28 @@ def _decode(value: str) -> str:
 
 
 class Authenticator:
-    def __init__(self, keys: ApiKeys, users: Users, changes: ChangeWatcher, clock: Clock) -> None:
+    def __init__(self, keys: ApiKeys, users: Users, changes: ChangeWatcher, clock: Clock,
+                 sessions: ConsoleSessions) -> None:
         self.keys = keys
         self.users = users
+        self.sessions = sessions
         self._changes = changes
         self._verified = VerifiedCredentials(clock)
+
+    async def authenticate_session(self, session_id: str, *, activity: bool) -> ConsoleSession:
+        """The console session with this id, its principal checked again if keys or users changed since; a request
+        the user made (`activity`) starts its idle timeout again."""
+        if self._changes.claim():
+            await run_in_threadpool(self._changes.check)
+        session = self.sessions.find(session_id)
+        if session is not None and self.sessions.stale(session):
+            if not await run_in_threadpool(self.sessions.recheck, session):
+                session = None
+        if session is None:
+            raise _challenge(SESSION_ENDED)
+        if activity:
+            self.sessions.touch(session)
+        return session
 
     async def authenticate(self, header: bytes | None, uri: str | Callable[[], str], *,
                            bearer_api_key: bool = False) -> Principal:

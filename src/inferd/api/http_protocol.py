@@ -19,6 +19,11 @@ from inferd.api.errors import error_body
 from inferd.errors import BadRequest
 
 
+SERVER_STOPPING = "inferd.server_stopping"
+"""Set in the scope of a request still running when the server begins to stop: a response that streams until the
+client leaves (the console's live feed) ends itself instead of holding the shutdown for its grace period."""
+
+
 class TooLongHttpLine(BadRequest):
     error_type = "too_long_http_line_exception"
 
@@ -119,6 +124,11 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().on_message_complete()
         self._in_head = True
         self._head_bytes = 0
+
+    def shutdown(self) -> None:
+        if self.cycle is not None and not self.cycle.response_complete:
+            self.cycle.scope[SERVER_STOPPING] = True  # type: ignore[literal-required]
+        super().shutdown()
 
     def send_400_response(self, msg: str) -> None:
         if self._refusal is None:

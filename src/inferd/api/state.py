@@ -8,12 +8,13 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from inferd.api.live import LiveFeed
 from inferd.clock import Clock
 from inferd.control import DeploymentManager, ModelRegistry
 from inferd.control.inference_endpoints import InferenceEndpoints
 from inferd.control.ingest import IngestPipelines
+from inferd.control.security import ApiKeys, ConsoleSessions, Users
 from inferd.control.token_counts import TokenCounter
-from inferd.control.security import ApiKeys, Users
 from inferd.settings import Settings
 
 
@@ -27,6 +28,8 @@ class ServerState:
     deployments: DeploymentManager
     api_keys: ApiKeys
     users: Users
+    sessions: ConsoleSessions
+    live: LiveFeed
     endpoints: InferenceEndpoints
     pipelines: IngestPipelines
     token_counter: TokenCounter = field(default_factory=TokenCounter)

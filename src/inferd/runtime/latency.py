@@ -48,3 +48,22 @@ class RequestLatencies:
         self.queue.observe(queued_s)
         self.inference.observe(inferring_s)
         self.total.observe(queued_s + inferring_s)
+
+
+def quantile(bounds: tuple[float, ...], counts: list[int], q: float) -> float | None:
+    """The q-quantile of observations bucketed by `bounds` (non-cumulative `counts`, one more than the bounds), found
+    as Prometheus' `histogram_quantile` finds it: linear within the bucket holding the rank; above every bound, the
+    last bound. None when there is nothing observed."""
+    total = sum(counts)
+    if total == 0:
+        return None
+    rank = q * total
+    below = 0
+    for index, count in enumerate(counts):
+        if count and below + count >= rank:
+            if index == len(bounds):
+                return bounds[-1]
+            lower = bounds[index - 1] if index > 0 else 0.0
+            return lower + (bounds[index] - lower) * (rank - below) / count
+        below += count
+    return bounds[-1]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from inferd.api.authentication import Authenticator
-from inferd.control.security import ApiKeys, ChangeWatcher, Principal, Users
+from inferd.control.security import ApiKeys, ChangeWatcher, ConsoleSessions, Principal, Users
 from inferd.control.security.bootstrap import BOOTSTRAP_PRINCIPAL
 from inferd.errors import SecurityException
 from tests.support.clock import FakeClock
@@ -29,7 +29,8 @@ def store(tmp_path: Path) -> CountingStore:
 @pytest.fixture
 def authenticator(store: CountingStore, clock: FakeClock) -> Authenticator:
     keys, users = ApiKeys(store, clock, [], cache_ttl_s=60), Users(store, clock)
-    return Authenticator(keys, users, ChangeWatcher(store, clock, keys, users), clock)
+    sessions = ConsoleSessions(keys, users, clock, idle_timeout_s=60, lifespan_s=600)
+    return Authenticator(keys, users, ChangeWatcher(store, clock, keys, users), clock, sessions)
 
 
 def authenticate(authenticator: Authenticator, header: str) -> Principal:

@@ -13,6 +13,10 @@ from inferd.control.security import granting
 from inferd.settings import Settings
 
 
+ANONYMOUS_ROUTES = ("/_inferd/health", "/_inferd/ready", "/_inferd/console", "/_inferd/console/",
+                    "/_inferd/console/assets/{name:path}")
+
+
 def test_every_route_declares_one_privilege_and_an_action(tmp_path: Path) -> None:
     app = create_app(Settings(data_dir=tmp_path))
     routes: list[APIRoute] = app.state.api_routes
@@ -24,7 +28,7 @@ def test_every_route_declares_one_privilege_and_an_action(tmp_path: Path) -> Non
     assert table[("GET", "/_inferd/ready")][0].privilege == Privilege.ANONYMOUS
     for (method, path), [requirement] in table.items():
         if requirement.privilege is Privilege.ANONYMOUS:
-            assert path in ("/_inferd/health", "/_inferd/ready") and requirement.action is None
+            assert path in ANONYMOUS_ROUTES and method == "GET" and requirement.action is None
         else:
             assert requirement.action and requirement.action.startswith("cluster:"), (method, path)
 
@@ -60,11 +64,15 @@ def test_a_declared_privilege_must_grant_the_declared_action() -> None:
     assert isinstance(require_privilege(Privilege.ANONYMOUS), RequiredPrivilege)
 
 
-def test_the_anonymous_paths_are_health_and_readiness_only(tmp_path: Path) -> None:
+def test_the_anonymous_paths_are_health_readiness_and_the_consoles_page_and_assets(tmp_path: Path) -> None:
+    """The console's page and assets hold no data: it signs in by itself, and everything it shows comes from the
+    authenticated API."""
     app = create_app(Settings(data_dir=tmp_path))
     middleware = [m for m in app.user_middleware if m.cls.__name__ == "AuthenticationMiddleware"]
     assert len(middleware) == 1
-    assert middleware[0].kwargs["anonymous_paths"] == frozenset({"/_inferd/health", "/_inferd/ready"})
+    assert middleware[0].kwargs["anonymous_paths"] == frozenset(
+        {"/_inferd/health", "/_inferd/ready", "/_inferd/console", "/_inferd/console/"})
+    assert middleware[0].kwargs["anonymous_prefixes"] == ("/_inferd/console/assets/",)
 
 
 def test_no_security_builds_no_authentication_middleware(tmp_path: Path) -> None:

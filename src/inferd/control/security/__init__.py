@@ -19,6 +19,7 @@ from inferd.control.security.privileges import (
     granting,
     privileges_of_roles,
 )
+from inferd.control.security.sessions import ConsoleSession, ConsoleSessions, SessionRefused
 from inferd.control.security.users import Users
 from inferd.control.security.verified import VerifiedCredentials
 
@@ -29,10 +30,13 @@ __all__ = [
     "BUILTIN_ROLES",
     "ApiKeys",
     "ChangeWatcher",
+    "ConsoleSession",
+    "ConsoleSessions",
     "CreatedKey",
     "CredentialsRefused",
     "InvalidBootstrapKey",
     "Principal",
+    "SessionRefused",
     "UnknownPrivilege",
     "Users",
     "VerifiedCredentials",

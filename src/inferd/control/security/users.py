@@ -79,6 +79,10 @@ class Users:
         records = self._store.list_users()
         return records if not usernames else [record for record in records if record.username in usernames]
 
+    def record(self, username: str) -> UserRecord | None:
+        """The stored user, read now (blocking)."""
+        return self._store.get_user(username)
+
     def forget(self, username: str) -> None:
         self._checked.forget([username])
 
