@@ -64,8 +64,8 @@ OWNER_ONLY_PRIVILEGES = frozenset({"manage_own_api_key"})
 
 BUILTIN_ROLES: dict[str, tuple[str, ...]] = {
     "superuser": ("all",),
-    "machine_learning_admin": ("manage_ml", "manage_inference"),
-    "machine_learning_user": ("monitor_ml", "monitor_inference"),
+    "machine_learning_admin": ("manage_ml",),
+    "machine_learning_user": ("monitor_ml",),
 }
 """Elasticsearch's reserved roles that mean something in inferd, with their cluster privileges."""
 
