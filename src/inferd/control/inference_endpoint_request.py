@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import StrictBool, StrictInt, StrictStr
 
 from inferd.control.deployment_request import AdaptiveAllocations, AdaptiveAllocationsBody, parse_adaptive
-from inferd.control.request_body import MODEL_ID, Checked, StrictBody, parse_body
+from inferd.control.request_body import MODEL_ID, Checked, Schema, StrictBody, parse_body
 from inferd.errors import BadRequest, ParseError, SettingsInvalid, ValidationFailed
 from inferd.nlp.chunkers import ChunkingSettings, SentenceChunking, WordChunking
 
@@ -68,6 +68,20 @@ class ServiceSettingsBody(StrictBody):
     num_threads: Annotated[StrictInt | None, Checked(minimum=1, maximum=32)] = None
     adaptive_allocations: AdaptiveAllocationsBody | None = None
 
+    @classmethod
+    def describe_rules(cls, schema: Schema) -> None:
+        """Attach to a running deployment (`deployment_id`), or start one: `model_id`, `num_threads`, and
+        `num_allocations` or `adaptive_allocations`."""
+        given = {name: {"not": {"type": "null"}} for name in ("deployment_id", "model_id", "num_threads",
+                                                               "num_allocations", "adaptive_allocations")}
+        schema["anyOf"] = [
+            {"required": ["deployment_id"], "properties": {"deployment_id": given["deployment_id"]}},
+            {"required": ["model_id", "num_threads"],
+             "properties": {"model_id": given["model_id"], "num_threads": given["num_threads"]},
+             "anyOf": [{"required": [name], "properties": {name: given[name]}}
+                       for name in ("num_allocations", "adaptive_allocations")]},
+        ]
+
 
 class TaskSettingsBody(StrictBody):
     """`rerank`'s options: whether each result repeats its text, and how many results to keep."""
@@ -81,9 +95,21 @@ class ChunkingSettingsBody(StrictBody):
     `sentence_overlap: 1`), or `max_chunk_size` words overlapping by `overlap`."""
 
     strategy: Annotated[Literal["sentence", "word"] | None, Checked(required=True)] = None
-    max_chunk_size: Annotated[StrictInt | None, Checked(required=True, minimum=10, maximum=300)] = None
+    max_chunk_size: Annotated[StrictInt | None, Checked(required=True, minimum=WORD_CHUNK_SIZES[0],
+                                                        maximum=WORD_CHUNK_SIZES[1])] = None
     sentence_overlap: Annotated[StrictInt | None, Checked(minimum=0, maximum=1)] = None
-    overlap: Annotated[StrictInt | None, Checked(minimum=0, maximum=150)] = None
+    overlap: Annotated[StrictInt | None, Checked(minimum=1, maximum=150)] = None
+
+    @classmethod
+    def describe_rules(cls, schema: Schema) -> None:
+        """`sentence_overlap` is the sentence strategy's, `overlap` (required) the word strategy's. (That `overlap`
+        is at most half `max_chunk_size` compares two fields, which no schema states.)"""
+        schema["anyOf"] = [
+            {"not": {"required": ["overlap"]}, "properties": {
+                "strategy": {"const": "sentence"}, "max_chunk_size": {"minimum": SENTENCE_CHUNK_SIZES[0]}}},
+            {"required": ["overlap"], "not": {"required": ["sentence_overlap"]},
+             "properties": {"strategy": {"const": "word"}, "overlap": {"type": "integer"}}},
+        ]
 
 
 class PutEndpointBody(StrictBody):
@@ -95,10 +121,17 @@ class PutEndpointBody(StrictBody):
     chunking_settings: ChunkingSettingsBody | None = None
 
 
+class UpdateServiceSettingsBody(StrictBody):
+    """The service settings `_update` may change: the deployment's allocations."""
+
+    num_allocations: Annotated[StrictInt | None, Checked(minimum=1)] = None
+    adaptive_allocations: AdaptiveAllocationsBody | None = None
+
+
 class UpdateEndpointBody(StrictBody):
     """What `_update` may change: the deployment's allocations, adaptive allocations, the task settings."""
 
-    service_settings: ServiceSettingsBody | None = None
+    service_settings: UpdateServiceSettingsBody | None = None
     task_settings: TaskSettingsBody | None = None
 
 

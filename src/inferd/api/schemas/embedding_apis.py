@@ -12,6 +12,8 @@ from inferd.control.request_body import StrictBody
 
 MAX_INPUTS = 2048
 """OpenAI's limit of inputs per embeddings request."""
+Text = Annotated[StrictStr, Field(min_length=1)]
+"""OpenAI refuses an empty input."""
 
 
 class EmbeddingsBody(StrictBody):
@@ -19,7 +21,7 @@ class EmbeddingsBody(StrictBody):
     alias), `float` or `base64` vectors."""
 
     model_config = ConfigDict(extra="ignore")  # OpenAI ignores what it does not know (`user` among others)
-    input: StrictStr | Annotated[list[StrictStr], Field(min_length=1, max_length=MAX_INPUTS)]
+    input: Text | Annotated[list[Text], Field(min_length=1, max_length=MAX_INPUTS)]
     model: StrictStr
     encoding_format: Literal["float", "base64"] = "float"
     dimensions: Annotated[StrictInt | None, Field(ge=1)] = None

@@ -59,8 +59,8 @@ class Pipeline:
             raise ElasticsearchParseError("[processors] required property is missing",
                                           metadata={"property_name": "processors"})
         processors = build_processors(definition["processors"], "processors")
-        on_failure = build_processors(definition.get("on_failure", []), "on_failure")
-        if "on_failure" in definition and not on_failure:
+        on_failure = build_processors(definition.get("on_failure") or [], "on_failure")
+        if definition.get("on_failure") is not None and not on_failure:
             raise ElasticsearchParseError("pipeline [" + pipeline_id + "] cannot have an empty on_failure option "
                                           "defined")
         version = definition.get("version")

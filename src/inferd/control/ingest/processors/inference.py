@@ -64,6 +64,8 @@ class InferenceProcessor(Processor):
             if len(inference_config) != 1 or next(iter(inference_config)) not in UPDATABLE:
                 raise config.error("inference_config", "[inference_config] must hold exactly one task of "
                                    f"[{', '.join(sorted(UPDATABLE))}]")
+            if not isinstance(next(iter(inference_config.values())), dict | None):
+                raise config.error("inference_config", "[inference_config] a task's options are an object")
         pairs = config.value("input_output")
         input_output: list[InputOutput] = []
         if pairs is not None:
