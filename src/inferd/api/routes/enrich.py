@@ -18,6 +18,7 @@ from typing import Any
 import msgspec
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from inferd.api.privileges import Privilege, require_privilege
 from inferd.api.routes.ingest import SIMULATE_ACTION, failure_body, inference_of
@@ -43,6 +44,17 @@ async def _lines(request: Request) -> AsyncIterator[bytes]:
             yield line
     if pending.strip():
         yield pending
+
+
+class DuplexStreamingResponse(StreamingResponse):
+    """Answers while the request's body is still being read. Starlette's own streaming response (below ASGI 2.4)
+    listens on `receive` for the client leaving, which takes the body's chunks from the reader; here the reader
+    alone receives, and sees the client leave (`ClientDisconnect`) where it reads."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.stream_response(send)
+        if self.background is not None:
+            await self.background()
 
 
 def _parse(line: bytes) -> dict[str, Any] | Exception:
@@ -94,4 +106,4 @@ async def enrich_documents(pipeline_id: str, request: Request, pipelines: Pipeli
             for task in in_flight:
                 task.cancel()
 
-    return StreamingResponse(answer(), media_type="application/x-ndjson")
+    return DuplexStreamingResponse(answer(), media_type="application/x-ndjson")
