@@ -23,7 +23,7 @@ class ProcessorOptions(StrictBody):
     description: StrictStr | None = None
     if_: Annotated[StrictStr | None, Field(alias="if")] = None
     ignore_failure: Flag | None = None
-    on_failure: Annotated[list[ProcessorBody] | None, Field(min_length=1)] = None
+    on_failure: Annotated[list[ProcessorBody] | None, Field(min_length=1)] = None  # type: ignore[valid-type]
 
 
 class InputOutput(StrictBody):
