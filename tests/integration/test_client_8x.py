@@ -71,7 +71,8 @@ def test_the_8x_client_on_the_wider_surface(es: Elasticsearch, server: ServerPro
     assert answers["get_pipeline"]["es8-pipeline"]["processors"][0]["inference"]["model_id"] == "es8-endpoint"
     (simulated,) = answers["simulate"]["docs"]
     assert simulated["doc"]["_source"]["body"] == text
-    assert simulated["doc"]["_source"]["vector"] == pytest.approx(vector, abs=1e-6)
+    (chunk,) = simulated["doc"]["_source"]["vector"]  # an endpoint's results are chunks, as `semantic_text` stores
+    assert chunk["text"] == text and chunk["embeddings"] == pytest.approx(vector, abs=1e-6)
     (verbose,) = answers["simulate_verbose"]["docs"]
     assert [(step["processor_type"], step["status"]) for step in verbose["processor_results"]] == [
         ("inference", "success")]
