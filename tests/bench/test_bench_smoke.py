@@ -141,3 +141,17 @@ def test_adaptive_benchmark_smoke(tmp_path: Path, kept: list[str]) -> None:
     assert measured["reached_max_allocations"] and measured["sustained_load_to_serving_s"] > 0
     (run,) = measured["runs"]
     assert run["sustained_load"]["needed_allocations"] >= 2 and run["sustained_load"]["back_to_one_s"] is not None
+
+
+def test_enrich_benchmark_smoke(tmp_path: Path, kept: list[str]) -> None:
+    output = tmp_path / "enrich.json"
+    result = subprocess.run([sys.executable, str(BENCH / "enrich.py"), *kept, "--json", str(output), "--documents", "48",
+                             "--warmup-documents", "16", "--batch-size", "8"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "target: " in result.stdout and "cache hits" in result.stdout
+    measured = json.loads(output.read_text())
+    assert measured["benchmark"] == "enrich" and isinstance(measured["met"], bool)
+    assert measured["cache_hits"] == 0 and measured["failed"] == 0
+    assert len(measured["runs_infer"]) == len(measured["runs_enrich"]) == 3
+    assert all(run["inferred_documents"] == 48 for run in measured["runs_infer"] + measured["runs_enrich"])
+    assert measured["ratio"] == measured["enrich_docs_per_s"] / measured["infer_docs_per_s"] > 0
