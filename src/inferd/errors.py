@@ -8,6 +8,7 @@ Only `api/errors.py` turns them into HTTP responses; everything below the API ra
     │   ├── ValidationFailed         400 action_request_validation_exception ("Validation Failed: 1: ...;")
     │   │   └── SettingsInvalid      400 validation_exception (the same text, from a transport action)
     │   ├── ParseError               400 x_content_parse_exception
+    │   ├── ElasticsearchParseError  400 parse_exception (an ingest processor's configuration)
     │   ├── BodyUnreadable           400 parse_exception (missing body)
     │   ├── MediaTypeHeaderInvalid   400 media_type_header_exception
     │   └── ResourceAlreadyExists    400 resource_already_exists_exception
@@ -38,10 +39,13 @@ class InferdError(Exception):
     status: int = 500
     error_type: str = "status_exception"
 
-    def __init__(self, reason: str, *, caused_by: InferdError | None = None) -> None:
+    def __init__(self, reason: str, *, caused_by: InferdError | None = None,
+                 metadata: dict[str, str] | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.caused_by = caused_by
+        self.metadata = metadata or {}
+        """Extra fields Elasticsearch renders beside `reason` (a processor's type and tag, a property's name)."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.status}, {self.error_type}: {self.reason!r})"
@@ -81,6 +85,12 @@ class BodyUnreadable(BadRequest):
 
 class MediaTypeHeaderInvalid(BadRequest):
     error_type = "media_type_header_exception"
+
+
+class ElasticsearchParseError(BadRequest):
+    """Elasticsearch's ElasticsearchParseException (a processor's configuration), with its metadata."""
+
+    error_type = "parse_exception"
 
 
 class ResourceAlreadyExists(BadRequest):
@@ -145,10 +155,9 @@ class SecurityException(InferdError):
 
     def __init__(self, reason: str, *, status: int, headers: dict[str, list[str]] | None = None,
                  metadata: dict[str, str] | None = None) -> None:
-        super().__init__(reason)
+        super().__init__(reason, metadata=metadata)
         self.status = status
         self.headers = headers or {}
-        self.metadata = metadata or {}
 
 
 class StoreBusy(InferdError):

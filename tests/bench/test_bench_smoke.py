@@ -163,3 +163,17 @@ def test_remote_path_benchmark_smoke(tmp_path: Path, kept: list[str]) -> None:
     assert measured["throughput_ratio"] == measured_round["remote"]["docs_per_s"] / measured_round["local"]["docs_per_s"]
     ray_installed = importlib.util.find_spec("ray") is not None
     assert (measured["ray_actor_call_ms_p50"] is not None) == ray_installed
+
+
+def test_enrich_benchmark_smoke(tmp_path: Path, kept: list[str]) -> None:
+    output = tmp_path / "enrich.json"
+    result = subprocess.run([sys.executable, str(BENCH / "enrich.py"), *kept, "--json", str(output), "--documents", "48",
+                             "--warmup-documents", "16", "--batch-size", "8"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "target: " in result.stdout and "cache hits" in result.stdout
+    measured = json.loads(output.read_text())
+    assert measured["benchmark"] == "enrich" and isinstance(measured["met"], bool)
+    assert measured["cache_hits"] == 0 and measured["failed"] == 0
+    assert len(measured["runs_infer"]) == len(measured["runs_enrich"]) == 3
+    assert all(run["inferred_documents"] == 48 for run in measured["runs_infer"] + measured["runs_enrich"])
+    assert measured["ratio"] == measured["enrich_docs_per_s"] / measured["infer_docs_per_s"] > 0

@@ -15,7 +15,7 @@ from typing import Any
 
 import schemathesis
 
-from tests.support.fuzz import elasticsearch_error_problems
+from tests.support.fuzz import error_problems
 
 
 @schemathesis.check
@@ -34,7 +34,7 @@ class elasticsearch_answers:  # noqa: N801 - schemathesis names the check after 
                 body = response.json()
             except ValueError:
                 body = response.text
-            problems = elasticsearch_error_problems(response.status_code, body, case.query)
+            problems = error_problems(case.path, response.status_code, body, case.query)
             assert not problems, f"{described}: {problems}"
 
     def after_run(self, ctx: Any) -> None:

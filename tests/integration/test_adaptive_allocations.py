@@ -1,15 +1,17 @@
-"""Adaptive allocations end to end: a real server sizes a deployment to its load, from one allocation down to
-zero when idle, back up to one when inferences arrive (which wait instead of failing), to two under sustained
-load and back down to one when it stops; the scaler's events say what it did and why.
+"""Adaptive allocations end to end, for what needs a real server and its processes: an idle deployment scales to
+zero and its worker process ends; a burst of inferences at zero, through the real client, waits for the new
+worker (none fails); the scaler's events say what it did; a restart keeps the settings and the count.
+
+The scaler's decisions under load (scale up, the cooldown, scale down) are measured counters and timing, which a
+busy 2-core machine makes flaky: they are unit tests on the fake clock, over real routes
+(tests/unit/control/test_adaptive.py::test_the_scaler_sizes_a_deployment_to_the_load_its_routes_measure).
 
 The module runs its own server with a 1 s scaler interval, a 3 s scale-up cooldown and the shortest
-scale-to-zero time allowed (60 s), and 2 processors: room for exactly 2 allocations of 1 thread. The model is
-the slow echo model: each `slow` word in a document is real work on the allocation, and every answer echoes
-its own document, so each client checks its own result.
+scale-to-zero time allowed (60 s). The model is the slow echo model: each `slow` word in a document is real work
+on the allocation, and every answer echoes its own document, so each client checks its own result.
 
 The burst at zero is sent the moment the scale to zero shows, while the last route usually still drains and its
-worker exits: no request may be sent to that worker. Last, a restart shows the settings and the scaled count
-were stored.
+worker exits: no request may be sent to that worker.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from tests.support.api import (
     scaling_events,
     workers,
 )
-from tests.support.load import PLAIN_WORDS, Load
+from tests.support.load import PLAIN_WORDS
 from tests.support.models import SLOW_WORD, TestModel, upload_test_model
 from tests.support.server import ServerProcess, client_for, http_for
 
@@ -45,8 +47,6 @@ SCALE_UP_COOLDOWN_S = 3
 SCALE_TO_ZERO_AFTER_S = 60
 BURST = 20
 """Inferences that arrive together at zero allocations: all wait for the one allocation they ask for."""
-LOAD_CLIENTS = 24
-"""More than a batch (16 documents): while one batch runs, the next waits, so the allocation is never idle."""
 SLOW_WORDS = 1
 """Work per document in every phase, so the scaler's inference time estimate stays the same throughout."""
 
@@ -93,10 +93,10 @@ def allocations(es: Elasticsearch) -> int:
     return stats["number_of_allocations"]
 
 
-def test_a_deployment_scales_to_zero_when_idle_back_from_zero_on_demand_and_with_its_load(
+def test_a_deployment_scales_to_zero_when_idle_and_back_from_zero_on_demand(
     adaptive_server: ServerProcess, adaptive_http: httpx.Client, slow_model: TestModel
 ) -> None:
-    es = client_for(adaptive_server.url, connections_per_node=BURST + LOAD_CLIENTS + 4)  # retries off
+    es = client_for(adaptive_server.url, connections_per_node=BURST + 4)  # retries off
     http = adaptive_http
     upload_test_model(es, MODEL, slow_model)
     failures: list[str] = []
@@ -128,8 +128,6 @@ def test_a_deployment_scales_to_zero_when_idle_back_from_zero_on_demand_and_with
     assert response["assignment"]["adaptive_allocations"] == unbounded  # -1 clears it; the rest is kept
     stats = deployment_stats(es, MODEL)
     assert stats is not None and stats["adaptive_allocations"] == unbounded and stats["number_of_allocations"] == 1
-    eventually(lambda: latest_inputs(http, "min_number_of_allocations", "max_number_of_allocations") == (0, None),
-               10, "the scaler to read the cleared maximum")
     response = es.ml.update_trained_model_deployment(model_id=MODEL, adaptive_allocations={"max_number_of_allocations": 2})
     assert response["assignment"]["adaptive_allocations"] == ADAPTIVE
     assert response["assignment"]["task_parameters"]["number_of_allocations"] == 1
@@ -226,46 +224,11 @@ def test_a_deployment_scales_to_zero_when_idle_back_from_zero_on_demand_and_with
     assert worker["pid"] != first_worker["pid"] and worker["allocations"] == 1
     eventually(lambda: not psutil.pid_exists(first_worker["pid"]), 30, "the first worker to exit")
 
-    # --- sustained load keeps one allocation busy: a second one is added --------------------------------
-    with Load(es, MODEL, clients=LOAD_CLIENTS, slow_words=SLOW_WORDS) as load:
-        eventually(lambda: allocations(es) == 2, 60, "a scale up under load")
-        stats = deployment_stats(es, MODEL)
-        assert stats is not None
-        scaler = stats["inferd"]["adaptive_allocations"]
-        assert scaler["current_allocations"] == 2 and scaler["needed_allocations"] >= 2
-        eventually(lambda: [w["allocations"] for w in workers(http, MODEL)] == [2], 30,
-                   "the worker to run 2 allocations")
-        answered_at_two = load.ok
-        eventually(lambda: load.ok > answered_at_two + 2 * LOAD_CLIENTS, 30, "answers on 2 allocations")
-    assert load.failures == [] and load.wrong == []
-    assert all(count > 0 for count in load.answered), load.answered
-    up = scaling_changes(http)[-1]
-    assert (up["action"], up["allocations"], up["rule"]) == ("scaled", 2, "scale_up")
-    inputs = up["inputs"]
-    assert (inputs["current_allocations"], inputs["needed_allocations"], inputs["new_allocations"]) == (1, 2, 2)
-    assert 0.9 < inputs["load_lower"] <= inputs["load_upper"]
-    assert inputs["request_rate_per_s"]["value"] > 0 and inputs["inference_time_s"]["value"] > 0
-
-    # --- the load stops: back down to one allocation, once the cooldown allows it -----------------------
-    eventually(lambda: allocations(es) == 1, 60, "a scale down once the load stopped")
-    changes = scaling_changes(http)
-    assert [(e["action"], e["allocations"], e.get("rule")) for e in changes] == [
-        ("scaled", 0, "scale_to_zero"),
-        ("scale_from_zero", 1, None),
-        *burst_changes,
-        ("scaled", 2, "scale_up"),
-        ("scaled", 1, "scale_down"),
-    ]
-    down = changes[-1]
-    assert down["timestamp"] >= up["timestamp"] + SCALE_UP_COOLDOWN_S * 1000
-    inputs = down["inputs"]
-    assert (inputs["current_allocations"], inputs["needed_allocations"], inputs["new_allocations"]) == (2, 1, 1)
-    assert inputs["load_upper"] < 0.85
-    eventually(lambda: [w["allocations"] for w in workers(http, MODEL)] == [1], 30, "the worker to run 1 allocation")
     stats = deployment_stats(es, MODEL)
     assert stats is not None
     assert "error_count" not in stats and "rejected_execution_count" not in stats and "timeout_count" not in stats
-    assert stats["inference_count"] == BURST + load.ok
+    assert [(e["action"], e["allocations"], e.get("rule")) for e in scaling_changes(http)] == [
+        ("scaled", 0, "scale_to_zero"), ("scale_from_zero", 1, None), *burst_changes]
 
     # --- the settings and the scaled count outlive the server -----------------------------------------
     adaptive_server.restart()

@@ -1,6 +1,8 @@
-"""Faults with client retries off: a worker killed under load, a worker that keeps dying, a model that hangs.
+"""Faults of real worker processes, with client retries off: a worker killed under load, a model that hangs.
 
-Every call is bounded by its timeout and every failure is counted; the route recovers by itself.
+Every call is bounded by its timeout and every failure is counted; the route recovers by itself. The restart
+policy (1 s, 2 s, 4 s, then failed for good, with its history entry and the 409 after) is a unit test on the fake
+clock: tests/unit/control/test_route_workers.py.
 """
 
 from __future__ import annotations
@@ -56,26 +58,6 @@ def test_a_worker_killed_under_load_fails_only_its_batch_and_comes_back(
     assert routing(es, deployed_echo) == {"routing_state": "started"}
     (worker,) = workers(http, deployed_echo)
     assert worker["load_count"] == 1 and worker["allocations"] == 2
-
-
-def test_a_worker_that_keeps_dying_leaves_the_route_failed(
-    es: Elasticsearch, http: httpx.Client, deployed_echo: str
-) -> None:
-    for _ in range(3):  # three restarts are allowed (after 1 s, 2 s, 4 s)
-        old_pid = kill_worker(http, deployed_echo)
-        eventually(serving_again(http, deployed_echo, old_pid), timeout_s=60, what="a new worker serving")
-    kill_worker(http, deployed_echo)
-    eventually(lambda: routing(es, deployed_echo)["routing_state"] == "failed", timeout_s=5, what="failed")
-    time.sleep(6)  # longer than any back-off: nothing restarts it
-    state = routing(es, deployed_echo)
-    assert state["routing_state"] == "failed" and "stop and start the deployment again" in state["reason"]
-    with pytest.raises(ApiError) as refused:
-        es.ml.infer_trained_model(model_id=deployed_echo, docs=[{"text_field": "the cat"}])
-    assert refused.value.meta.status == 409
-    failure = http.get(f"/_inferd/deployments/{deployed_echo}/history").json()["history"][0]
-    assert (failure["action"], failure["outcome"], failure["actor"]) == ("failure", "failed", "_inferd")
-    assert "failed for good" in failure["reason"] and "stop and start the deployment again" in failure["reason"]
-    assert http.get(f"/_inferd/deployments/{deployed_echo}").json()["lifecycle"] == "failed"
 
 
 def test_a_hanging_model_answers_408_and_its_worker_is_recycled(

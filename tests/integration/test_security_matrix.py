@@ -109,6 +109,43 @@ TABLE: list[tuple[str, str, str, Any, tuple[int, ...]]] = [
     ("GET", "/_security/user", "/_security/user", None, row(403, 403, 200)),
     ("GET", "/_security/user/{username}", "/_security/user/no-such-user", None, row(403, 403, 404)),
     ("DELETE", "/_security/user/{username}", "/_security/user/no-such-user", None, row(403, 403, 404)),
+    # the inference privileges: manage_ml and monitor_ml grant none of them (as in Elasticsearch)
+    ("PUT", "/_inference/{task_type}/{inference_id}", f"/_inference/text_embedding/{M}", {}, row(403, 403, 400)),
+    ("PUT", "/_inference/{inference_id}/_update", f"/_inference/{M}/_update", {}, row(403, 403, 404)),
+    ("PUT", "/_inference/{task_type}/{inference_id}/_update", f"/_inference/rerank/{M}/_update", {},
+     row(403, 403, 404)),
+    ("GET", "/_inference", "/_inference", None, row(403, 403, 200)),
+    ("GET", "/_inference/{inference_id}", f"/_inference/{M}", None, row(403, 403, 404)),
+    ("GET", "/_inference/{task_type}/{inference_id}", f"/_inference/rerank/{M}", None, row(403, 403, 404)),
+    ("POST", "/_inference/{inference_id}", f"/_inference/{M}", {"input": "x"}, row(403, 403, 404)),
+    ("POST", "/_inference/{task_type}/{inference_id}", f"/_inference/rerank/{M}", {"input": "x"},
+     row(403, 403, 404)),
+    ("DELETE", "/_inference/{inference_id}", f"/_inference/{M}", None, row(403, 403, 404)),
+    ("DELETE", "/_inference/{task_type}/{inference_id}", f"/_inference/rerank/{M}", None, row(403, 403, 404)),
+    # the ingest privileges: manage_ingest_pipelines and read_pipeline, which the ML ones do not grant
+    ("PUT", "/_ingest/pipeline/{pipeline_id}", f"/_ingest/pipeline/{M}", {}, row(403, 403, 400)),
+    ("GET", "/_ingest/pipeline", "/_ingest/pipeline", None, row(403, 403, 200)),
+    ("GET", "/_ingest/pipeline/{pipeline_id}", f"/_ingest/pipeline/{M}", None, row(403, 403, 404)),
+    ("DELETE", "/_ingest/pipeline/{pipeline_id}", f"/_ingest/pipeline/{M}", None, row(403, 403, 404)),
+    ("POST", "/_ingest/pipeline/_simulate", "/_ingest/pipeline/_simulate",
+     {"pipeline": {"processors": []}, "docs": []}, row(403, 403, 200)),
+    ("POST", "/_ingest/pipeline/{pipeline_id}/_simulate", f"/_ingest/pipeline/{M}/_simulate", {"docs": []},
+     row(403, 403, 404)),
+    ("POST", "/_inferd/ingest/pipeline/{pipeline_id}/_enrich", f"/_inferd/ingest/pipeline/{M}/_enrich", None,
+     row(403, 403, 404)),
+    ("GET", "/_cat/ml/trained_models", "/_cat/ml/trained_models", None, row(200, 200, 200)),
+    ("GET", "/_cat/ml/trained_models/{model_id}", f"/_cat/ml/trained_models/{M}", None, row(404, 404, 404)),
+    ("GET", "/_ml/memory/_stats", "/_ml/memory/_stats", None, row(200, 200, 200)),
+    ("GET", "/_ml/memory/{node_id}/_stats", "/_ml/memory/no-such-node/_stats", None, row(200, 200, 200)),
+    ("GET", "/_ml/info", "/_ml/info", None, row(200, 200, 200)),
+    # OpenAI's and TEI's routes: `_infer`'s privilege, answered in their own error shapes
+    ("POST", "/v1/embeddings", "/v1/embeddings", {"model": M, "input": "x"}, row(404, 404, 404)),
+    ("GET", "/v1/models", "/v1/models", None, row(200, 200, 200)),
+    ("GET", "/v1/models/{model}", f"/v1/models/{M}", None, row(404, 404, 404)),
+    ("POST", "/embed", "/embed", {"inputs": "x"}, row(422, 422, 422)),
+    ("POST", "/embed_sparse", "/embed_sparse", {"inputs": "x"}, row(422, 422, 422)),
+    ("POST", "/rerank", "/rerank", {"query": "q", "texts": ["x"]}, row(422, 422, 422)),
+    ("GET", "/info", "/info", None, row(422, 422, 422)),
     # The web console: its page and assets hold no data; signing in takes any valid credentials (what they may do
     # is each route's own privilege); the live feed reads what `_stats` shows (`samples` ends the stream).
     ("GET", "/_inferd/console", "/_inferd/console", None, ANON_REDIRECT),
@@ -165,6 +202,16 @@ def headers(matrix_server: ServerProcess) -> dict[str, dict[str, str]]:
     }
 
 
+def assert_refusal_shape(path: str, body: dict[str, Any]) -> None:
+    """Elasticsearch's security exception, or the OpenAI or TEI route's own error shape."""
+    if path.startswith("/v1/"):
+        assert set(body["error"]) == {"message", "type", "param", "code"}
+    elif path in ("/embed", "/embed_sparse", "/rerank", "/info"):
+        assert set(body) == {"error", "error_type"}
+    else:
+        assert body["error"]["type"] == "security_exception"
+
+
 @pytest.mark.parametrize("method, route_path, path, body, statuses", TABLE, ids=[f"{r[0]} {r[1]}" for r in TABLE])
 def test_route_statuses(matrix_server: ServerProcess, headers: dict[str, dict[str, str]], method: str,
                         route_path: str, path: str, body: Any, statuses: tuple[int, ...]) -> None:
@@ -175,7 +222,7 @@ def test_route_statuses(matrix_server: ServerProcess, headers: dict[str, dict[st
             response = http.request(method, path, json=body, headers=headers[credentials])
             seen[credentials] = response.status_code
             if response.status_code in (401, 403) and method != "HEAD":
-                assert response.json()["error"]["type"] == "security_exception"
+                assert_refusal_shape(path, response.json())
             if response.status_code == 401:
                 assert response.headers.get_list("www-authenticate") == [
                     'Basic realm="security" charset="UTF-8"', "ApiKey"]

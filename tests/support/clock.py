@@ -1,7 +1,9 @@
 """A clock that tests move by hand, so time-driven code runs hours of time in milliseconds.
 
 Its timers fire when the clock is moved past them, in time order, each with the clock reading its own moment:
-the code under test sees time pass exactly as it would, and never waits for it.
+the code under test sees time pass exactly as it would, and never waits for it. A `sleep` moves time on by
+itself (a loop such as the scaler's runs its hours at once), or, with `sleep_advances=False`, waits like any
+timer for the test to move the clock past it (a restart's back-off, say, happens when the test says).
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ class FakeTimer:
 
 
 class FakeClock:
-    def __init__(self, start_s: float = 0.0) -> None:
+    def __init__(self, start_s: float = 0.0, *, sleep_advances: bool = True) -> None:
         self._now_s = start_s
+        self._sleep_advances = sleep_advances
         self._timers: list[FakeTimer] = []
         self._order = itertools.count()
 
@@ -61,6 +64,20 @@ class FakeClock:
         return sum(not timer.cancelled for timer in self._timers)
 
     async def sleep(self, seconds: float) -> None:
-        """Moves time forward and yields once, as a real sleep would let other tasks run."""
-        self.advance(seconds)
-        await asyncio.sleep(0)
+        """Moves time forward and yields once, as a real sleep would let other tasks run; or, unless sleeps advance
+        the clock, waits until the test has moved it `seconds` on."""
+        if self._sleep_advances:
+            self.advance(seconds)
+            await asyncio.sleep(0)
+            return
+        woken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        timer = self.call_at(self._now_s + seconds, _wake, woken)
+        try:
+            await woken
+        finally:
+            timer.cancel()
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from inferd.clock import Clock
 from inferd.control.deployment import Deployment
 from inferd.control.deployment_request import AdaptiveAllocations
@@ -14,8 +16,11 @@ from tests.support.clock import EPOCH_MS
 
 def make_revision(*, build_number: int = 1, queue_capacity: int = 3, threads_per_allocation: int = 1,
                   max_batch_documents: int = 16, task_type: str = "pass_through", model_id: str = "m",
-                  definition_path: str = "unused.pt") -> Revision:
-    load = LoadModel(definition_path=definition_path, task_type=task_type, tokenization={}, vocabulary=["a"],
+                  definition_path: str = "unused.pt", tokenization: dict[str, Any] | None = None,
+                  vocabulary: list[str] | None = None) -> Revision:
+    """A revision whose workers load `definition_path` (a real worker needs its tokenization and vocabulary too)."""
+    load = LoadModel(definition_path=definition_path, task_type=task_type, tokenization=tokenization or {},
+                     vocabulary=vocabulary or ["a"],
                      merges=None, scores=None, threads_per_allocation=threads_per_allocation, allocations=0,
                      max_batch_rows=max_batch_documents, max_batch_tokens=384, cache_size_bytes=0)
     resources = WorkerResources(threads_per_allocation, queue_capacity, "0b", Priority.NORMAL, max_batch_documents)

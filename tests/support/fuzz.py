@@ -15,6 +15,8 @@ from typing import Any
 
 import httpx
 
+from inferd.api.dialects import Dialect, dialect_of
+
 from tests.support.server import ServerProcess, auth_headers
 
 FUZZ_PRIVILEGES = frozenset({"manage_ml", "monitor_ml"})
@@ -95,6 +97,35 @@ class OwnedTargets:
     def _put_model(self, model_id: str) -> None:
         response = self._http.put(f"/_ml/trained_models/{model_id}", json=self._config)
         assert response.status_code == 200, response.text
+
+
+def error_problems(path: str, status: int, body: Any, query: Mapping[str, Any] | None = None) -> list[str]:
+    """How an error body departs from the shape of the API its path belongs to: OpenAI's and TEI's routes answer in
+    their own (`inferd.api.dialects`), every other route in Elasticsearch's."""
+    dialect = dialect_of(path)
+    if dialect is Dialect.OPENAI:
+        return openai_error_problems(body)
+    if dialect is Dialect.TEI:
+        return tei_error_problems(body)
+    return elasticsearch_error_problems(status, body, query)
+
+
+def openai_error_problems(body: Any) -> list[str]:
+    """OpenAI's error: `{"error": {"message", "type", "param", "code"}}`, message and type non-empty strings."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return [f"not OpenAI's error shape: {body!r:.200}"]
+    problems = [f"[error.{name}] is missing or empty" for name in ("message", "type")
+                if not isinstance(error.get(name), str) or not error.get(name)]
+    return problems + [f"[error.{name}] is missing" for name in ("param", "code") if name not in error]
+
+
+def tei_error_problems(body: Any) -> list[str]:
+    """TEI's error: `{"error": message, "error_type": one of its kinds}`."""
+    if not isinstance(body, dict) or not isinstance(body.get("error"), str) or not body["error"]:
+        return [f"not TEI's error shape: {body!r:.200}"]
+    kinds = ("Validation", "Tokenizer", "Backend", "Overloaded", "Unhealthy", "Empty")
+    return [] if body.get("error_type") in kinds else [f"[error_type] is {body.get('error_type')!r}, not TEI's"]
 
 
 def elasticsearch_error_problems(status: int, body: Any, query: Mapping[str, Any] | None = None) -> list[str]:

@@ -6,6 +6,7 @@ started here registers its data dir, and the clients send the admin API key the 
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
@@ -17,6 +18,15 @@ from pathlib import Path
 
 import httpx
 from elasticsearch import Elasticsearch
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _ends_with_the_test_run() -> None:
+    """Runs in the server's process before exec: it gets SIGTERM when the test process dies, so a killed or
+    interrupted test run leaves no server (and, through the server's shutdown, no worker) behind."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def free_port() -> int:
@@ -102,6 +112,7 @@ class ServerProcess:
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
+            preexec_fn=_ends_with_the_test_run,
         )
         log.close()
         self.wait_ready(timeout_s)

@@ -37,13 +37,19 @@ from inferd.api.routes import (
     builds,
     console,
     docs,
+    enrich,
     health,
+    inference_api,
+    ingest,
     metrics,
+    ml_reads,
     model_aliases,
     nodes,
+    openai_compat,
     rollouts,
     root,
     security,
+    tei,
     trained_models,
 )
 from inferd.api.state import ServerState
@@ -51,10 +57,12 @@ from inferd.clock import Clock, SystemClock
 from inferd.cluster.backend import ClusterBackend
 from inferd.cluster.local import LocalCluster, machine_memory_bytes, machine_processors, split_machine
 from inferd.control import DeploymentManager, ModelRegistry, RuntimeLimits, ScalerSettings
+from inferd.control.inference_endpoints import InferenceEndpoints
+from inferd.control.ingest import IngestPipelines
 from inferd.control.security import ApiKeys, ChangeWatcher, ConsoleSessions, Users, ensure_admin_key
 from inferd.control.upload_limits import UploadLimits
 from inferd.settings import ClusterKind, Settings
-from inferd.store import DataDirLock, DeploymentStore, ModelStore, SecurityStore, open_store
+from inferd.store import DataDirLock, DeploymentStore, EndpointStore, ModelStore, PipelineStore, SecurityStore, open_store
 from inferd.store.cluster import ensure_cluster_uuid
 from inferd.units import parse_byte_size
 
@@ -114,6 +122,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             ), scaler_settings=ScalerSettings(
                 settings.adaptive_allocations_interval_s, settings.scale_up_cooldown_s, settings.scale_to_zero_after_s
             ))
+            endpoints = InferenceEndpoints(EndpointStore(engine), deployments, registry, clock)
+            await endpoints.load()
+            pipelines = IngestPipelines(PipelineStore(engine), clock)
+            await pipelines.load()
             security_store = SecurityStore(engine)
             api_keys = ApiKeys(security_store, clock, actions, settings.api_key_cache_ttl_s)
             users = Users(security_store, clock, settings.password_cache_ttl_s)
@@ -139,6 +151,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 users=users,
                 sessions=sessions,
                 live=LiveFeed(deployments, clock),
+                endpoints=endpoints,
+                pipelines=pipelines,
             )
             app.state.inferd = state
             restoring = asyncio.create_task(_restore(state, settings.restore_timeout_s))
@@ -169,7 +183,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.state.request_limits = RequestLimits.of(settings)
     install_error_handlers(app)
     modules = (inference, deployment_routes, root, health, metrics, nodes, rollouts, trained_models, builds,
-               model_aliases, security, docs, console)
+               model_aliases, security, docs, console, inference_api, ingest, enrich, ml_reads, openai_compat, tei)
     routers = [module.router for module in modules]
     for router in routers:
         app.include_router(router)

@@ -78,19 +78,22 @@ class Authenticator:
             self.sessions.touch(session)
         return session
 
-    async def authenticate(self, header: bytes | None, uri: str | Callable[[], str]) -> Principal:
+    async def authenticate(self, header: bytes | None, uri: str | Callable[[], str], *,
+                           bearer_api_key: bool = False) -> Principal:
         """`header` as it came (latin-1 bytes); `uri` (Elasticsearch's request uri, for messages) may be a
-        function, called only on failure."""
+        function, called only on failure. With `bearer_api_key` (the OpenAI and TEI routes, whose clients send
+        `Bearer <key>`), `Bearer <encoded API key>` is read as `ApiKey <encoded API key>`."""
         if self._changes.claim():
             await run_in_threadpool(self._changes.check)
         generation = (self.keys.generation, self.users.generation)  # before verifying: a change meanwhile wins
         raw = header or b""
-        principal = self._verified.get(raw, generation) if raw else None
+        bearer_refused = not bearer_api_key and raw[:7].lower() == b"bearer "
+        principal = self._verified.get(raw, generation) if raw and not bearer_refused else None
         if principal is not None:
             return principal
         scheme, _, value = raw.decode("latin-1").partition(" ")
         scheme = scheme.lower()
-        if scheme == "apikey" and value.strip():
+        if scheme == "apikey" and value.strip() or bearer_api_key and scheme == "bearer" and value.strip():
             principal, expiration_ms = await self._api_key(value)
             self._verified.put(raw, generation, principal, self.keys.cache_ttl_s, expiration_ms)
             return principal

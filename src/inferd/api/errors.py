@@ -14,6 +14,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from inferd.api.dialects import Dialect, dialect_of, dialect_response
 from inferd.errors import IllegalArgument, InferdError, MethodNotAllowed, SecurityException
 
 logger = logging.getLogger(__name__)
@@ -27,11 +28,10 @@ def _cause(error: InferdError) -> dict[str, Any]:
 
 
 def _extras(error: InferdError) -> dict[str, Any]:
-    """A security exception's metadata and headers, rendered as Elasticsearch renders them on every cause."""
-    if not isinstance(error, SecurityException):
-        return {}
+    """An exception's metadata (and a security exception's headers), rendered as Elasticsearch renders them on every
+    cause."""
     extras: dict[str, Any] = dict(error.metadata)
-    if error.headers:
+    if isinstance(error, SecurityException) and error.headers:
         extras["header"] = {name: values[0] if len(values) == 1 else values for name, values in error.headers.items()}
     return extras
 
@@ -47,7 +47,10 @@ def error_body(error: InferdError, stack_trace: str | None = None) -> dict[str, 
 
 def error_response(request: Request, error: InferdError, headers: dict[str, str] | None = None) -> JSONResponse:
     if isinstance(error, SecurityException):
-        return security_error_response(error)
+        return security_error_response(error, request.url.path)
+    dialect = dialect_of(request.url.path)
+    if dialect is not Dialect.ELASTICSEARCH:
+        return dialect_response(dialect, error, headers)
     trace = None
     if request.query_params.get("error_trace") in ("", "true"):
         trace = "".join(traceback.format_exception(error))
@@ -55,9 +58,14 @@ def error_response(request: Request, error: InferdError, headers: dict[str, str]
     return JSONResponse(error_body(error, trace), error.status, all_headers)
 
 
-def security_error_response(error: SecurityException) -> JSONResponse:
-    """401/403 with the exception's headers as HTTP headers too (`WWW-Authenticate` once per challenge)."""
-    response = JSONResponse(error_body(error), error.status, {"X-Elastic-Product": "Elasticsearch"})
+def security_error_response(error: SecurityException, path: str = "") -> JSONResponse:
+    """401/403 with the exception's headers as HTTP headers too (`WWW-Authenticate` once per challenge); in the
+    path's own dialect on the OpenAI and TEI routes."""
+    dialect = dialect_of(path)
+    if dialect is Dialect.ELASTICSEARCH:
+        response = JSONResponse(error_body(error), error.status, {"X-Elastic-Product": "Elasticsearch"})
+    else:
+        response = dialect_response(dialect, error)
     for name, values in error.headers.items():
         response.raw_headers.extend((name.lower().encode("latin-1"), value.encode("latin-1")) for value in values)
     return response

@@ -19,6 +19,8 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_jso
 from inferd.api.limits import RequestLimits
 from inferd.api.routes.trained_models import INCLUDE_OPTIONS, MAX_RESULT_WINDOW
 from inferd.api.schemas.build import BuildBody
+from inferd.api.schemas.embedding_apis import EmbedBody, EmbeddingsBody, RerankBody
+from inferd.api.schemas.ingest import PipelineBody, SimulateBody
 from inferd.api.schemas.requests import StopBody, definition_part_body, infer_body, vocabulary_body
 from inferd.api.schemas.security import (
     CreateApiKeyBody,
@@ -30,6 +32,7 @@ from inferd.api.schemas.security import (
 from inferd.control.builds import MAX_BUILD_NUMBER
 from inferd.control.deployment_request import LEGACY_NAMES, StartBody, UpdateBody
 from inferd.control.inference_config import TrainedModelConfigBody
+from inferd.control.inference_endpoint_request import InferEndpointBody, PutEndpointBody, UpdateEndpointBody
 from inferd.control.request_body import MODEL_ID, TIME_VALUE, Schema, StrictBody, without_null
 from inferd.control.rollout_request import BODIES as ROLLOUT_BODIES
 from inferd.control.upload_limits import UploadLimits
@@ -132,6 +135,18 @@ def operations(settings: Settings) -> dict[tuple[str, str], Operation]:
         ("delete", "/_security/api_key"): Operation(InvalidateApiKeyBody, required=True),
         ("put", "/_security/user/{username}"): Operation(PutUserBody, required=True),
         ("post", "/_security/user/{username}"): Operation(PutUserBody, required=True),
+        ("put", "/_inference/{task_type}/{inference_id}"): Operation(PutEndpointBody, required=True),
+        ("put", "/_inference/{inference_id}/_update"): Operation(UpdateEndpointBody, required=True),
+        ("put", "/_inference/{task_type}/{inference_id}/_update"): Operation(UpdateEndpointBody, required=True),
+        ("post", "/_inference/{inference_id}"): Operation(InferEndpointBody, required=True),
+        ("post", "/_inference/{task_type}/{inference_id}"): Operation(InferEndpointBody, required=True),
+        ("put", "/_ingest/pipeline/{pipeline_id}"): Operation(PipelineBody, required=True),
+        ("post", "/_ingest/pipeline/_simulate"): Operation(SimulateBody, required=True),
+        ("post", "/_ingest/pipeline/{pipeline_id}/_simulate"): Operation(SimulateBody, required=True),
+        ("post", "/v1/embeddings"): Operation(EmbeddingsBody, required=True),
+        ("post", "/embed"): Operation(EmbedBody, required=True),
+        ("post", "/embed_sparse"): Operation(EmbedBody, required=True),
+        ("post", "/rerank"): Operation(RerankBody, required=True),
     }
 
 

@@ -11,7 +11,10 @@ from fastapi import Depends, Request
 from inferd.api.live import LiveFeed
 from inferd.clock import Clock
 from inferd.control import DeploymentManager, ModelRegistry
+from inferd.control.inference_endpoints import InferenceEndpoints
+from inferd.control.ingest import IngestPipelines
 from inferd.control.security import ApiKeys, ConsoleSessions, Users
+from inferd.control.token_counts import TokenCounter
 from inferd.settings import Settings
 
 
@@ -27,6 +30,9 @@ class ServerState:
     users: Users
     sessions: ConsoleSessions
     live: LiveFeed
+    endpoints: InferenceEndpoints
+    pipelines: IngestPipelines
+    token_counter: TokenCounter = field(default_factory=TokenCounter)
     ready: bool = field(default=False)
 
 
@@ -54,3 +60,15 @@ async def deployments(request: Request) -> DeploymentManager:
 
 
 Deployments = Annotated[DeploymentManager, Depends(deployments)]
+
+
+async def endpoints(request: Request) -> InferenceEndpoints:
+    return _state_of(request).endpoints
+
+
+async def pipelines(request: Request) -> IngestPipelines:
+    return _state_of(request).pipelines
+
+
+Endpoints = Annotated[InferenceEndpoints, Depends(endpoints)]
+Pipelines = Annotated[IngestPipelines, Depends(pipelines)]

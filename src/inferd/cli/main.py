@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from inferd.cli.demo import demo
+from inferd.cli.enrich import enrich
 from inferd.cli.import_model import import_model
 from inferd.cli import builds, deployments, keys, users
 from inferd.cli.ready import ready
@@ -17,6 +18,7 @@ app.command()(serve)
 app.command()(demo)
 app.command()(ready)
 app.command("import")(import_model)
+app.command()(enrich)
 app.add_typer(keys.app, name="keys")
 app.add_typer(users.app, name="users")
 app.add_typer(builds.app, name="builds")

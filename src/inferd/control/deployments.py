@@ -54,6 +54,7 @@ from inferd.errors import (
     TooManyRequests,
     ValidationFailed,
 )
+from inferd.runtime.revision import Revision
 from inferd.store import DeploymentRecord, DeploymentStore, HistoryEntry
 
 logger = logging.getLogger(__name__)
@@ -480,6 +481,11 @@ class DeploymentManager:
     async def infer(self, model_or_deployment_id: str, documents: Sequence[Mapping[str, Any]],
                     update: Mapping[str, Any] | None, timeout_s: float, timeout_text: str) -> list[dict[str, Any]]:
         return await self._inference.infer(model_or_deployment_id, documents, update, timeout_s, timeout_text)
+
+    async def serving_revision(self, model_or_deployment_id: str) -> Revision:
+        """What serves the id now (a deployment id, or a model id or alias): its task, input field and vocabulary,
+        for the APIs that speak in texts (`control/task_inference.py`)."""
+        return (await self._inference.resolve(model_or_deployment_id)).serving
 
 
 def _settled_check(deployment: Deployment) -> Callable[[], bool]:

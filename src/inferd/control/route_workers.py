@@ -91,6 +91,8 @@ class RouteWorkers:
             worker = await self._backend.start_worker(route.node_id, deployment.deployment_id, route.revision.load)
         except OSError as error:
             route.give_up(f"could not restart the worker process: {error}")
+            self._history.record_failure(deployment, f"the worker on node [{route.node_id}] failed for good: "
+                                                     f"{route.reason}")
             return
         if route.state is not RouteState.FAILED or deployment.routes.get(route.node_id) is not route:
             worker.kill()  # stopped, retired or its node lost while the worker started

@@ -167,9 +167,12 @@ class Route:
         self.attach(worker)
 
     def give_up(self, reason: str) -> None:
-        """No new worker is coming: stay failed, and fail whatever still waits."""
+        """No new worker is coming: stay failed for good, the reason saying why as well, and fail whatever still
+        waits. The state stays `failed`, so the change is told here: whoever waits for a deployment to fail wakes."""
         self.recovering = False
+        self.reason = f"{self.reason}; {reason}" if self.reason else reason
         self._on_failure(reason)
+        self._on_change()
 
     async def wait_settled(self) -> None:
         await self._settled.wait()

@@ -89,8 +89,13 @@ class PipeLink:
         self._outbox = Outbox(sink)
 
     def messages(self) -> Iterator[protocol.ToWorker]:
-        while (payload := protocol.read_frame(self._source)) is not None:
-            yield protocol.to_worker_decoder.decode(payload)
+        """Frames until the end of input; then the source is closed here, the one place that knows the reading
+        stopped (an in-process worker's pipe would otherwise be left to the garbage collector)."""
+        try:
+            while (payload := protocol.read_frame(self._source)) is not None:
+                yield protocol.to_worker_decoder.decode(payload)
+        finally:
+            self._source.close()
 
     def send(self, message: msgspec.Struct) -> None:
         self._outbox.send(message)

@@ -2,16 +2,20 @@
 
 from inferd.store.database import open_store
 from inferd.store.deployments import DeploymentStore
+from inferd.store.inference_endpoints import EndpointStore
 from inferd.store.lock import DataDirLock
 from inferd.store.models import ModelStore
+from inferd.store.pipelines import PipelineStore
 from inferd.store.records import (
     ApiKeyRecord,
     BuildRecord,
     DeploymentRecord,
+    EndpointRecord,
     HistoryEntry,
     ModelExists,
     ModelRecord,
     PartRecord,
+    PipelineRecord,
     UserRecord,
     VocabularyRecord,
 )
@@ -23,11 +27,15 @@ __all__ = [
     "DataDirLock",
     "DeploymentRecord",
     "DeploymentStore",
+    "EndpointRecord",
+    "EndpointStore",
     "HistoryEntry",
     "ModelExists",
     "ModelRecord",
     "ModelStore",
     "PartRecord",
+    "PipelineRecord",
+    "PipelineStore",
     "SecurityStore",
     "UserRecord",
     "VocabularyRecord",

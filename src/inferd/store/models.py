@@ -257,7 +257,7 @@ class ModelStore:
 
     def list_aliases(self) -> dict[str, str]:
         with self._engine.connect() as connection:
-            return dict(connection.execute(sa.select(model_aliases.c.alias, model_aliases.c.model_id)).tuples().all())
+            return dict(connection.execute(sa.select(model_aliases.c.alias, model_aliases.c.model_id)).all())
 
     def set_alias(self, alias: str, model_id: str) -> None:
         with self._engine.begin() as connection:

@@ -151,3 +151,23 @@ class UserRecord:
     email: str | None
     metadata: dict[str, Any]
     enabled: bool
+
+
+@dataclass(frozen=True)
+class EndpointRecord:
+    """An inference endpoint: its task, service and settings as given, and the deployment it serves through."""
+
+    inference_id: str
+    task_type: str
+    service: str
+    config: dict[str, Any]
+    deployment_id: str
+    started_deployment: bool
+    create_time_ms: int
+
+
+@dataclass(frozen=True)
+class PipelineRecord:
+    pipeline_id: str
+    definition: dict[str, Any]
+    update_time_ms: int

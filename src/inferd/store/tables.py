@@ -159,3 +159,27 @@ security_changes = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("count", sa.BigInteger, nullable=False),
 )
+
+# Elasticsearch's inference endpoints (`PUT _inference/{task_type}/{inference_id}`) for the `elasticsearch` service:
+# each serves through a deployment, the one it started (`started_deployment`: stopped with the endpoint) or one it
+# attached to (`service_settings.deployment_id`). `config` holds the service, task and chunking settings as given.
+inference_endpoints = sa.Table(
+    "inference_endpoints",
+    metadata,
+    sa.Column("inference_id", sa.String(64), primary_key=True),
+    sa.Column("task_type", sa.String(32), nullable=False),
+    sa.Column("service", sa.String(32), nullable=False),
+    sa.Column("config", sa.JSON, nullable=False),
+    sa.Column("deployment_id", sa.String(64), nullable=False),
+    sa.Column("started_deployment", sa.Boolean, nullable=False),
+    sa.Column("create_time_ms", sa.BigInteger, nullable=False),
+)
+
+# Ingest pipelines (`PUT _ingest/pipeline/{id}`), each the definition as given, checked when it was stored.
+ingest_pipelines = sa.Table(
+    "ingest_pipelines",
+    metadata,
+    sa.Column("pipeline_id", sa.String(512), primary_key=True),
+    sa.Column("definition", sa.JSON, nullable=False),
+    sa.Column("update_time_ms", sa.BigInteger, nullable=False),
+)

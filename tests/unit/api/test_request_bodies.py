@@ -22,6 +22,8 @@ from inferd.api.limits import RequestLimits
 from inferd.api.openapi import operations
 from inferd.api.inference import infer_documents
 from inferd.api.schemas.build import BuildBody
+from inferd.api.schemas.embedding_apis import EmbedBody, RerankBody, parse_embeddings, parse_tei
+from inferd.api.schemas.ingest import PipelineBody, SimulateBody
 from inferd.api.schemas.requests import definition_part_of, stop_allows_no_match, vocabulary_of
 from inferd.api.schemas.security import (
     PutUserBody,
@@ -35,13 +37,21 @@ from inferd.control.builds import check_comment, refuse_vocabulary
 from inferd.control.definitions import checked_part
 from inferd.control.deployment_request import parse_start_request, parse_update_request
 from inferd.control.inference_config import TrainedModelConfigBody
+from inferd.control.inference_endpoint_request import (
+    EndpointTaskType,
+    Service,
+    parse_infer_request,
+    parse_put_request,
+)
+from inferd.control.inference_endpoint_request import parse_update_request as parse_endpoint_update
+from inferd.control.ingest import Pipeline, check_documents
 from inferd.control.registry import ModelRegistry, check_vocabulary
 from inferd.control.request_body import parse_body
 from inferd.control.rollout_request import parse_rollout_request
 from inferd.control.security.api_key_query import check_window, parse_query, parse_sort
 from inferd.control.security.api_keys import requested_privileges
 from inferd.control.upload_limits import UploadLimits
-from inferd.errors import InferdError
+from inferd.errors import InferdError, ParseError
 from inferd.nlp.errors import NlpError
 from inferd.nlp.tasks.updates import apply_update
 from inferd.settings import Settings
@@ -58,6 +68,13 @@ UNSTATED = (
     "Result window is too large",  # two numbers added
     "labels (max_infer_documents)",  # documents times zero-shot labels
     "[number_of_allocations] or [adaptive_allocations] is required",  # in the body or the query string
+    "cannot set both `copy_from` and `value`", "[value] required property is missing",  # `set`: one of two
+    "[keep] or [field] must be specified", "[keep] and [field] cannot both be used",  # `remove`: one of two
+    "option is incompatible with [input_output]",  # `inference`: one way or the other
+    "provided configuration parameters [field_mappings]",  # `inference`: `field_map` and its old name
+    "[overlap] must be a less than or equal to",  # `chunking_settings`: half of `max_chunk_size`
+    "is not supported: ",  # `if`: a condition's grammar (`control/ingest/conditions.py`)
+    "uses mustache beyond",  # a template's grammar (`control/ingest/templates.py`)
 )
 """The server's refusals by rules across fields or across the body and the query string, which JSON Schema
 cannot state (the description states the rest of each)."""
@@ -115,6 +132,21 @@ def _query_keys(body: Any) -> object:
     return parse_query(request.query), parse_sort(request.sort)
 
 
+def _put_pipeline(body: Any) -> object:
+    Pipeline.build("p", body)
+    return parse_body(PipelineBody, body, "pipeline")
+
+
+def _simulate(body: Any) -> object:
+    """The body's own pipeline (the stored one the path may name instead is checked when it is put)."""
+    if not isinstance(body, dict):
+        raise ParseError("[simulate_pipeline] Expected START_OBJECT")
+    if body.get("pipeline") is not None:
+        Pipeline.build("_simulate_pipeline", body["pipeline"])
+    check_documents(body)
+    return parse_body(SimulateBody, body, "simulate_pipeline")
+
+
 def parsers(settings_: Settings) -> dict[tuple[str, str], Callable[[Any], object]]:
     """What each route does with its body before it reads or writes the store, as the route does it."""
     uploads, limits = UploadLimits.of(settings_), RequestLimits.of(settings_)
@@ -138,6 +170,17 @@ def parsers(settings_: Settings) -> dict[tuple[str, str], Callable[[Any], object
         ("post", "/_security/_query/api_key"): _query_keys,
         ("delete", "/_security/api_key"): invalidate_api_key_request,
         ("put", "/_security/user/{username}"): lambda body: parse_body(PutUserBody, body, "user"),
+        **{("put", f"/_inference/{task}{{inference_id}}/_update"): lambda body: parse_endpoint_update(
+            EndpointTaskType.RERANK, Service.ELASTICSEARCH, body) for task in ("", "{task_type}/")},
+        ("put", "/_inference/{task_type}/{inference_id}"): lambda body: parse_put_request(endpoint_task(body), body),
+        **{("post", f"/_inference/{task}{{inference_id}}"): lambda body: parse_infer_request(endpoint_task(body), body)
+           for task in ("", "{task_type}/")},
+        ("put", "/_ingest/pipeline/{pipeline_id}"): _put_pipeline,
+        **{("post", path): _simulate for path in ("/_ingest/pipeline/_simulate",
+                                                   "/_ingest/pipeline/{pipeline_id}/_simulate")},
+        ("post", "/v1/embeddings"): parse_embeddings,
+        **{("post", path): (lambda body: parse_tei(EmbedBody, body)) for path in ("/embed", "/embed_sparse")},
+        ("post", "/rerank"): lambda body: parse_tei(RerankBody, body),
     }
 
 
@@ -150,11 +193,24 @@ def integral(value: Any) -> Any:
     return [integral(item) for item in value] if isinstance(value, list) else value
 
 
+def endpoint_task(body: Any) -> EndpointTaskType:
+    """The task type an `_inference` path names for the body: `elser` serves `sparse_embedding` only, a body with a
+    `query` is a `rerank`'s."""
+    if isinstance(body, dict) and body.get("service") == "elser":
+        return EndpointTaskType.SPARSE_EMBEDDING
+    if isinstance(body, dict) and (body.get("query") or "query" not in body and "service" in body):
+        return EndpointTaskType.RERANK
+    return EndpointTaskType.TEXT_EMBEDDING
+
+
 def for_the_path(method: str, path: str, body: Any) -> Any:
-    """The rules that span the path: the body's `model_id` is the path's, and no tag is it."""
+    """The rules that span the path: the body's `model_id` is the path's, and no tag is it; `task_settings` are
+    those of the path's task type (only `rerank` has any)."""
     if not isinstance(body, dict):
         return body
     body = dict(body)
+    if path.startswith("/_inference/") and endpoint_task(body) is not EndpointTaskType.RERANK:
+        body.pop("task_settings", None)
     if path in (MODELS, f"{MODELS}/deployment/_start") and isinstance(body.get("model_id"), str):
         body["model_id"] = "m"
     if path == MODELS and isinstance(body.get("tags"), list):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,11 +21,16 @@ from inferd.control.deployment import Deployment
 from inferd.control.deployment_request import AdaptiveAllocations
 from inferd.control.routing import pick_route
 from inferd.control.scaling import AdaptiveTarget, NodeCounters
+from inferd.control.adaptive import ScalerSettings
 from inferd.errors import InferdError, QueueFull, RequestTimeout, StatusConflict, TooManyRequests
+from inferd.runtime.protocol import InferBatch, SetAllocations
+from inferd.runtime.route import BATCH_FILL_WAIT_S
 from inferd.runtime.states import RouteState
 from tests.support import control as support
 from tests.support.clock import EPOCH_MS, FakeClock
 from tests.support.control import add_route, set_state
+from tests.support.core import Core, CoreModels, add_model, core_on, documents, run as run_core, start_request, until
+from tests.support.workers import ScriptedChannel, WorkerKind
 
 ADAPTIVE = AdaptiveAllocations(enabled=True, min_number_of_allocations=0, max_number_of_allocations=2)
 LONG_S = 3600.0
@@ -391,3 +397,177 @@ def test_an_update_keeps_or_sets_the_count_and_turning_adaptive_off_at_zero_brin
     assert allocations_after_update(0, None, AdaptiveAllocations(enabled=False)) == 1
     assert allocations_after_update(0, None, None) == 1
     assert allocations_after_update(0, 4, AdaptiveAllocations(enabled=False)) == 4
+
+
+# --- through the manager: the scaler fed by real routes, inferences that wait for it --------------------
+
+
+MAX_ROUNDS = 10_000
+"""Rounds of the event loop a load may take to be answered: far more than any needs."""
+
+
+class Served:
+    """Inferences answered by a scripted worker, each batch once, with a time per document: the load the scaler
+    reads off the routes."""
+
+    def __init__(self, core: Core, worker: ScriptedChannel) -> None:
+        self._core = core
+        self._worker = worker
+        self._answered: set[int] = set()
+
+    def send(self, count: int, prefix: str = "request", timeout_s: float = LONG_S) -> list[asyncio.Task[Any]]:
+        """`count` inferences of one document each, sent together."""
+        return [asyncio.create_task(self._core.manager.infer("m", documents(f"{prefix} {index}"), None, timeout_s,
+                                                             f"{timeout_s:g}s")) for index in range(count)]
+
+    async def answered(self, requests: list[asyncio.Task[Any]], time_per_document_ms: float = 1.0) -> list[Any]:
+        """Answer the worker's batches until every request is done; their results."""
+        for _ in range(MAX_ROUNDS):
+            if all(request.done() for request in requests):
+                return [await request for request in requests]
+            await asyncio.sleep(0)
+            for batch in self._worker.of(InferBatch):
+                if batch.batch_id not in self._answered:
+                    self._answered.add(batch.batch_id)
+                    documents_in_batch = sum(len(request.texts) for request in batch.requests)
+                    self._worker.answer(batch, time_per_document_ms * documents_in_batch)
+            self._core.clock.advance(BATCH_FILL_WAIT_S)  # a busy route fills its next batch this long
+        raise AssertionError(f"{sum(not request.done() for request in requests)} requests were never answered")
+
+
+def echoes(prefix: str, count: int) -> list[Any]:
+    return [[{"echo": f"{prefix} {index}"}] for index in range(count)]
+
+
+def changes_of(core: Core) -> list[tuple[str, int, str | None]]:
+    """The scaler's events that changed the allocations, oldest first: (action, allocations, rule)."""
+    return [(event.action, event.allocations, event.decision.rule if event.decision else None)
+            for event in reversed(core.manager.scaler.events("m")) if event.action in ("scaled", "scale_from_zero")]
+
+
+async def adaptive_deployment(core: Core, body: dict[str, Any] | None = None) -> ScriptedChannel:
+    starting = asyncio.create_task(core.manager.start(start_request("m", {"adaptive_allocations": {
+        "enabled": True, "min_number_of_allocations": 0, "max_number_of_allocations": 2}, **(body or {})})))
+    (worker,) = await core.backend.ready(1)
+    view = await starting
+    assert view.settings.number_of_allocations == 1  # a minimum of 0 starts at 1
+    return worker
+
+
+async def scaled_to_zero(core: Core) -> None:
+    """The scaler's own path to zero allocations: the last route drains and its worker ends."""
+    deployment = core.manager.get("m")
+    await core.manager.scale("m", 0)
+    await until(deployment, lambda: not deployment.routes, "the last route to go")
+    assert (deployment.state, deployment.allocation_state) == ("started", "fully_allocated")
+
+
+def test_an_inference_at_zero_allocations_asks_for_one_and_waits_for_its_route(
+    tmp_path: Path, core_models: CoreModels
+) -> None:
+    with core_on(tmp_path, WorkerKind.SCRIPTED) as core:
+        add_model(core, "m", core_models.echo)
+        manager = core.manager
+
+        async def scenario() -> None:
+            first = await adaptive_deployment(core)
+            await scaled_to_zero(core)
+            assert first.ended
+            request = asyncio.create_task(manager.infer("m", documents("the cat"), None, LONG_S, "1h"))
+            (_, started) = await core.backend.wait_started(2)  # the scaler asked for an allocation: a new worker
+            assert manager.get("m").number_of_allocations == 1
+            assert manager.allocation_waits.waiting("m") == 1 and not request.done()
+            assert changes_of(core) == [("scale_from_zero", 1, None)]
+            assert started.script is not None
+            (worker,) = [script for script in await core.backend.ready(2) if not script.ended]
+            (batch,) = await worker.wait_sent(InferBatch)
+            worker.answer(batch)
+            assert await request == [{"echo": "the cat"}]
+            assert manager.allocation_waits.waiting("m") == 0
+
+        run_core(core, scenario)
+
+
+def test_at_zero_allocations_each_waiter_keeps_its_own_timeout_and_beyond_the_limit_one_is_refused(
+    tmp_path: Path, core_models: CoreModels
+) -> None:
+    with core_on(tmp_path, WorkerKind.SCRIPTED) as core:
+        add_model(core, "m", core_models.echo)
+        manager = core.manager
+
+        async def scenario() -> None:
+            worker = await adaptive_deployment(core, {"inferd": {"max_batch_documents": MAX_WAITING_REQUESTS}})
+            await scaled_to_zero(core)
+            half = MAX_WAITING_REQUESTS // 2
+            served = Served(core, worker)
+            short, long = served.send(half, "short", timeout_s=5), served.send(half, "long", timeout_s=60)
+            await core.backend.wait_started(2)
+            await until(manager.get("m"), lambda: manager.allocation_waits.waiting("m") == MAX_WAITING_REQUESTS,
+                        "every request to wait")
+            with pytest.raises(TooManyRequests, match=r"Too many pending requests"):
+                await manager.infer("m", documents("one too many"), None, 60, "60s")
+
+            core.clock.advance(5.0)
+            for request in short:
+                with pytest.raises(RequestTimeout, match=r"Timed out after \[5s\] waiting for trained model"):
+                    await request
+            assert manager.allocation_waits.waiting("m") == len(long)
+            (worker,) = [script for script in await core.backend.ready(2) if not script.ended]
+            assert await Served(core, worker).answered(long) == echoes("long", half)
+
+        run_core(core, scenario)
+
+
+def test_the_scaler_sizes_a_deployment_to_the_load_its_routes_measure(
+    tmp_path: Path, core_models: CoreModels
+) -> None:
+    """Elasticsearch's rules over inferd's routes, on the fake clock: to zero after an idle minute, back to one on
+    demand, to two under load, back to one once the load stops and the cooldown allows."""
+    scaler = ScalerSettings(interval_s=1.0, scale_up_cooldown_s=3.0, scale_to_zero_after_s=60.0)
+    with core_on(tmp_path, WorkerKind.SCRIPTED, scaler=scaler) as core:
+        add_model(core, "m", core_models.echo)
+        manager, clock = core.manager, core.clock
+
+        async def tick(served: Served | None = None, requests: int = 0) -> None:
+            """One second: the load, then the scaler's poll."""
+            if served is not None and requests:
+                await served.answered(served.send(requests), time_per_document_ms=100.0)
+            clock.advance(1.0 - clock.monotonic() % 1.0)
+            await manager.scaler.tick()
+
+        async def until_allocations(count: int, served: Served | None = None, requests: int = 0) -> float:
+            for _ in range(120):
+                await tick(served, requests)
+                if manager.get("m").number_of_allocations == count:
+                    return clock.monotonic()
+            raise AssertionError(f"never scaled to {count}: {changes_of(core)}")
+
+        async def scenario() -> None:
+            worker = await adaptive_deployment(core)
+            served = Served(core, worker)
+            await served.answered(served.send(16), time_per_document_ms=100.0)  # the scaler learns the time
+            idle_since = clock.monotonic()
+            zero_at = await until_allocations(0)
+            assert zero_at - idle_since >= 60.0
+            deployment = manager.get("m")
+            await until(deployment, lambda: not deployment.routes, "the last route to go")
+            assert worker.ended
+
+            burst = served.send(20, "burst")  # at zero: each waits for the allocation the first asked for
+            (worker,) = [script for script in await core.backend.ready(2) if not script.ended]
+            served = Served(core, worker)
+            assert await served.answered(burst) == echoes("burst", 20)
+
+            up_at = await until_allocations(2, served, requests=20)  # 20 a second of 0.1 s: two allocations busy
+            await worker.wait_sent(SetAllocations)
+            assert worker.of(SetAllocations) == [SetAllocations(2)]  # the same worker, resized
+            down_at = await until_allocations(1)  # the load stopped
+            assert down_at >= up_at + 3.0
+            assert worker.of(SetAllocations) == [SetAllocations(2), SetAllocations(1)]
+            assert changes_of(core) == [("scaled", 0, "scale_to_zero"), ("scale_from_zero", 1, None),
+                                        ("scaled", 2, "scale_up"), ("scaled", 1, "scale_down")]
+            stored = core.deployments.get("m")
+            assert stored is not None and stored.settings["number_of_allocations"] == 1  # a restart keeps it
+            assert len(core.backend.started) == 2
+
+        run_core(core, scenario)

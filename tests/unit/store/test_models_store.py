@@ -23,7 +23,7 @@ def test_migrations_are_idempotent_and_the_cluster_uuid_is_stable(tmp_path: Path
     engine = open_store(url)
     assert ensure_cluster_uuid(engine) == first and len(first) == 22
     with engine.connect() as connection:
-        assert connection.scalar(sa.text("SELECT version_num FROM alembic_version")) == "0006"
+        assert connection.scalar(sa.text("SELECT version_num FROM alembic_version")) == "0007"
 
 
 def test_a_model_is_created_with_build_one(store: ModelStore) -> None:

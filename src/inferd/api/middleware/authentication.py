@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from inferd.api.authentication import Authenticator
+from inferd.api.dialects import Dialect, dialect_of
 from inferd.api.errors import security_error_response
 from inferd.api.privileges import PRINCIPAL
 from inferd.api.sessions import (
@@ -68,7 +69,9 @@ class AuthenticationMiddleware:
                 raise SecurityException("security is not ready", status=503)
             session_id = session_cookie(scope) if header is None else None
             if session_id is None:
-                scope[PRINCIPAL] = await authenticator.authenticate(header, lambda: request_uri(scope))
+                scope[PRINCIPAL] = await authenticator.authenticate(
+                    header, lambda: request_uri(scope),
+                    bearer_api_key=dialect_of(scope["path"]) is not Dialect.ELASTICSEARCH)
             else:
                 session = await authenticator.authenticate_session(session_id, activity=not is_background(scope))
                 refusal = csrf_refusal(scope, session)
@@ -79,6 +82,6 @@ class AuthenticationMiddleware:
         except SecurityException as error:
             if error.status == 401 and from_script(scope):
                 error = without_basic_challenge(error)
-            await security_error_response(error)(scope, receive, send)
+            await security_error_response(error, scope["path"])(scope, receive, send)
             return
         await self.app(scope, receive, send)

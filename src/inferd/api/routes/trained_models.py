@@ -106,8 +106,9 @@ async def get_trained_models_stats(
     nodes = {node.node_id: node for node in deployments.nodes()}
     entries = []
     for model in page(found, start, size):
-        model_stats = render_model_stats(model, now_ms, human=human)
         deployed = deployments.views_of_model(model.model_id)
+        names = {model.model_id, *model.aliases, *(deployment.deployment_id for deployment in deployed)}
+        model_stats = render_model_stats(model, now_ms, human=human, ingest=state.pipelines.model_ingest(names))
         entries += [
             {
                 **model_stats,

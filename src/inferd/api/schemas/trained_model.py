@@ -60,7 +60,12 @@ def render_model_config(
     return rendered
 
 
-def render_model_stats(model: ModelRecord, now_ms: int, *, human: bool = False) -> dict[str, Any]:
+EMPTY_INGEST = {"total": {"count": 0, "time_in_millis": 0, "current": 0, "failed": 0}, "pipelines": {}}
+
+
+def render_model_stats(model: ModelRecord, now_ms: int, *, human: bool = False,
+                       ingest: tuple[int, dict[str, Any]] = (0, EMPTY_INGEST)) -> dict[str, Any]:
+    """`ingest`: the model's `pipeline_count` and ingest stats (`IngestPipelines.model_ingest`)."""
     size = model_size_bytes(model)
     metadata = model.build.config.get("metadata", {})
     required = estimate_memory_bytes(
@@ -73,8 +78,8 @@ def render_model_stats(model: ModelRecord, now_ms: int, *, human: bool = False) 
     return {
         "model_id": model.model_id,
         "model_size_stats": size_stats,
-        "pipeline_count": 0,
-        "ingest": {"total": {"count": 0, "time_in_millis": 0, "current": 0, "failed": 0}, "pipelines": {}},
+        "pipeline_count": ingest[0],
+        "ingest": ingest[1],
         "inference_stats": {
             "failure_count": 0,
             "inference_count": 0,
