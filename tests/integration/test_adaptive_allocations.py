@@ -126,11 +126,13 @@ def test_a_deployment_scales_to_zero_when_idle_and_back_from_zero_on_demand(
     unbounded = {"enabled": True, "min_number_of_allocations": 0}
     response = es.ml.update_trained_model_deployment(model_id=MODEL, adaptive_allocations={"max_number_of_allocations": -1})
     assert response["assignment"]["adaptive_allocations"] == unbounded  # -1 clears it; the rest is kept
+    # The count is the scaler's from here: it may already have answered the batch of 16 with a second allocation
+    # (its decisions are unit tests on the fake clock). What the updates decide is that the count stays in bounds.
     stats = deployment_stats(es, MODEL)
-    assert stats is not None and stats["adaptive_allocations"] == unbounded and stats["number_of_allocations"] == 1
+    assert stats is not None and stats["adaptive_allocations"] == unbounded and stats["number_of_allocations"] >= 1
     response = es.ml.update_trained_model_deployment(model_id=MODEL, adaptive_allocations={"max_number_of_allocations": 2})
     assert response["assignment"]["adaptive_allocations"] == ADAPTIVE
-    assert response["assignment"]["task_parameters"]["number_of_allocations"] == 1
+    assert response["assignment"]["task_parameters"]["number_of_allocations"] in (1, 2)
 
     # --- idle: scaled to zero allocations, still started ----------------------------------------------
     eventually(lambda: (latest_inputs(http, "time_without_requests_s") or (0,))[0] > SCALE_TO_ZERO_AFTER_S - 2,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from elasticsearch import Elasticsearch
 from tests.support.api import echo_rows, expected_ids, echoed_ids, workers
 from tests.support.models import SLOW_WORD, TestModel, upload_test_model
 from tests.support.server import ServerProcess, auth_headers, client_for, http_for
+from tests.support.tls import self_signed_certificate
 
 pytestmark = pytest.mark.slow
 
@@ -111,3 +113,19 @@ def test_sigterm_answers_every_admitted_request_then_exits(tmp_path: Path, slow_
     assert answers == {index: expected_ids(text) for index, text in enumerate(texts)}
     _, alive = psutil.wait_procs(children, timeout=10)
     assert alive == []
+
+
+def test_sigterm_with_idle_tls_connections_exits_at_once(tmp_path: Path) -> None:
+    """A client's pooled TLS connection never answers TLS's close_notify: the server must not wait for it (it held
+    every stop for the 30 s grace period, past Docker's 10 s stop timeout, so the container was killed)."""
+    (tmp_path / "tls").mkdir()
+    cert, key = self_signed_certificate(tmp_path / "tls")
+    server = ServerProcess(tmp_path / "data", scheme="https",
+                           extra_args=["--tls-cert", str(cert), "--tls-key", str(key)]).start()
+    clients = [client_for(server.url, ca_certs=str(cert)) for _ in range(3)]
+    assert all(es.info()["tagline"] == "You Know, for Search" for es in clients)  # each keeps its connection
+    assert server.process is not None
+    started = time.monotonic()
+    server.process.send_signal(signal.SIGTERM)
+    assert server.process.wait(timeout=60) in (0, -signal.SIGTERM)
+    assert time.monotonic() - started < 10

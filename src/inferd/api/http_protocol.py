@@ -128,6 +128,12 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def shutdown(self) -> None:
         if self.cycle is not None and not self.cycle.response_complete:
             self.cycle.scope[SERVER_STOPPING] = True  # type: ignore[literal-required]
+        elif self.transport.get_extra_info("sslcontext") is not None and not self.transport.get_write_buffer_size():
+            # An idle TLS connection with nothing left to send. Closing it sends TLS's close_notify and waits for the
+            # client's, which a pooled idle connection never sends (nobody reads it): asyncio waits out its
+            # 30 s SSL shutdown timeout, and every stop with a client connected took the whole grace period.
+            self.transport.abort()
+            return
         super().shutdown()
 
     def send_400_response(self, msg: str) -> None:
