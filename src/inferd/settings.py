@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import ipaddress
+from enum import StrEnum
 from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from inferd.units import parse_byte_size
+
+
+class ClusterKind(StrEnum):
+    LOCAL = "local"
+    """This machine, split into `nodes` virtual nodes."""
+    RAY = "ray"
+    """The nodes of a Ray cluster offering the `inferd_ml` resource (the `ray` extra)."""
 
 
 class Settings(BaseSettings):
@@ -90,6 +98,14 @@ class Settings(BaseSettings):
         "default: this machine's."
     )
     nodes: int = Field(1, ge=1, le=64, description="Virtual nodes the machine is split into, each with its own workers.")
+    cluster: ClusterKind = Field(
+        ClusterKind.LOCAL, description="Where workers run: `local` (this machine) or `ray` (the nodes of a Ray cluster "
+        "that offer the `inferd_ml` resource; needs the `ray` extra)."
+    )
+    ray_address: str | None = Field(
+        None, description="The Ray cluster with `--cluster ray`: `auto`, its GCS address `host:6379`, or "
+        "`ray://host:10001`; default: auto (the cluster `ray start` started on this machine, or RAY_ADDRESS)."
+    )
     max_deployments: int = Field(100, ge=1, description="Deployments that may exist at once (Elasticsearch: 100).")
     max_batch_documents: int = Field(
         16, ge=1, le=1024, description="Default batch limit: the most documents a free allocation takes at once."
@@ -153,6 +169,13 @@ class Settings(BaseSettings):
             )
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("TLS needs both --tls-cert and --tls-key")
+        return self
+
+    @model_validator(mode="after")
+    def _one_machine_options_with_one_machine(self) -> Settings:
+        if self.cluster is ClusterKind.RAY and (self.nodes != 1 or self.processors or self.ml_memory):
+            raise ValueError("--nodes, --processors and --ml-memory divide this machine; with --cluster ray the nodes, "
+                             "their processors and memory are the Ray cluster's")
         return self
 
     @field_validator("data_dir", "tls_cert", "tls_key", "bootstrap_api_key_file")

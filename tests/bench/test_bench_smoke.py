@@ -6,6 +6,7 @@ the latency one always uses the Python client, so that path is run too.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 import statistics
@@ -141,6 +142,27 @@ def test_adaptive_benchmark_smoke(tmp_path: Path, kept: list[str]) -> None:
     assert measured["reached_max_allocations"] and measured["sustained_load_to_serving_s"] > 0
     (run,) = measured["runs"]
     assert run["sustained_load"]["needed_allocations"] >= 2 and run["sustained_load"]["back_to_one_s"] is not None
+
+
+def test_remote_path_benchmark_smoke(tmp_path: Path, kept: list[str]) -> None:
+    """The worker's TCP link against its pipes (and a Ray actor call where Ray is installed); no server."""
+    output = tmp_path / "remote_path.json"
+    result = subprocess.run(
+        [sys.executable, str(BENCH / "remote_path.py"), *kept[:2], "--requests", "20", "--duration", "0.5",
+         "--rounds", "1", "--json", str(output)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "target: " in result.stdout
+    measured = json.loads(output.read_text())
+    assert measured["benchmark"] == "remote_path" and isinstance(measured["met"], bool)
+    (measured_round,) = measured["rounds"]
+    assert all(measured_round[path]["docs_per_s"] > 0 and measured_round[path]["p50_ms"] > 0
+               for path in ("local", "remote"))
+    assert measured["added_ms_p50"] == measured_round["remote"]["p50_ms"] - measured_round["local"]["p50_ms"]
+    assert measured["throughput_ratio"] == measured_round["remote"]["docs_per_s"] / measured_round["local"]["docs_per_s"]
+    ray_installed = importlib.util.find_spec("ray") is not None
+    assert (measured["ray_actor_call_ms_p50"] is not None) == ray_installed
 
 
 def test_enrich_benchmark_smoke(tmp_path: Path, kept: list[str]) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from inferd.clock import Clock, SystemClock
 from inferd.cluster.local import LocalCluster
-from inferd.cluster.nodes import Node
+from inferd.cluster.nodes import Node, NodeChange
 from inferd.control.changes import ChangeSignal
 from inferd.runtime.inprocess_channel import KILLED, start_inprocess_worker
 from inferd.runtime.protocol import (
@@ -100,9 +100,8 @@ class ScriptedChannel:
     def pid(self) -> int:
         return self._pid
 
-    @property
-    def returncode(self) -> int | None:
-        return self._returncode
+    def exit_reason(self) -> str:
+        return f"inference process exited with code [{self._returncode}]"  # the process channel's words
 
     def listen(self, handler: MessageHandler) -> None:
         self._handler = handler
@@ -224,7 +223,10 @@ class FakeBackend:
     def set_available(self, node_id: str, available: bool) -> None:
         self._nodes.set_available(node_id, available)
 
-    async def start_worker(self, node_id: str, name: str) -> WorkerClient:
+    def node_changes(self) -> AsyncIterator[NodeChange]:
+        return self._nodes.node_changes()  # none: the test changes membership with `set_available`
+
+    async def start_worker(self, node_id: str, name: str, model: LoadModel) -> WorkerClient:
         if self.start_failure is not None:
             raise self.start_failure
         label = f"{name}-{node_id}-{len(self.started)}"

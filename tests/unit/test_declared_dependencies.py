@@ -2,7 +2,7 @@
 
 The server (everything but the importer and the commands built on it) may import only the base dependencies:
 `pip install inferd` must be enough to serve. The importer may also use the `import` extra, the demo the `demo`
-extra. A transitive dependency imported directly (starlette through FastAPI, say) must be declared too.
+extra, the Ray backend (`cluster/ray_*.py`, imported only for `--cluster ray`) the `ray` extra. A transitive dependency imported directly (starlette through FastAPI, say) must be declared too.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ EXTRAS_ALLOWED = {
     "importer": {"import"},
     "cli/import_model.py": {"import"},
     "cli/demo.py": {"import", "demo"},
+    "cluster/ray_": {"ray"},
 }
 
 

@@ -54,13 +54,14 @@ from inferd.api.routes import (
 )
 from inferd.api.state import ServerState
 from inferd.clock import Clock, SystemClock
+from inferd.cluster.backend import ClusterBackend
 from inferd.cluster.local import LocalCluster, machine_memory_bytes, machine_processors, split_machine
 from inferd.control import DeploymentManager, ModelRegistry, RuntimeLimits, ScalerSettings
 from inferd.control.inference_endpoints import InferenceEndpoints
 from inferd.control.ingest import IngestPipelines
 from inferd.control.security import ApiKeys, ChangeWatcher, ConsoleSessions, Users, ensure_admin_key
 from inferd.control.upload_limits import UploadLimits
-from inferd.settings import Settings
+from inferd.settings import ClusterKind, Settings
 from inferd.store import DataDirLock, DeploymentStore, EndpointStore, ModelStore, PipelineStore, SecurityStore, open_store
 from inferd.store.cluster import ensure_cluster_uuid
 from inferd.units import parse_byte_size
@@ -74,10 +75,22 @@ def local_cluster(settings: Settings) -> LocalCluster:
     return LocalCluster(nodes, settings.data_dir / "logs")
 
 
+def cluster_backend(settings: Settings, clock: Clock) -> ClusterBackend:
+    """The backend `settings.cluster` names; Ray's is imported only when asked for (it is an optional extra)."""
+    if settings.cluster is ClusterKind.LOCAL:
+        return local_cluster(settings)
+    try:
+        from inferd.cluster.ray_cluster import RayCluster
+    except ImportError as error:
+        raise RuntimeError(f"--cluster ray needs Ray: pip install 'inferd[ray]' ({error})") from None
+    return RayCluster(settings.ray_address, clock)
+
+
 async def _restore(state: ServerState, timeout_s: float) -> None:
     """Start the stored deployments again; the server is ready once they serve (or cannot, or time is up)."""
     restored = await state.deployments.restore()
     state.deployments.start_scaler()
+    state.deployments.follow_nodes()
     if not await state.deployments.wait_settled(restored, timeout_s):
         logger.warning("deployments still starting after %.0fs: ready anyway", timeout_s)
     state.ready = True
@@ -97,11 +110,13 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         lock = DataDirLock(settings.data_dir)
         lock.acquire()
         engine = None
+        backend: ClusterBackend | None = None
         try:
             engine = open_store(settings.resolved_store_url)
             shutil.rmtree(settings.data_dir / "tmp", ignore_errors=True)  # leftovers of a process that was killed
             registry = ModelRegistry(ModelStore(engine), clock, settings.data_dir, UploadLimits.of(settings))
-            deployments = DeploymentManager(registry, DeploymentStore(engine), local_cluster(settings), clock, RuntimeLimits(
+            backend = cluster_backend(settings, clock)
+            deployments = DeploymentManager(registry, DeploymentStore(engine), backend, clock, RuntimeLimits(
                 settings.max_deployments, settings.max_batch_documents, settings.max_batch_tokens, settings.stop_timeout_s,
                 settings.max_document_windows,
             ), scaler_settings=ScalerSettings(
@@ -147,6 +162,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 restoring.cancel()
                 await deployments.shutdown()
         finally:
+            if backend is not None:
+                backend.close()
             if engine is not None:
                 engine.dispose()
             lock.release()

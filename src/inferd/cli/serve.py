@@ -30,6 +30,8 @@ def serve(
     processors: Annotated[int | None, _setting("processors", absent="this machine's")] = None,
     ml_memory: Annotated[str | None, _setting("ml_memory", absent="this machine's")] = None,
     nodes: Annotated[int | None, _setting("nodes")] = None,
+    cluster: Annotated[str | None, _setting("cluster")] = None,
+    ray_address: Annotated[str | None, _setting("ray_address", absent="auto")] = None,
     adaptive_interval: Annotated[float | None, _setting(
         "adaptive_allocations_interval_s", flag="--adaptive-interval")] = None,
     scale_up_cooldown: Annotated[float | None, _setting("scale_up_cooldown_s", flag="--scale-up-cooldown")] = None,
@@ -54,6 +56,7 @@ def serve(
 
     overrides: dict[str, Any] = {
         "host": host, "port": port, "data_dir": data_dir, "processors": processors, "ml_memory": ml_memory, "nodes": nodes,
+        "cluster": cluster, "ray_address": ray_address,
         "adaptive_allocations_interval_s": adaptive_interval, "scale_up_cooldown_s": scale_up_cooldown,
         "scale_to_zero_after_s": scale_to_zero_after, "tls_cert": tls_cert, "tls_key": tls_key,
         "security_enabled": False if no_security else None,

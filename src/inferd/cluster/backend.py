@@ -1,11 +1,23 @@
-"""The seam between the control plane and wherever workers run (this machine; later Ray)."""
+"""The seam between the control plane and wherever workers run: this machine (`local.py`) or a Ray cluster
+(`ray_cluster.py`).
+
+A backend says which nodes can run workers, starts a worker on one, and reports the membership changes it notices
+itself (`node_changes`: a machine joined or died), which the control plane follows.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Protocol
 
-from inferd.cluster.nodes import Node
+from inferd.cluster.nodes import Node, NodeChange
+from inferd.runtime.protocol import LoadModel
 from inferd.runtime.worker_client import WorkerClient
+
+
+class WorkerStartError(OSError):
+    """A worker could not be started (or reached) on its node; the reason says why. An OSError, as a local
+    worker's failed start is."""
 
 
 class ClusterBackend(Protocol):
@@ -14,13 +26,23 @@ class ClusterBackend(Protocol):
         ...
 
     def all_nodes(self) -> list[tuple[Node, bool]]:
-        """Every node the backend knows, with whether it is available (False: lost)."""
+        """Every node the backend knows, with whether it is available (False: lost, or taken out)."""
         ...
 
     def set_available(self, node_id: str, available: bool) -> None:
         """Take a node out (lost) or back; KeyError for a node the backend does not know."""
         ...
 
-    async def start_worker(self, node_id: str, name: str) -> WorkerClient:
-        """Start a worker on `node_id`; `name` identifies it in logs."""
+    def node_changes(self) -> AsyncIterator[NodeChange]:
+        """Membership changes as the backend notices them, for as long as it runs (the backend's own view of
+        `nodes()` has changed by the time each is yielded)."""
+        ...
+
+    async def start_worker(self, node_id: str, name: str, model: LoadModel) -> WorkerClient:
+        """Start a worker on `node_id` that will load `model` (the route sends it); `name` identifies it in logs.
+        OSError (WorkerStartError among them) when it cannot."""
+        ...
+
+    def close(self) -> None:
+        """The server is exiting (its workers were stopped before)."""
         ...

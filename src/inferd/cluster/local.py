@@ -3,7 +3,7 @@
 Virtual nodes divide the advertised processors and memory between them; each runs its own worker
 processes, so routing tables with several nodes behave on one machine as they would on many. A virtual
 node can be marked lost (and back), as a machine of a real cluster can die, so that re-placement is
-testable on one machine.
+testable on one machine. Nothing changes membership on its own here: only `set_available` does.
 """
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ from __future__ import annotations
 import os
 import re
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
-from inferd.cluster.nodes import Node
+from inferd.cluster.nodes import Node, NodeChange
 from inferd.runtime.process_channel import start_worker_process
+from inferd.runtime.protocol import LoadModel
 from inferd.runtime.worker_client import WorkerClient
 
 
@@ -55,7 +57,14 @@ class LocalCluster:
             raise KeyError(node_id)
         (self._lost.discard if available else self._lost.add)(node_id)
 
-    async def start_worker(self, node_id: str, name: str) -> WorkerClient:
+    async def node_changes(self) -> AsyncIterator[NodeChange]:
+        return
+        yield  # an async generator that ends at once: only `set_available` changes these nodes
+
+    async def start_worker(self, node_id: str, name: str, model: LoadModel) -> WorkerClient:
         self._log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self._log_dir / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}-{node_id}.log"
         return await start_worker_process([sys.executable, "-m", "inferd.runtime.worker"], log_path)
+
+    def close(self) -> None:
+        pass

@@ -1,8 +1,10 @@
-"""A node as the planner sees it: an id, and the processors and memory it offers for inference."""
+"""Nodes as the control plane sees them: an id, the processors and memory a node offers for inference, and what
+names it to people; and the changes of membership a backend reports on its own."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 
 @dataclass(frozen=True)
@@ -10,3 +12,27 @@ class Node:
     node_id: str
     processors: int
     memory_bytes: int
+    name: str | None = None
+    """What people call the node (a Ray node's name); the id when None."""
+    address: str | None = None
+    """Where the node is reached (a Ray node's raylet address, `host:port`); None for this machine's virtual nodes."""
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.node_id
+
+
+class NodeEvent(StrEnum):
+    JOINED = "joined"
+    LEFT = "left"
+    CHANGED = "changed"
+    """Still there, with other processors or memory."""
+
+
+@dataclass(frozen=True)
+class NodeChange:
+    """A change of membership the backend noticed itself (a machine joined, died or was stopped)."""
+
+    node_id: str
+    event: NodeEvent
+

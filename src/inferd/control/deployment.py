@@ -136,6 +136,7 @@ def revision_of(deployable: Deployable, settings: DeploymentSettings, *, max_bat
     resources = settings.resources(model_bytes)
     load = LoadModel(
         definition_path=str(deployable.definition_path),
+        definition_sha256=build.definition_sha256,
         task_type=task_type,
         tokenization=task_options["tokenization"],
         vocabulary=deployable.vocabulary.vocabulary,

@@ -23,7 +23,7 @@ from typing import Any
 
 from inferd.clock import Clock
 from inferd.cluster.backend import ClusterBackend
-from inferd.cluster.nodes import Node
+from inferd.cluster.nodes import Node, NodeEvent
 from inferd.control.adaptive import AllocationWaits, RouteCounters, ScalerSettings, allocations_after_update
 from inferd.control.alias_moves import Assignments
 from inferd.control.deployment import Deployment, RevisionBuilder, deployment_of
@@ -102,6 +102,17 @@ class DeploymentManager:
     def start_scaler(self) -> None:
         """Run the adaptive allocations scaler until shutdown."""
         self._tasks.spawn(self.scaler.run())
+
+    def follow_nodes(self) -> None:
+        """Follow the nodes joining and leaving that the backend notices itself (a Ray cluster's), until shutdown."""
+        self._tasks.spawn(self._follow_nodes())
+
+    async def _follow_nodes(self) -> None:
+        async for change in self._backend.node_changes():
+            async with self._lock:
+                if change.event is NodeEvent.LEFT:
+                    self._leave_node(change.node_id)
+                self._reconciler.step()
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -379,13 +390,17 @@ class DeploymentManager:
             except KeyError:
                 raise ResourceNotFound(f"No known node [{node_id}]") from None
             if not available:
-                for deployment in self._deployments.values():
-                    incoming = [deployment.rollout.routes] if deployment.rollout is not None else []
-                    for routes in (deployment.routes, *incoming):
-                        route = routes.pop(node_id, None)
-                        if route is not None:  # out of the routing table first, so its crash is not recovered
-                            route.kill()
+                self._leave_node(node_id)
             self._reconciler.step()
+
+    def _leave_node(self, node_id: str) -> None:
+        """Take a lost node's routes out of the routing tables, then kill their workers (the caller re-plans)."""
+        for deployment in self._deployments.values():
+            incoming = [deployment.rollout.routes] if deployment.rollout is not None else []
+            for routes in (deployment.routes, *incoming):
+                route = routes.pop(node_id, None)
+                if route is not None:  # out of the routing table first, so its crash is not recovered
+                    route.kill()
 
     # --- stop ----------------------------------------------------------------------------------
 

@@ -44,7 +44,7 @@ class RouteWorkers:
 
     async def _start_worker(self, route: Route) -> None:
         try:
-            worker = await self._backend.start_worker(route.node_id, route.deployment_id)
+            worker = await self._backend.start_worker(route.node_id, route.deployment_id, route.revision.load)
         except OSError as error:
             route.fail(f"could not start the worker process: {error}")
             return
@@ -88,7 +88,7 @@ class RouteWorkers:
             route.give_up("its node was lost or its deployment moved on")
             return
         try:
-            worker = await self._backend.start_worker(route.node_id, deployment.deployment_id)
+            worker = await self._backend.start_worker(route.node_id, deployment.deployment_id, route.revision.load)
         except OSError as error:
             route.give_up(f"could not restart the worker process: {error}")
             self._history.record_failure(deployment, f"the worker on node [{route.node_id}] failed for good: "

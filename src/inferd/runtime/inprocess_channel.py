@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+from pathlib import Path
 
 from inferd.runtime import protocol, worker
 from inferd.runtime.protocol import LoadModel, ToWorker
@@ -22,8 +23,9 @@ def start_inprocess_worker(name: str = "inprocess") -> WorkerClient:
     return WorkerClient(InProcessChannel(name))
 
 
-def _no_process_setup(_: LoadModel) -> None:
+def _no_process_setup(message: LoadModel) -> Path:
     """Leave this process's priority and thread pools as they are: they are the test's."""
+    return Path(message.definition_path)
 
 
 class InProcessChannel:
@@ -47,7 +49,7 @@ class InProcessChannel:
         source = os.fdopen(source_fd, "rb", buffering=0)
         with os.fdopen(sink_fd, "wb") as sink:
             try:
-                code = worker.serve(source, sink, prepare=_no_process_setup)
+                code = worker.serve(worker.PipeLink(source, sink), prepare=_no_process_setup)
             except (BrokenPipeError, ValueError):  # the server side closed while the worker wrote
                 code = 1
         if self._returncode is None:
@@ -57,9 +59,8 @@ class InProcessChannel:
     def pid(self) -> int:
         return os.getpid()
 
-    @property
-    def returncode(self) -> int | None:
-        return self._returncode
+    def exit_reason(self) -> str:
+        return f"inference process exited with code [{self._returncode}]"
 
     def listen(self, handler: MessageHandler) -> None:
         self._handler = handler

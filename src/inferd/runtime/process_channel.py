@@ -55,9 +55,8 @@ class ProcessChannel:
     def pid(self) -> int:
         return self._process.pid
 
-    @property
-    def returncode(self) -> int | None:
-        return self._process.returncode
+    def exit_reason(self) -> str:
+        return f"inference process exited with code [{self._process.returncode}]"
 
     def listen(self, handler: MessageHandler) -> None:
         self._reader = asyncio.get_running_loop().create_task(self._read(handler), name=f"worker-{self.pid}-reader")

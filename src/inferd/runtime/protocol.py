@@ -4,6 +4,7 @@ Each message is a frozen `msgspec.Struct` tagged with its class name, so both si
 one of the union types below and dispatch with `match`. No pickle crosses the pipe, no method names as
 strings, and no tensors: documents go in as text with their task options, results come back as plain
 lists and dicts. The worker answers `Ready` with `PROTOCOL_VERSION`, and the server refuses a mismatch.
+The same frames travel over a local worker's pipes and over a remote worker's TCP connection.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any, BinaryIO
 
 import msgspec
 
-PROTOCOL_VERSION = 3
+PROTOCOL_VERSION = 4
 MAX_FRAME_BYTES = 512 * 1024 * 1024
 _LENGTH = struct.Struct(">I")
 
@@ -40,6 +41,8 @@ class LoadModel(msgspec.Struct, frozen=True, tag=True):
     low_priority: bool = False
     max_document_windows: int | None = None
     """The most windows spanning may cut one document into; beyond, the request is refused (400)."""
+    definition_sha256: str | None = None
+    """The definition's SHA-256: a worker on another machine finds the file by it (the path is the server's)."""
 
 
 class InferRequest(msgspec.Struct, frozen=True):
@@ -165,10 +168,10 @@ def frame(message: msgspec.Struct) -> bytes:
     return _LENGTH.pack(len(payload)) + payload
 
 
-def frame_length(header: bytes) -> int:
+def frame_length(header: bytes, limit: int = MAX_FRAME_BYTES) -> int:
     length = int(_LENGTH.unpack(header)[0])
-    if length > MAX_FRAME_BYTES:
-        raise ValueError(f"frame of {length} bytes exceeds the limit of {MAX_FRAME_BYTES}")
+    if length > limit:
+        raise ValueError(f"frame of {length} bytes exceeds the limit of {limit}")
     return length
 
 
@@ -176,8 +179,11 @@ HEADER_BYTES = _LENGTH.size
 
 
 def read_frame(stream: BinaryIO) -> bytes | None:
-    """The next payload from a blocking stream, or None at end of stream."""
+    """The next payload from a blocking stream, or None at end of stream (a frame cut short included)."""
     header = stream.read(HEADER_BYTES)
     if len(header) < HEADER_BYTES:
         return None
-    return stream.read(frame_length(header))
+    length = frame_length(header)
+    payload = stream.read(length)
+    return payload if len(payload) == length else None
+

@@ -409,7 +409,7 @@ class Route:
             return
         assert self._worker is not None
         tail = self._worker.stderr_tail()
-        reason = self._kill_reason or f"inference process exited with code [{self._worker.returncode}]"
+        reason = self._kill_reason or self._worker.exit_reason()
         reason += f": {tail}" if tail else ""
         if self.state is RouteState.STOPPING:  # died while draining: nothing more will be answered
             self._fail_all(WorkerDied(f"Error in inference process: [{reason}]"))

@@ -1,9 +1,9 @@
 """The worker process: one copy of a model, its allocations running batches concurrently.
 
 Run as `python -m inferd.runtime.worker`; it speaks `runtime/protocol.py` on stdin/stdout and logs to
-stderr. The first message loads the TorchScript definition (once, with `torch.jit.load`); then a reader
-thread puts batches on the allocation threads' queue and hands control messages (allocations, stats, cache
-clearing, shutdown) to the main loop, which answers them at once, even while every allocation is in a long
+stderr (a `PipeLink`); on another machine the same code speaks it over TCP (`runtime/remote_worker.py`). The
+first message loads the TorchScript definition (once, with `torch.jit.load`); then a reader thread puts batches on
+the allocation threads' queue and hands control messages (allocations, stats, cache clearing, shutdown) to the main loop, which answers them at once, even while every allocation is in a long
 forward pass. The allocations share one inference cache (`runtime/cached_runner.py`), bounded by `cache_size`. Each
 allocation is a thread with `threads_per_allocation` intra-op threads; PyTorch releases the GIL in the
 forward pass, so allocations run in parallel over the same weights. Resizing starts or retires allocation
@@ -20,9 +20,9 @@ import threading
 import time
 import traceback
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 import msgspec
 
@@ -53,6 +53,20 @@ from inferd.runtime.protocol import (
 _RETIRE = None  # put on the batch queue: the allocation that takes it stops
 
 
+class Sender(Protocol):
+    def send(self, message: msgspec.Struct) -> None:
+        """Send one message to the server (from any thread)."""
+        ...
+
+
+class WorkerLink(Sender, Protocol):
+    """How a worker hears from its server and answers it: a local process's pipes, or TCP from another machine."""
+
+    def messages(self) -> Iterator[protocol.ToWorker]:
+        """Every message from the server, in order, until the server is gone for good."""
+        ...
+
+
 class Outbox:
     """Frames to the server; allocation threads and the main loop share it."""
 
@@ -67,10 +81,30 @@ class Outbox:
             self._stream.flush()
 
 
+class PipeLink:
+    """The server at the other end of two pipes: frames read from `source`, written to `sink`."""
+
+    def __init__(self, source: BinaryIO, sink: BinaryIO) -> None:
+        self._source = source
+        self._outbox = Outbox(sink)
+
+    def messages(self) -> Iterator[protocol.ToWorker]:
+        """Frames until the end of input; then the source is closed here, the one place that knows the reading
+        stopped (an in-process worker's pipe would otherwise be left to the garbage collector)."""
+        try:
+            while (payload := protocol.read_frame(self._source)) is not None:
+                yield protocol.to_worker_decoder.decode(payload)
+        finally:
+            self._source.close()
+
+    def send(self, message: msgspec.Struct) -> None:
+        self._outbox.send(message)
+
+
 class Allocations:
     """The allocation threads, all taking batches from one queue."""
 
-    def __init__(self, runner: CachedRunner, outbox: Outbox) -> None:
+    def __init__(self, runner: CachedRunner, outbox: Sender) -> None:
         self._runner = runner
         self._outbox = outbox
         self._batches: queue.SimpleQueue[InferBatch | None] = queue.SimpleQueue()  # C: a faster wake-up
@@ -134,30 +168,38 @@ class Inbox:
             self.control.put(message)
 
 
-def _read_messages(stream: BinaryIO, inbox: Inbox) -> None:
-    """Reader thread: frames from the server into the inbox; end of input (server gone) means shut down. The thread
-    owns its input, and closes it once it has read the end: nobody else knows when it has stopped reading."""
+def _read_messages(link: WorkerLink, inbox: Inbox) -> None:
+    """Reader thread: messages from the server into the inbox; the server gone for good means shut down."""
     try:
-        while (payload := protocol.read_frame(stream)) is not None:
-            inbox.put(protocol.to_worker_decoder.decode(payload))
+        for message in link.messages():
+            inbox.put(message)
     finally:
-        stream.close()
         inbox.put(Shutdown())
 
 
-def prepare_process(message: LoadModel) -> None:
+Prepare = Callable[[LoadModel], Path]
+"""Sets the process up for the model and says where its definition is."""
+
+
+def set_up_process(message: LoadModel) -> None:
     """What only a process of its own may set: its priority and torch's inter-op pool (once per process)."""
     if message.low_priority:
         os.nice(19)  # as Elasticsearch's --lowPriority: runs on what normal deployments leave
     torch.set_num_interop_threads(1)
 
 
-def _load(message: LoadModel) -> CachedRunner:
+def prepare_process(message: LoadModel) -> Path:
+    """A local worker's process, set up; its definition is where the server keeps it."""
+    set_up_process(message)
+    return Path(message.definition_path)
+
+
+def _load(message: LoadModel, definition: Path) -> CachedRunner:
     # Loaded with one intra-op thread, so this (main) thread never starts an OpenMP team of its own: with one idle
     # team more than the processors, OpenMP stops spinning between the parallel regions of every team, and each
     # region of a forward pass waits for its threads to wake (1 allocation x 2 threads: 6.8 -> 7.9 ms a pass).
     torch.set_num_threads(1)
-    module = load_torchscript(Path(message.definition_path))
+    module = load_torchscript(definition)
     torch.set_num_threads(message.threads_per_allocation)  # each allocation's intra-op threads
     tokenizer = tokenizer_from(message.tokenization, message.vocabulary, message.merges, message.scores)
     tokenizer = tokenizer.with_options(max_windows=message.max_document_windows)
@@ -166,43 +208,41 @@ def _load(message: LoadModel) -> CachedRunner:
     return CachedRunner(runner, LfuCache(message.cache_size_bytes))
 
 
-def serve(source: BinaryIO, sink: BinaryIO, prepare: Callable[[LoadModel], None] = prepare_process) -> int:
-    """Speak the protocol on `source` and `sink` until told to shut down or the input ends; the exit code."""
-    outbox = Outbox(sink)
+def serve(link: WorkerLink, prepare: Prepare = prepare_process) -> int:
+    """Speak the protocol over `link` until told to shut down or the server is gone; the exit code."""
     inbox = Inbox()
-    threading.Thread(target=_read_messages, args=(source, inbox), name="reader", daemon=True).start()
+    threading.Thread(target=_read_messages, args=(link, inbox), name="reader", daemon=True).start()
     first = inbox.control.get()
     if not isinstance(first, LoadModel):
         return 2
     loading = time.perf_counter()
     try:
-        prepare(first)
-        runner = _load(first)
+        runner = _load(first, prepare(first))
     except Exception as error:  # noqa: BLE001 - any load failure is reported, then the worker exits
-        outbox.send(LoadFailed(f"{type(error).__name__}: {error}"))
+        link.send(LoadFailed(f"{type(error).__name__}: {error}"))
         return 1
     load_ms = (time.perf_counter() - loading) * 1000
     load_count = 1
-    allocations = Allocations(runner, outbox)
+    allocations = Allocations(runner, link)
     allocations.resize(first.allocations)
     inbox.allocations = allocations
-    outbox.send(Ready(protocol.PROTOCOL_VERSION, os.getpid(), load_count, allocations.count, load_ms))
+    link.send(Ready(protocol.PROTOCOL_VERSION, os.getpid(), load_count, allocations.count, load_ms))
     while True:
         match inbox.control.get():
             case InferBatch() as batch:
                 allocations.submit(batch)
             case SetAllocations(count=count):
                 allocations.resize(count)
-                outbox.send(AllocationsSet(allocations.count))
+                link.send(AllocationsSet(allocations.count))
             case GetStats():
                 max_rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
                 cache = runner.cache
-                outbox.send(WorkerStats(os.getpid(), load_count, allocations.count, first.threads_per_allocation,
+                link.send(WorkerStats(os.getpid(), load_count, allocations.count, first.threads_per_allocation,
                                         allocations.batches_done, max_rss_kib * 1024,
                                         cache.size_bytes, cache.hits, cache.misses))
             case ClearCache():
                 runner.cache.clear()
-                outbox.send(CacheCleared())
+                link.send(CacheCleared())
             case Shutdown():
                 allocations.stop()
                 return 0
@@ -215,7 +255,7 @@ def main() -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning)  # TorchScript's deprecation notice
     sink = os.fdopen(os.dup(1), "wb")  # the protocol keeps the real stdout ...
     os.dup2(2, 1)  # ... and anything printed goes to stderr, where it cannot corrupt a frame
-    code = serve(sys.stdin.buffer, sink)
+    code = serve(PipeLink(sys.stdin.buffer, sink))
     sink.flush()
     sys.stderr.flush()
     os._exit(code)  # the reader thread may be blocked on stdin; interpreter shutdown would wait on it

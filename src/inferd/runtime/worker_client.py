@@ -3,8 +3,8 @@
 `WorkerClient` is the one thing a route talks to: load a model, send a batch, resize, ask for stats, clear the
 cache, shut down or kill, and every message coming back (then `None` once the worker has gone). It speaks
 `runtime/protocol.py` over a `WorkerChannel`: a local process's pipes (`process_channel.py`), the same worker
-code on a thread of this process (`inprocess_channel.py`, for tests), or, later, a link to another machine.
-Both channels here read frames off a pipe with `FrameReader`, straight from `data_received` (a stream
+code on a thread of this process (`inprocess_channel.py`, for tests), or a TCP connection to a worker on another
+machine (`tcp_channel.py`). Every channel reads frames with `FrameReader`, straight from `data_received` (a stream
 reader's `readexactly` cost each answer extra event-loop rounds).
 """
 
@@ -41,9 +41,8 @@ class WorkerChannel(Protocol):
     @property
     def pid(self) -> int | None: ...
 
-    @property
-    def returncode(self) -> int | None:
-        """How the worker ended (None while it runs)."""
+    def exit_reason(self) -> str:
+        """How the worker ended, in words, for failure reasons."""
         ...
 
     def listen(self, handler: MessageHandler) -> None: ...
@@ -73,9 +72,8 @@ class WorkerClient:
     def pid(self) -> int | None:
         return self._channel.pid
 
-    @property
-    def returncode(self) -> int | None:
-        return self._channel.returncode
+    def exit_reason(self) -> str:
+        return self._channel.exit_reason()
 
     def listen(self, handler: MessageHandler) -> None:
         self._channel.listen(handler)
@@ -146,12 +144,10 @@ class FrameReader(asyncio.Protocol):
             self._ended.set_result(None)
 
 
-async def read_messages(output: BinaryIO, handler: MessageHandler, on_unreadable: Callable[[], None],
-                        name: str) -> None:
-    """Hand every message on `output` to `handler` until the pipe ends (not `None`: the caller says when the worker
-    has gone). A frame that cannot be read calls `on_unreadable`, which ends the worker."""
-    loop = asyncio.get_running_loop()
-    ended: asyncio.Future[None] = loop.create_future()
+def guarded_reader(handler: MessageHandler, on_unreadable: Callable[[], None], name: str,
+                   ended: asyncio.Future[None]) -> FrameReader:
+    """A `FrameReader` handing each message to `handler`, whose bugs are logged rather than stop the reading; a frame
+    that cannot be read calls `on_unreadable`, which ends the worker."""
 
     def deliver(message: FromWorker) -> None:
         try:
@@ -163,7 +159,16 @@ async def read_messages(output: BinaryIO, handler: MessageHandler, on_unreadable
         logger.error("worker %s sent an unreadable frame (%s); stopping it", name, error)
         on_unreadable()
 
-    transport, _ = await loop.connect_read_pipe(lambda: FrameReader(deliver, unreadable, ended), output)
+    return FrameReader(deliver, unreadable, ended)
+
+
+async def read_messages(output: BinaryIO, handler: MessageHandler, on_unreadable: Callable[[], None],
+                        name: str) -> None:
+    """Hand every message on `output` to `handler` until the pipe ends (not `None`: the caller says when the worker
+    has gone)."""
+    loop = asyncio.get_running_loop()
+    ended: asyncio.Future[None] = loop.create_future()
+    transport, _ = await loop.connect_read_pipe(lambda: guarded_reader(handler, on_unreadable, name, ended), output)
     try:
         await ended
     finally:

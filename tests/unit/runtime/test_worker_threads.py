@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 SCRIPT = """
-import json, sys, torch
+import json, pathlib, sys, torch
 from inferd.runtime import worker
 from inferd.runtime.protocol import LoadModel
 
@@ -33,7 +33,7 @@ message = LoadModel(definition_path=sys.argv[1], task_type="pass_through",
                     tokenization={"bert": {"do_lower_case": True}}, vocabulary=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "a"],
                     merges=None, scores=None, threads_per_allocation=3, allocations=1, max_batch_rows=4,
                     max_batch_tokens=512, cache_size_bytes=0)
-worker._load(message)
+worker._load(message, pathlib.Path(sys.argv[1]))
 print(json.dumps({"at_load": threads_at_load, "after": torch.get_num_threads()}))
 """
 

@@ -20,7 +20,7 @@ async def get_nodes(deployments: Deployments) -> dict[str, Any]:
         for route in deployment.routes:
             running.setdefault(route.node_id, {})[deployment.deployment_id] = route.allocations
     return {"nodes": [
-        {"node_id": node.node_id, "processors": node.processors, "memory_bytes": node.memory_bytes,
+        {"node_id": node.node_id, "name": node.display_name, "address": node.address, "processors": node.processors, "memory_bytes": node.memory_bytes,
          "available": available, "allocations": running.get(node.node_id, {})}
         for node, available in deployments.all_nodes()
     ]}

@@ -69,7 +69,9 @@ def _node_info(node: Node | None, node_id: str) -> dict[str, Any]:
     attributes = {}
     if node is not None:
         attributes = {"ml.allocated_processors": str(node.processors), "ml.machine_memory": str(node.memory_bytes)}
-    return {node_id: {"name": node_id, "ephemeral_id": node_id, "transport_address": TRANSPORT_ADDRESS,
+    name = node.display_name if node is not None else node_id
+    address = node.address if node is not None and node.address else TRANSPORT_ADDRESS
+    return {node_id: {"name": name, "ephemeral_id": node_id, "transport_address": address,
                       "external_id": node_id, "attributes": attributes, "roles": ["ml"]}}
 
 

@@ -39,7 +39,7 @@ export function nodesPage() {
           }
           const used = placed.reduce((sum, entry) => sum + entry.processors, 0);
           return {
-            id: node.node_id, processors: node.processors, memory: format.bytes(node.memory_bytes),
+            id: node.node_id, name: node.name, address: node.address, processors: node.processors, memory: format.bytes(node.memory_bytes),
             available: node.available, placed, used, left: Math.max(0, node.processors - used),
             usedWidth: { width: `${Math.min(100, Math.round((used / Math.max(1, node.processors)) * 100))}%` },
           };

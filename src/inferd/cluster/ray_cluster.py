@@ -1,0 +1,165 @@
+"""Workers on the nodes of a Ray cluster (`inferd serve --cluster ray`).
+
+Ray does membership, resource accounting, process placement and failure detection; inferd keeps its own planner,
+routes and queues. An ML node is a live Ray node offering the `inferd_ml` resource: its processors and memory are
+the CPU and memory Ray sees on it, its name and address Ray's. Membership is read from Ray every
+`POLL_INTERVAL_S` (Ray's Python API offers no subscription), and a change is yielded by `node_changes`.
+
+A worker starts on its node through that node's supervisor actor (`ray_node.py`, pinned by node affinity), which
+caches the build's definition on the node's disk: the server puts each build's bytes in Ray's object store once,
+and a node fetches them only when it lacks the file. Batches never go through Ray: the server connects to the
+worker's own TCP listener and speaks the pipe's msgspec frames over it (`runtime/tcp_channel.py`), authenticated
+both ways with a secret only the supervisor and the server know (`runtime/link_auth.py`); bench/remote_path.py
+measures that path against a Ray actor call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import ray
+from ray.exceptions import GetTimeoutError, RayError
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+from inferd.clock import Clock
+from inferd.cluster.backend import WorkerStartError
+from inferd.cluster.nodes import Node, NodeChange, NodeEvent
+from inferd.cluster.ray_node import ML_RESOURCE, NodeSupervisor, StartedWorker
+from inferd.runtime.link_auth import HandshakeFailed
+from inferd.runtime.protocol import LoadModel
+from inferd.runtime.tcp_channel import connect_worker
+from inferd.runtime.worker_client import WorkerClient
+
+logger = logging.getLogger(__name__)
+
+POLL_INTERVAL_S = 1.0
+START_TIMEOUT_S = 300.0
+"""How long a node may take to start a worker's process (a first start there fetches the definition)."""
+NAMESPACE = "inferd"
+
+
+def ml_nodes(ray_nodes: Sequence[Mapping[str, Any]]) -> dict[str, Node]:
+    """The live nodes offering `inferd_ml`, as the planner sees them, from `ray.nodes()`."""
+    found = {}
+    for entry in ray_nodes:
+        resources = entry.get("Resources", {})
+        if not entry.get("Alive") or resources.get(ML_RESOURCE, 0) <= 0:
+            continue
+        node_id = str(entry["NodeID"])
+        found[node_id] = Node(node_id, int(resources.get("CPU", 0)), int(resources.get("memory", 0)),
+                              name=str(entry.get("NodeManagerHostname") or entry.get("NodeName") or node_id),
+                              address=f"{entry['NodeManagerAddress']}:{entry['NodeManagerPort']}")
+    return found
+
+
+def membership_changes(before: Mapping[str, Node], after: Mapping[str, Node]) -> list[NodeChange]:
+    """What changed between two reads of the ML nodes."""
+    changes = [NodeChange(node_id, NodeEvent.LEFT) for node_id in before if node_id not in after]
+    for node_id, node in after.items():
+        if node_id not in before:
+            changes.append(NodeChange(node_id, NodeEvent.JOINED))
+        elif before[node_id] != node:
+            changes.append(NodeChange(node_id, NodeEvent.CHANGED))
+    return changes
+
+
+class RayCluster:
+    def __init__(self, address: str | None, clock: Clock) -> None:
+        handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+        ray.init(address=address or "auto", namespace=NAMESPACE, log_to_driver=False, logging_level=logging.WARNING)
+        for signum, handler in handlers.items():  # Ray's would exit at once: uvicorn's drain and stop the workers
+            signal.signal(signum, handler)
+        self._clock = clock
+        self._live: dict[str, Node] = ml_nodes(_ray_nodes())
+        self._gone: dict[str, Node] = {}
+        """Nodes seen, then lost: shown as unavailable."""
+        self._taken_out: set[str] = set()
+        self._supervisors: dict[str, Any] = {}
+        self._definitions: dict[str, Any] = {}
+        """Each build's definition in the object store, by SHA-256: put once, while the server runs."""
+        logger.info("Ray cluster at %s: %d ML nodes offering [%s]", address or "auto", len(self._live), ML_RESOURCE)
+
+    def nodes(self) -> list[Node]:
+        return [node for node_id, node in self._live.items() if node_id not in self._taken_out]
+
+    def all_nodes(self) -> list[tuple[Node, bool]]:
+        return ([(node, node_id not in self._taken_out) for node_id, node in self._live.items()]
+                + [(node, False) for node in self._gone.values()])
+
+    def set_available(self, node_id: str, available: bool) -> None:
+        if node_id not in self._live and node_id not in self._gone:
+            raise KeyError(node_id)
+        (self._taken_out.discard if available else self._taken_out.add)(node_id)
+
+    async def node_changes(self) -> AsyncIterator[NodeChange]:
+        while True:
+            await self._clock.sleep(POLL_INTERVAL_S)
+            try:
+                now = ml_nodes(await asyncio.to_thread(_ray_nodes))
+            except RayError as error:  # the GCS is restarting: the nodes stay as last seen
+                logger.warning("cannot read the Ray cluster's nodes: %s", error)
+                continue
+            changes = membership_changes(self._live, now)
+            for change in changes:
+                if change.event is NodeEvent.LEFT:
+                    self._gone[change.node_id] = self._live[change.node_id]
+                    self._supervisors.pop(change.node_id, None)
+                else:
+                    self._gone.pop(change.node_id, None)
+            self._live = now
+            for change in changes:
+                logger.warning("Ray node [%s] %s", change.node_id, change.event)
+                yield change
+
+    async def start_worker(self, node_id: str, name: str, model: LoadModel) -> WorkerClient:
+        if model.definition_sha256 is None:
+            raise WorkerStartError("a remote worker needs the definition's SHA-256")
+        definition = await self._definition(model.definition_sha256, Path(model.definition_path))
+        supervisor = self._supervisor(node_id)
+        try:
+            started = await asyncio.to_thread(_started, supervisor.start.remote(name, model.definition_sha256, [definition]))
+        except (RayError, GetTimeoutError) as error:
+            self._supervisors.pop(node_id, None)  # a supervisor that failed once is not asked again
+            raise WorkerStartError(f"node [{node_id}] could not start the worker: {error}") from None
+
+        def release() -> None:
+            supervisor.stop.remote(started.pid)
+
+        try:
+            return await connect_worker(started.host, started.port, started.secret, name=f"{name}@{node_id[:8]}",
+                                        pid=started.pid, release=release)
+        except (OSError, HandshakeFailed) as error:
+            release()
+            raise WorkerStartError(f"cannot reach the worker at [{started.host}:{started.port}]: {error}") from None
+
+    async def _definition(self, sha256: str, path: Path) -> Any:
+        if sha256 not in self._definitions:
+            data = await asyncio.to_thread(path.read_bytes)
+            self._definitions[sha256] = await asyncio.to_thread(ray.put, data)
+        return self._definitions[sha256]
+
+    def _supervisor(self, node_id: str) -> Any:
+        if node_id not in self._supervisors:
+            actor = ray.remote(NodeSupervisor).options(
+                num_cpus=0, max_concurrency=8, max_restarts=0,
+                scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False))
+            self._supervisors[node_id] = actor.remote()
+        return self._supervisors[node_id]
+
+    def close(self) -> None:
+        ray.shutdown()
+
+
+def _started(reference: Any) -> StartedWorker:
+    started: StartedWorker = ray.get(reference, timeout=START_TIMEOUT_S)
+    return started
+
+
+def _ray_nodes() -> list[dict[str, Any]]:
+    nodes: list[dict[str, Any]] = ray.nodes()  # type: ignore[no-untyped-call]
+    return nodes
