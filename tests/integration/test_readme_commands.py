@@ -129,3 +129,4 @@ def _check_answer(command: str, result: subprocess.CompletedProcess[str]) -> Non
     else:
         [config] = answer["trained_model_configs"]
         assert config["model_id"] == "all-minilm-l6-v2" and config["fully_defined"] is True
+        assert config["description"] == "sentence-transformers/all-MiniLM-L6-v2, the demo model"

