@@ -71,3 +71,37 @@ export function onDeploymentsChange(reload) {
     seen = now;
   });
 }
+
+// The part every page with server data shares: `loading`/`error`, a first load when it opens and a reload in the
+// background whenever a deployment changes (one at a time: a reload already under way is not repeated). The page
+// defines `refresh(options)`, which fetches with `options` ({ background }) and fills its fields; a page with more
+// live parts overrides `init` and `destroy` and calls `load` itself.
+export function reloadingPage() {
+  return {
+    loading: true,
+    error: "",
+
+    init() {
+      this.load();
+      this.unsubscribe = onDeploymentsChange(() => this.load(true));
+    },
+
+    destroy() {
+      if (this.unsubscribe) this.unsubscribe();
+    },
+
+    // `background`: the live feed prompted it (no activity of the user's).
+    async load(background = false) {
+      if (background && this.loading) return;
+      this.loading = true;
+      try {
+        await this.refresh({ background });
+        this.error = "";
+      } catch (error) {
+        this.error = error.message;
+      } finally {
+        this.loading = false;
+      }
+    },
+  };
+}

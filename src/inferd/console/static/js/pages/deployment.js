@@ -7,7 +7,7 @@ import { get, path, post } from "../api.js";
 import { can, whyNot } from "../actions.js";
 import { DeploymentCharts } from "../charts.js";
 import * as format from "../format.js";
-import { history as liveHistory, onDeploymentsChange, subscribe } from "../live.js";
+import { history as liveHistory, onDeploymentsChange, reloadingPage, subscribe } from "../live.js";
 import { loadDeployments } from "../models.js";
 import { route } from "../router.js";
 import { act, ask } from "../ui.js";
@@ -42,9 +42,8 @@ export function deploymentPage() {
   const deploymentId = route().params.deploymentId;
   let charts = null;
   return {
+    ...reloadingPage(),  // its own init and destroy below: the charts follow the live feed too
     deploymentId,
-    loading: true,
-    error: "",
     view: null,
     entries: [],
     events: [],
@@ -73,35 +72,24 @@ export function deploymentPage() {
       charts = null;
     },
 
-    // `background`: the live feed prompted it (no activity of the user's).
-    async load(background = false) {
-      if (background && this.loading) return;
-      const options = { background };
-      this.loading = true;
+    async refresh(options) {
       const id = { deployment_id: deploymentId };
-      try {
-        const [view, history] = await Promise.all([
-          get(path("/_inferd/deployments/{deployment_id}", id), options),
-          get(path("/_inferd/deployments/{deployment_id}/history", id), options),
+      const [view, history] = await Promise.all([
+        get(path("/_inferd/deployments/{deployment_id}", id), options),
+        get(path("/_inferd/deployments/{deployment_id}/history", id), options),
+      ]);
+      this.view = view;
+      this.entries = history.history;
+      if (view.lifecycle !== "stopped") {
+        const [events, workers] = await Promise.all([
+          get(path("/_inferd/deployments/{deployment_id}/events", id), options).catch(() => ({ events: [] })),
+          can("workers") ? get(path("/_inferd/deployments/{deployment_id}/workers", id), options).catch(() => ({ workers: [] })) : { workers: [] },
         ]);
-        this.view = view;
-        this.entries = history.history;
-        if (view.lifecycle !== "stopped") {
-          const [events, workers] = await Promise.all([
-            get(path("/_inferd/deployments/{deployment_id}/events", id), options).catch(() => ({ events: [] })),
-            can("workers") ? get(path("/_inferd/deployments/{deployment_id}/workers", id), options).catch(() => ({ workers: [] })) : { workers: [] },
-          ]);
-          this.events = events.events;
-          this.workers = Object.fromEntries(workers.workers.map((worker) => [worker.node, worker]));
-        } else {
-          this.events = [];
-          this.workers = {};
-        }
-        this.error = "";
-      } catch (error) {
-        this.error = error.message;
-      } finally {
-        this.loading = false;
+        this.events = events.events;
+        this.workers = Object.fromEntries(workers.workers.map((worker) => [worker.node, worker]));
+      } else {
+        this.events = [];
+        this.workers = {};
       }
     },
 
@@ -280,40 +268,19 @@ export function deploymentPage() {
 
 export function deploymentsPage() {
   return {
-    loading: true,
-    error: "",
+    ...reloadingPage(),
     rows: [],
 
-    init() {
-      this.load();
-      this.unsubscribe = onDeploymentsChange(() => this.load(true));
-    },
-
-    destroy() {
-      if (this.unsubscribe) this.unsubscribe();
-    },
-
-    // `background`: the live feed prompted it (no activity of the user's).
-    async load(background = false) {
-      if (background && this.loading) return;
-      const options = { background };
-      this.loading = true;
-      try {
-        this.rows = (await loadDeployments(options)).map((d) => ({
-          id: d.deployment_id, href: `#/deployments/${encodeURIComponent(d.deployment_id)}`,
-          model: d.model_id, modelHref: `#/models/${encodeURIComponent(d.model_id)}`,
-          lifecycle: d.lifecycle, tone: format.tone(d.lifecycle), state: d.state, build: d.build_number,
-          allocations: `${d.routes.filter((r) => r.role === "serving").reduce((sum, r) => sum + r.allocations, 0)} / ${d.settings.number_of_allocations}`,
-          threads: d.settings.threads_per_allocation,
-          nodes: [...new Set(d.routes.map((r) => r.node))].join(", ") || "–",
-          rollout: d.rollout && d.rollout.outcome === "in_progress" ? `${d.rollout.action}: ${d.rollout.stage}` : "",
-        }));
-        this.error = "";
-      } catch (error) {
-        this.error = error.message;
-      } finally {
-        this.loading = false;
-      }
+    async refresh(options) {
+      this.rows = (await loadDeployments(options)).map((d) => ({
+        id: d.deployment_id, href: `#/deployments/${encodeURIComponent(d.deployment_id)}`,
+        model: d.model_id, modelHref: `#/models/${encodeURIComponent(d.model_id)}`,
+        lifecycle: d.lifecycle, tone: format.tone(d.lifecycle), state: d.state, build: d.build_number,
+        allocations: `${d.routes.filter((r) => r.role === "serving").reduce((sum, r) => sum + r.allocations, 0)} / ${d.settings.number_of_allocations}`,
+        threads: d.settings.threads_per_allocation,
+        nodes: [...new Set(d.routes.map((r) => r.node))].join(", ") || "–",
+        rollout: d.rollout && d.rollout.outcome === "in_progress" ? `${d.rollout.action}: ${d.rollout.stage}` : "",
+      }));
     },
 
     get empty() { return !this.loading && !this.error && this.rows.length === 0; },

@@ -3,7 +3,7 @@
 
 import { del, get, path, post, put } from "../api.js";
 import { chip, loadBuilds, loadDeployments, modelState } from "../models.js";
-import { onDeploymentsChange } from "../live.js";
+import { reloadingPage } from "../live.js";
 import { taskOf } from "../results.js";
 import { route } from "../router.js";
 import { act, ask, toast } from "../ui.js";
@@ -13,9 +13,8 @@ import { can, whyNot } from "../actions.js";
 
 export function modelPage() {
   return {
+    ...reloadingPage(),
     modelId: route().params.modelId,
-    loading: true,
-    error: "",
     config: null,
     size: null,
     builds: [],
@@ -23,40 +22,20 @@ export function modelPage() {
     deployments: [],
     state: { label: "", tone: "", reason: "" },
 
-    init() {
-      this.load();
-      this.unsubscribe = onDeploymentsChange(() => this.load(true));
-    },
-
-    destroy() {
-      if (this.unsubscribe) this.unsubscribe();
-    },
-
-    // `background`: the live feed prompted it (no activity of the user's).
-    async load(background = false) {
-      if (background && this.loading) return;
-      const options = { background };
-      this.loading = true;
-      try {
-        const id = { model_id: this.modelId };
-        const [configs, stats, builds, deployments] = await Promise.all([
-          get(path("/_ml/trained_models/{model_id}", id), options),
-          get(path("/_ml/trained_models/{model_id}/_stats", id), options),
-          loadBuilds(this.modelId, options),
-          loadDeployments(options),
-        ]);
-        this.config = configs.trained_model_configs[0];
-        this.size = stats.trained_model_stats[0].model_size_stats;
-        this.builds = builds.builds;
-        this.defaultBuild = builds.default_build;
-        this.deployments = deployments.filter((deployment) => deployment.model_id === this.modelId);
-        this.state = modelState(builds, this.deployments);
-        this.error = "";
-      } catch (error) {
-        this.error = error.message;
-      } finally {
-        this.loading = false;
-      }
+    async refresh(options) {
+      const id = { model_id: this.modelId };
+      const [configs, stats, builds, deployments] = await Promise.all([
+        get(path("/_ml/trained_models/{model_id}", id), options),
+        get(path("/_ml/trained_models/{model_id}/_stats", id), options),
+        loadBuilds(this.modelId, options),
+        loadDeployments(options),
+      ]);
+      this.config = configs.trained_model_configs[0];
+      this.size = stats.trained_model_stats[0].model_size_stats;
+      this.builds = builds.builds;
+      this.defaultBuild = builds.default_build;
+      this.deployments = deployments.filter((deployment) => deployment.model_id === this.modelId);
+      this.state = modelState(builds, this.deployments);
     },
 
     get task() {

@@ -4,7 +4,7 @@
 import { del, get, path, put } from "../api.js";
 import { describeModel, loadBuilds, loadDeployments } from "../models.js";
 import { readJson, uploadDefinition } from "../upload.js";
-import { onDeploymentsChange } from "../live.js";
+import { reloadingPage } from "../live.js";
 import { act, ask, toast } from "../ui.js";
 import * as format from "../format.js";
 import { can } from "../actions.js";
@@ -13,8 +13,7 @@ const MODEL_ID = /^[a-z0-9](?:[a-z0-9_\-.]*[a-z0-9])?$/;
 
 export function modelsPage() {
   return {
-    loading: true,
-    error: "",
+    ...reloadingPage(),
     models: [],
     search: "",
     task: "",
@@ -23,42 +22,22 @@ export function modelsPage() {
     addTab: "upload",
     upload: { modelId: "", busy: false, percent: 0, message: "", error: "", done: "" },
 
-    init() {
-      this.load();
-      this.unsubscribe = onDeploymentsChange(() => this.load(true));
-    },
-
-    destroy() {
-      if (this.unsubscribe) this.unsubscribe();
-    },
-
-    // `background`: the live feed prompted it (no activity of the user's).
-    async load(background = false) {
-      if (background && this.loading) return;
-      const options = { background };
-      this.loading = true;
-      try {
-        const [configs, deployments, nodes] = await Promise.all([
-          get("/_ml/trained_models", { query: { size: 10000 }, ...options }),
-          loadDeployments(options),
-          get("/_inferd/nodes", options),
-        ]);
-        const builds = await Promise.all(configs.trained_model_configs.map((config) => loadBuilds(config.model_id, options)));
-        this.models = configs.trained_model_configs.map((config, index) => describeModel(config, builds[index], deployments));
-        const running = deployments.filter((deployment) => deployment.lifecycle !== "stopped");
-        this.totals = {
-          models: this.models.length,
-          deployments: running.length,
-          processorsUsed: running.reduce((sum, d) => sum + d.routes.reduce((s, r) => s + r.allocations, 0) * d.settings.threads_per_allocation, 0),
-          processors: nodes.nodes.reduce((sum, node) => sum + node.processors, 0),
-          nodes: nodes.nodes.length,
-        };
-        this.error = "";
-      } catch (error) {
-        this.error = error.message;
-      } finally {
-        this.loading = false;
-      }
+    async refresh(options) {
+      const [configs, deployments, nodes] = await Promise.all([
+        get("/_ml/trained_models", { query: { size: 10000 }, ...options }),
+        loadDeployments(options),
+        get("/_inferd/nodes", options),
+      ]);
+      const builds = await Promise.all(configs.trained_model_configs.map((config) => loadBuilds(config.model_id, options)));
+      this.models = configs.trained_model_configs.map((config, index) => describeModel(config, builds[index], deployments));
+      const running = deployments.filter((deployment) => deployment.lifecycle !== "stopped");
+      this.totals = {
+        models: this.models.length,
+        deployments: running.length,
+        processorsUsed: running.reduce((sum, d) => sum + d.routes.reduce((s, r) => s + r.allocations, 0) * d.settings.threads_per_allocation, 0),
+        processors: nodes.nodes.reduce((sum, node) => sum + node.processors, 0),
+        nodes: nodes.nodes.length,
+      };
     },
 
     get tasks() {

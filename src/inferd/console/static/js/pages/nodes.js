@@ -2,54 +2,33 @@
 
 import { get } from "../api.js";
 import * as format from "../format.js";
-import { onDeploymentsChange } from "../live.js";
+import { reloadingPage } from "../live.js";
 import { loadDeployments } from "../models.js";
 
 export function nodesPage() {
   return {
-    loading: true,
-    error: "",
+    ...reloadingPage(),
     nodes: [],
 
-    init() {
-      this.load();
-      this.unsubscribe = onDeploymentsChange(() => this.load(true));
-    },
-
-    destroy() {
-      if (this.unsubscribe) this.unsubscribe();
-    },
-
-    // `background`: the live feed prompted it (no activity of the user's).
-    async load(background = false) {
-      if (background && this.loading) return;
-      const options = { background };
-      this.loading = true;
-      try {
-        const [nodes, deployments] = await Promise.all([get("/_inferd/nodes", options), loadDeployments(options)]);
-        const threads = Object.fromEntries(deployments.map((d) => [d.deployment_id, d.settings.threads_per_allocation]));
-        this.nodes = nodes.nodes.map((node) => {
-          const placed = Object.entries(node.allocations).map(([deployment, allocations]) => ({
-            deployment, allocations, threads: threads[deployment] || 1,
-            processors: allocations * (threads[deployment] || 1),
-            href: `#/deployments/${encodeURIComponent(deployment)}`,
-          }));
-          for (const entry of placed) {
-            entry.text = `${format.count(entry.allocations, "allocation")} × ${format.count(entry.threads, "thread")} = ${format.count(entry.processors, "processor")}`;
-          }
-          const used = placed.reduce((sum, entry) => sum + entry.processors, 0);
-          return {
-            id: node.node_id, name: node.name, address: node.address, processors: node.processors, memory: format.bytes(node.memory_bytes),
-            available: node.available, placed, used, left: Math.max(0, node.processors - used),
-            usedWidth: { width: `${Math.min(100, Math.round((used / Math.max(1, node.processors)) * 100))}%` },
-          };
-        });
-        this.error = "";
-      } catch (error) {
-        this.error = error.message;
-      } finally {
-        this.loading = false;
-      }
+    async refresh(options) {
+      const [nodes, deployments] = await Promise.all([get("/_inferd/nodes", options), loadDeployments(options)]);
+      const threads = Object.fromEntries(deployments.map((d) => [d.deployment_id, d.settings.threads_per_allocation]));
+      this.nodes = nodes.nodes.map((node) => {
+        const placed = Object.entries(node.allocations).map(([deployment, allocations]) => ({
+          deployment, allocations, threads: threads[deployment] || 1,
+          processors: allocations * (threads[deployment] || 1),
+          href: `#/deployments/${encodeURIComponent(deployment)}`,
+        }));
+        for (const entry of placed) {
+          entry.text = `${format.count(entry.allocations, "allocation")} × ${format.count(entry.threads, "thread")} = ${format.count(entry.processors, "processor")}`;
+        }
+        const used = placed.reduce((sum, entry) => sum + entry.processors, 0);
+        return {
+          id: node.node_id, name: node.name, address: node.address, processors: node.processors, memory: format.bytes(node.memory_bytes),
+          available: node.available, placed, used, left: Math.max(0, node.processors - used),
+          usedWidth: { width: `${Math.min(100, Math.round((used / Math.max(1, node.processors)) * 100))}%` },
+        };
+      });
     },
 
     get totals() {
