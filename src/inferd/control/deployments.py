@@ -196,7 +196,7 @@ class DeploymentManager:
                 f"[{', '.join(model.model_id for model in models)}]"
             )
         model_id = models[0].model_id
-        if deployment_id != model_id and await asyncio.to_thread(self._model_exists, deployment_id):
+        if deployment_id != model_id and await asyncio.to_thread(self._registry.has_model, deployment_id):
             raise BadRequest(
                 f"Deployment id [{deployment_id}] is the same as an another model which is not the model being "
                 "deployed. Deployment id can be the same as the model being deployed but cannot match a different model"
@@ -285,13 +285,6 @@ class DeploymentManager:
                 self._reconciler.step()
                 restored.append(deployment)
         return restored
-
-    def _model_exists(self, model_id: str) -> bool:
-        try:
-            self._registry.get_model(model_id)
-        except ResourceNotFound:
-            return False
-        return True
 
     async def _wait_for(self, deployment: Deployment, wait_for: WaitFor, timeout_s: float, timeout_text: str,
                         actor: str) -> None:

@@ -169,7 +169,7 @@ class InferenceEndpoints:
                 raise ValidationFailed(problems)
             if inference_id in self._endpoints:
                 raise ResourceAlreadyExists(f"Inference endpoint [{inference_id}] already exists")
-            if await asyncio.to_thread(self._model_exists, inference_id):
+            if await asyncio.to_thread(self._registry.has_model, inference_id):
                 raise BadRequest(f"Inference endpoint IDs must be unique. Requested inference endpoint ID "
                                  f"[{inference_id}] matches existing trained model ID(s) but must not.")
             endpoint = await self._serve(task_type, inference_id, request, timeout_text, actor)
@@ -220,13 +220,6 @@ class InferenceEndpoints:
         if model_task != task_type.model_task:
             raise BadRequest(f"Trained model [{model_id}] is configured for task [{model_task}], which cannot serve "
                              f"task type [{task_type}]; that needs a [{task_type.model_task}] model")
-
-    def _model_exists(self, model_id: str) -> bool:
-        try:
-            self._registry.get_model(model_id)
-        except ResourceNotFound:
-            return False
-        return True
 
     async def update(self, task_type: EndpointTaskType | None, inference_id: str, body: Any,
                      actor: str = SYSTEM_ACTOR) -> InferenceEndpoint:

@@ -191,6 +191,10 @@ class ModelRegistry:
             raise missing_model(model_id)
         return model
 
+    def has_model(self, model_id: str) -> bool:
+        """Whether a model has this id (deployment and endpoint ids may not take one that names another model)."""
+        return self._store.get_model(model_id) is not None
+
     def find_models(self, expression: str | None, *, allow_no_match: bool) -> list[ModelRecord]:
         """The models an id expression names (ids, aliases, wildcards, `_all`), sorted by id."""
         models = {model.model_id: model for model in self._store.list_models()}
