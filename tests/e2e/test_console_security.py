@@ -11,7 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Request, expect
 
-from tests.support.browser import LAPTOP, RequestLog, chromium, console_url, sign_in_with_key, sign_in_with_password
+from tests.support.browser import LAPTOP, RequestLog, console_url, sign_in_with_key, sign_in_with_password
 from tests.support.server import ServerProcess, http_for
 
 pytestmark = pytest.mark.slow
@@ -30,12 +30,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 def admin(server: ServerProcess) -> Iterator[httpx.Client]:
     with http_for(server.url) as client:
         yield client
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture

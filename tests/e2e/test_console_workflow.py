@@ -27,7 +27,6 @@ from tests.support.browser import (
     LAPTOP,
     PHONE,
     BrowserErrors,
-    chromium,
     console_url,
     screenshots_dir,
     sign_in_with_key,
@@ -61,12 +60,6 @@ def es(server: ServerProcess) -> Elasticsearch:
 def http(server: ServerProcess) -> Iterator[httpx.Client]:
     with http_for(server.url) as client:
         yield client
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture(scope="module")
