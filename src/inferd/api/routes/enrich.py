@@ -34,16 +34,20 @@ WAIT_WHEN_FULL_S = 300.0
 
 
 async def _lines(request: Request) -> AsyncIterator[bytes]:
-    pending = b""
+    """The body's lines as they arrive. Only each new chunk is searched for line ends, and the unfinished line grows
+    in place: a long line costs one pass, not one pass over all of it per chunk."""
+    pending = bytearray()
     async for chunk in request.stream():
-        pending += chunk
-        *lines, pending = pending.split(b"\n")
+        *complete, rest = chunk.split(b"\n")
+        for line in complete:
+            pending += line
+            yield bytes(pending)
+            pending.clear()
+        pending += rest
         if len(pending) > MAX_LINE_BYTES:
             raise ParseError(f"an NDJSON line is longer than [{MAX_LINE_BYTES}] bytes")
-        for line in lines:
-            yield line
     if pending.strip():
-        yield pending
+        yield bytes(pending)
 
 
 class DuplexStreamingResponse(StreamingResponse):
