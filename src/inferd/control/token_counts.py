@@ -36,7 +36,7 @@ class TokenCounter:
         """Each text's tokens, special tokens included, before any truncation."""
         tokenizer = self.tokenizer(revision)
         specials = 2 if tokenizer.options.with_special_tokens else 0  # [CLS] and [SEP], <s> and </s>
-        return [len(tokenizer.pieces(text).ids) + specials for text in texts]
+        return [len(tokenizer.pieces(text, positions=False).ids) + specials for text in texts]
 
     def max_length(self, revision: Revision) -> int:
         return self.tokenizer(revision).options.max_sequence_length

@@ -26,6 +26,8 @@ class Pieces:
     tokens: list[str]
     offsets: list[tuple[int, int]]
     word_map: list[int]
+    positions: bool = True
+    """False: built for a task that reads only the model's output, so ``tokens`` and ``offsets`` are empty."""
 
     def cut(self, start: int, end: int) -> Pieces:
         """Tokens ``[start, end)``, where a word cut at either edge keeps its whole span.
@@ -39,7 +41,7 @@ class Pieces:
             offsets[0] = (self.offsets[self._word_start(start)][0], offsets[0][1])
         if offsets and 0 < end < len(self.word_map) and self.word_map[end - 1] == self.word_map[end]:
             offsets[-1] = (offsets[-1][0], self.offsets[self._word_end(end - 1)][1])
-        return Pieces(self.ids[start:end], self.tokens[start:end], offsets, self.word_map[start:end])
+        return Pieces(self.ids[start:end], self.tokens[start:end], offsets, self.word_map[start:end], self.positions)
 
     def _word_start(self, index: int) -> int:
         """The first piece of the word holding piece ``index``."""
@@ -135,13 +137,23 @@ class NlpTokenizer:
         return clone
 
     # -- tokenization ---------------------------------------------------------------------
-    def pieces(self, text: str) -> Pieces:
-        """Token ids, strings, trimmed offsets into ``text`` and the token-to-word map."""
+    def pieces(self, text: str, *, positions: bool = True) -> Pieces:
+        """Token ids, strings, trimmed offsets into ``text`` and the token-to-word map.
+
+        Without ``positions`` the strings and offsets are left empty: a task that reads only the model's output
+        (an embedding, a class) never looks at them, and building them is most of this method's Python work
+        (a third of a 256-token document's tokenization)."""
         enc = self._backend.encode(text, add_special_tokens=False)
-        ids, tokens = list(enc.ids), [self._added.get(i, t) for i, t in zip(enc.ids, enc.tokens, strict=True)]
-        offsets = [_trim(text, s, e) for s, e in enc.offsets]
-        if self._byte_fallback and self._unk_id in ids:
-            ids, tokens, offsets = self._bytes_for_unknown(text, ids, tokens, offsets)
+        ids = list(enc.ids)
+        tokens: list[str] = []
+        offsets: list[tuple[int, int]] = []
+        if positions or (self._byte_fallback and self._unk_id in ids):  # byte fallback re-spells unknown pieces
+            tokens = [self._added.get(i, t) for i, t in zip(ids, enc.tokens, strict=True)]
+            offsets = [_trim(text, s, e) for s, e in enc.offsets]
+            if self._byte_fallback and self._unk_id in ids:
+                ids, tokens, offsets = self._bytes_for_unknown(text, ids, tokens, offsets)
+            if not positions:
+                tokens, offsets = [], []
         if self._word_per_token:
             word_map = list(range(len(ids)))
         else:
@@ -151,7 +163,7 @@ class NlpTokenizer:
                     counter += 1
                 last = word
                 word_map.append(counter)
-        return Pieces(ids, tokens, offsets, word_map)
+        return Pieces(ids, tokens, offsets, word_map, positions)
 
     def _bytes_for_unknown(
         self, text: str, ids: list[int], tokens: list[str], offsets: list[tuple[int, int]]
@@ -174,10 +186,11 @@ class NlpTokenizer:
                 out_offsets.append(span)
         return out_ids, out_tokens, out_offsets
 
-    def encode(self, text: str) -> list[Encoding]:
-        """One encoding, or several overlapping windows when ``span`` is set and it is too long."""
+    def encode(self, text: str, *, positions: bool = True) -> list[Encoding]:
+        """One encoding, or several overlapping windows when ``span`` is set and it is too long; without
+        ``positions``, encodings without token strings and offsets (see `pieces`)."""
         opts = self.options
-        pieces = self.pieces(text)
+        pieces = self.pieces(text, positions=positions)
         extra = self.specials.extra_single if opts.with_special_tokens else 0
         window = opts.max_sequence_length
         num_tokens = len(pieces.ids) + extra
@@ -197,12 +210,12 @@ class NlpTokenizer:
             for i, w in enumerate(split_windows(pieces.word_map, window - extra, span, max_windows=opts.max_windows))
         ]
 
-    def encode_pair(self, first: str, second: str) -> list[Encoding]:
+    def encode_pair(self, first: str, second: str, *, positions: bool = True) -> list[Encoding]:
         """A text pair; with ``span`` set the second text is windowed and the first repeated."""
         opts = self.options
         if not opts.with_special_tokens:
             raise InvalidTokenizationInput("Unable to do sequence pair tokenization without special tokens")
-        one, two = self.pieces(first), self.pieces(second)
+        one, two = self.pieces(first, positions=positions), self.pieces(second, positions=positions)
         extra, limit = self.specials.extra_pair, opts.max_sequence_length
         num_tokens = len(one.ids) + len(two.ids) + extra
         truncated = False
@@ -248,10 +261,13 @@ class NlpTokenizer:
         seq_ids: list[int | None] = []
         token_map: list[int] = []
 
+        positions = one.positions
+
         def special(name: str) -> None:
             ids.append(self._ids[name])
-            tokens.append(name)
-            offsets.append((0, 0))
+            if positions:
+                tokens.append(name)
+                offsets.append((0, 0))
             seq_ids.append(None)
             token_map.append(-1)
 

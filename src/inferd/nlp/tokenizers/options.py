@@ -55,7 +55,8 @@ class Encoding:
     spans the part cut off, so a word's first and last pieces always span the whole word (as Elasticsearch's pieces,
     each carrying its word's offsets). ``token_map`` is Elasticsearch's token-to-word map
     (-1 for special tokens). ``span_prev`` is how many tokens this window shares with the
-    previous one (-1 for the first window), as Elasticsearch's ``spanPrev``.
+    previous one (-1 for the first window), as Elasticsearch's ``spanPrev``. An encoding made without
+    positions (for a task that reads only the model's output) has empty ``tokens`` and ``offsets``.
     """
 
     token_ids: tuple[int, ...]

@@ -41,10 +41,14 @@ def test_task_inputs() -> None:
     tokenizer = build_tokenizer("bert", VOCABULARY, options=TokenizerOptions(max_sequence_length=16))
     zero_shot = {"labels": ["cat", "sat"], "hypothesis_template": "this is {} ."}
     pairs = encode_document("zero_shot_classification", zero_shot, tokenizer, "the cat")
-    assert [encoding.tokens for encoding in pairs] == [
+    spelled = [tokenizer.encode_pair("the cat", hypothesis)[0] for hypothesis in ("this is cat .", "this is sat .")]
+    assert [encoding.tokens for encoding in spelled] == [
         ("[CLS]", "the", "cat", "[SEP]", "this", "is", "cat", ".", "[SEP]"),
         ("[CLS]", "the", "cat", "[SEP]", "this", "is", "sat", ".", "[SEP]"),
     ]
+    # zero-shot reads only the model's output: the same ids and segments, without token strings and offsets
+    assert [(e.token_ids, e.sequence_ids) for e in pairs] == [(e.token_ids, e.sequence_ids) for e in spelled]
+    assert [(e.tokens, e.offsets) for e in pairs] == [((), ()), ((), ())]
     answer = encode_document("question_answering", {"question": "this cat"}, tokenizer, "the cat sat")
     assert answer[0].tokens[:4] == ("[CLS]", "this", "cat", "[SEP]")
     with pytest.raises(InvalidTaskOptions, match=r"requires \[text\]"):

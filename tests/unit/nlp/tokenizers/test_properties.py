@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inferd.nlp import Encoding, NlpTokenizer, TokenizerOptions, build_tokenizer
+from inferd.nlp import Encoding, NlpError, NlpTokenizer, TokenizerOptions, build_tokenizer
 from tests.unit.nlp.tokenizers.es_bpe_vocab import TEST_CASE_MERGE, TEST_CASED_VOCAB as BPE_VOCAB
 from tests.unit.nlp.tokenizers.strings import random_unicode, varied_strings
 from tests.unit.nlp.tokenizers.test_bert_es_cases import TEST_CASED_VOCAB
@@ -123,3 +123,30 @@ def test_a_word_cut_by_truncation_or_a_window_keeps_its_whole_span(kind: str, te
     for encoding in [*TOKENIZERS[kind].encode(text), *WINDOWED[(kind, 0)].encode(text)]:
         for word, span in word_spans(encoding).items():
             assert span == whole[word], (text, word)
+
+
+def _without_positions(encoding: Encoding) -> tuple[object, ...]:
+    return (encoding.token_ids, encoding.sequence_ids, encoding.token_map, encoding.span_index, encoding.span_prev,
+            encoding.is_truncated)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@PROPERTY
+@given(text=TEXTS, second=TEXTS)
+def test_encoding_without_positions_gives_the_same_model_inputs(kind: str, text: str, second: str) -> None:
+    """What an output-only task is fed (`positions=False`) is what the full encoding feeds the model, windows,
+    truncation and pairs included; only the token strings and offsets are left out."""
+    for tokenizer in (TOKENIZERS[kind], WINDOWED[(kind, 3)]):
+        full, bare = tokenizer.encode(text), tokenizer.encode(text, positions=False)
+        assert [_without_positions(e) for e in bare] == [_without_positions(e) for e in full]
+        assert all(e.tokens == () and e.offsets == () for e in bare)
+    pair = _pair_inputs(TOKENIZERS[kind], text, second, positions=True)
+    assert _pair_inputs(TOKENIZERS[kind], text, second, positions=False) == pair
+
+
+def _pair_inputs(tokenizer: NlpTokenizer, first: str, second: str, *, positions: bool) -> object:
+    """The pair's model inputs, or the error refusing it (a pair too long for the window is refused either way)."""
+    try:
+        return [_without_positions(e) for e in tokenizer.encode_pair(first, second, positions=positions)]
+    except NlpError as error:
+        return str(error)
