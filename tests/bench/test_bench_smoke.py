@@ -80,14 +80,17 @@ def run_serving(script: str, tmp_path: Path, kept: list[str], *options: str) -> 
 
 def test_throughput_benchmark_smoke(tmp_path: Path, kept: list[str]) -> None:
     measured = run_serving("throughput", tmp_path, kept, "--duration", "1", "--warmup", "0", "--raw-sizes", "1,8",
-                           "--raw-seconds", "0.2", "--max-rate", "2000")
-    assert measured["tokens_per_sentence"] == 12
-    assert len(measured["raw"]) == (3 if measured["processors"] > 1 else 1)
-    assert all([row["batch"] for row in layout["batches"]] == [1, 8] for layout in measured["raw"])
-    assert measured["best_raw_per_s"] == max(layout["best_docs_per_s"] for layout in measured["raw"]) > 0
-    assert measured["served_per_s"] > 0 and measured["ratio"] == measured["served_per_s"] / measured["best_raw_per_s"]
-    assert len(measured["served"]["runs"]) == 3
-    assert all(run["inferred_documents"] > 0 for run in measured["served"]["runs"])
+                           "--raw-seconds", "0.2", "--max-rate", "2000", "--tokens", "12,32")
+    lengths = measured["lengths"]
+    assert [length["tokens_per_sentence"] for length in lengths] == [12, 32]
+    for length in lengths:
+        assert len(length["raw"]) == (3 if measured["processors"] > 1 else 1)
+        assert all([row["batch"] for row in layout["batches"]] == [1, 8] for layout in length["raw"])
+        assert length["best_raw_per_s"] == max(layout["best_docs_per_s"] for layout in length["raw"]) > 0
+        assert length["served_per_s"] > 0 and length["ratio"] == length["served_per_s"] / length["best_raw_per_s"]
+        assert len(length["served"]["runs"]) == 3
+        assert all(run["inferred_documents"] > 0 for run in length["served"]["runs"])
+    assert measured["ratio"] == min(length["ratio"] for length in lengths)
 
 
 def test_latency_benchmark_smoke_with_the_python_client(tmp_path: Path, kept: list[str]) -> None:
@@ -115,6 +118,7 @@ def test_scaling_benchmark_smoke(tmp_path: Path, kept: list[str]) -> None:
     assert set(measured["served_per_s"]) == {"1", "2"} and all(rate > 0 for rate in measured["served_per_s"].values())
     assert measured["gain"] == measured["served_per_s"]["2"] / measured["served_per_s"]["1"]
     assert measured["raw_gain"] > 0
+    assert set(measured["layouts"]) == {"2x1", "1x2"} and measured["layouts"]["2x1"] == measured["served_per_s"]["2"]
 
 
 def test_memory_benchmark_smoke(tmp_path: Path, kept: list[str]) -> None:
