@@ -36,6 +36,10 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=5, help="seconds of load before the measured runs")
     parser.add_argument("--tokens", type=int, default=12, help="tokens per sentence")
     parser.add_argument("--max-batch-documents", type=int, default=16)
+    parser.add_argument("--device", default="cpu", help="the deployment's inferd.device: cpu, cuda, cuda:N (the raw "
+                        "baseline stays on the CPU, so with a GPU `of best raw` compares the GPU's served rate with "
+                        "the CPU's best raw rate; give --max-batch-documents 128, a GPU deployment's default)")
+    parser.add_argument("--precision", default="float32", help="the deployment's inferd.precision")
     parser.add_argument("--raw-sizes", default="1,2,4,8,16,32,64", help="raw batch sizes")
     parser.add_argument("--raw-seconds", type=float, default=1.5, help="seconds per raw measurement")
     args = parser.parse_args()
@@ -55,7 +59,8 @@ def main() -> None:
 
     with Server(processors=args.processors, data_dir=args.data_dir, security=not args.no_security) as server:
         server.upload(traced)
-        server.start_deployment(allocations, args.threads, max_batch_documents=args.max_batch_documents)
+        server.start_deployment(allocations, args.threads, max_batch_documents=args.max_batch_documents,
+                                device=args.device, precision=args.precision)
         served = measure_served(server, generator, SentenceSupply(sentences[RAW_SENTENCES:]),
                                 connections=args.connections, duration_s=args.duration, warmup_s=args.warmup,
                                 max_rate=args.max_rate)
@@ -63,14 +68,14 @@ def main() -> None:
 
     rows = [[f"raw {layout['layout']}", layout["best_batch"], layout["best_docs_per_s"], "", "",
              layout["best_docs_per_s"] / best["best_docs_per_s"]] for layout in layouts]
-    rows.append([f"inferd {allocations} alloc x {args.threads} thread, {args.connections} conn",
+    rows.append([f"inferd {allocations} alloc x {args.threads} thread, {args.connections} conn, {args.device}",
                  args.max_batch_documents, served["served_per_s"], served["latency_ms_p50"], served["latency_ms_p99"],
                  ratio])
     print_table(["", "batch", "sentences/s", "p50 ms", "p99 ms", "of best raw"], rows)
     results = {
         "processors": args.processors, "tokens_per_sentence": ids.shape[1], "allocations": allocations,
         "threads_per_allocation": args.threads, "connections": args.connections, "duration_s": args.duration,
-        "max_batch_documents": args.max_batch_documents,
+        "max_batch_documents": args.max_batch_documents, "device": args.device, "precision": args.precision,
         "served_per_s": served["served_per_s"], "best_raw_per_s": best["best_docs_per_s"],
         "best_raw_layout": best["layout"], "best_raw_batch": best["best_batch"], "ratio": ratio,
         "failed": served["failed"], "cache_hits": served["cache_hits"],
