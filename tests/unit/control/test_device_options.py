@@ -11,7 +11,7 @@ import pytest
 from inferd.control.deployment_request import parse_start_request
 from inferd.control.deployment_settings import DeploymentSettings
 from inferd.control.rollout_request import parse_rollout_request, settings_after
-from inferd.errors import ParseError, ValidationFailed
+from inferd.errors import InferdError, ParseError, ValidationFailed
 from inferd.runtime.device import CPU, DeviceRequest, Precision
 
 
@@ -40,12 +40,12 @@ def test_start_defaults_to_the_cpu_in_float32() -> None:
      "cuda:N]; got [tpu];3: [precision] must be one of [float32, float16, bfloat16]; got [fp8];"),
     ({"dtype": "float16"}, ParseError, "[inferd] accepts only [max_batch_documents, device, precision]"),
 ])
-def test_bad_device_options_are_refused_in_elasticsearch_s_shape(inferd: dict[str, Any], error: type[Exception],
+def test_bad_device_options_are_refused_in_elasticsearch_s_shape(inferd: dict[str, Any], error: type[InferdError],
                                                                  message: str) -> None:
     with pytest.raises(error) as raised:
         start(inferd)
     assert message in str(raised.value)
-    assert getattr(raised.value, "status") == 400
+    assert raised.value.status == 400
 
 
 def test_a_redeploy_changes_only_what_it_names() -> None:
