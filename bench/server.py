@@ -142,12 +142,13 @@ class Server:
                      clear_previous=True)
 
     def start_deployment(self, allocations: int, threads: int, *, max_batch_documents: int = 16,
-                         queue_capacity: int = 10_000) -> dict[str, Any]:
-        """Start and wait until it is started (Elasticsearch's default `wait_for`)."""
+                         queue_capacity: int = 10_000, device: str = "cpu", precision: str = "float32") -> dict[str, Any]:
+        """Start and wait until it is started (Elasticsearch's default `wait_for`), on `device` in `precision`."""
         params = {"number_of_allocations": allocations, "threads_per_allocation": threads,
                   "queue_capacity": queue_capacity, "timeout": "120s"}
+        inferd = {"max_batch_documents": max_batch_documents, "device": device, "precision": precision}
         return self._call("POST", f"/_ml/trained_models/{MODEL_ID}/deployment/_start", params=params,
-                          json={"inferd": {"max_batch_documents": max_batch_documents}})
+                          json={"inferd": inferd})
 
     def start_adaptive_deployment(self, min_allocations: int, max_allocations: int, threads: int, *,
                                   max_batch_documents: int = 16, queue_capacity: int = 10_000) -> dict[str, Any]:

@@ -40,6 +40,10 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=5, help="seconds of load before each length's measured runs")
     parser.add_argument("--tokens", default=str(SHORT_TOKENS), help="tokens per sentence: one length or several")
     parser.add_argument("--max-batch-documents", type=int, default=16)
+    parser.add_argument("--device", default="cpu", help="the deployment's inferd.device: cpu, cuda, cuda:N (the raw "
+                        "baseline stays on the CPU, so with a GPU `of best raw` compares the GPU's served rate with "
+                        "the CPU's best raw rate; give --max-batch-documents 128, a GPU deployment's default)")
+    parser.add_argument("--precision", default="float32", help="the deployment's inferd.precision")
     parser.add_argument("--raw-sizes", default="1,2,4,8,16,32,64", help="raw batch sizes")
     parser.add_argument("--raw-seconds", type=float, default=1.5, help="seconds per raw measurement")
     args = parser.parse_args()
@@ -64,7 +68,8 @@ def main() -> None:
     measured = []
     with Server(processors=args.processors, data_dir=args.data_dir, security=not args.no_security) as server:
         server.upload(traced)
-        server.start_deployment(allocations, args.threads, max_batch_documents=args.max_batch_documents)
+        server.start_deployment(allocations, args.threads, max_batch_documents=args.max_batch_documents,
+                                device=args.device, precision=args.precision)
         for tokens, max_rate, supply, layouts in plans:
             served = measure_served(server, generator, supply, connections=args.connections,
                                     duration_s=args.duration, warmup_s=args.warmup, max_rate=max_rate)
@@ -76,7 +81,7 @@ def main() -> None:
                   layout["best_docs_per_s"], "", "", layout["best_docs_per_s"] / length["best_raw_per_s"]]
                  for layout in length["raw"]]
         rows.append([length["tokens_per_sentence"], f"inferd {allocations} alloc x {args.threads} thread, "
-                     f"{args.connections} conn", args.max_batch_documents, length["served_per_s"],
+                     f"{args.connections} conn, {args.device}", args.max_batch_documents, length["served_per_s"],
                      length["served"]["latency_ms_p50"], length["served"]["latency_ms_p99"], length["ratio"]])
     print_table(["tokens", "", "batch", "sentences/s", "p50 ms", "p99 ms", "of best raw"], rows)
     worst = min(length["ratio"] for length in measured)
@@ -84,7 +89,7 @@ def main() -> None:
     results = {
         "processors": args.processors, "allocations": allocations, "threads_per_allocation": args.threads,
         "connections": args.connections, "duration_s": args.duration, "max_batch_documents": args.max_batch_documents,
-        "ratio": worst, "lengths": measured,
+        "device": args.device, "precision": args.precision, "ratio": worst, "lengths": measured,
         "failed": sum(length["failed"] for length in measured),
         "cache_hits": sum(length["cache_hits"] for length in measured),
         "repeated_requests": sum(length["repeated_requests"] for length in measured),

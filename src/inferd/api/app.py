@@ -61,6 +61,7 @@ from inferd.control.inference_endpoints import InferenceEndpoints
 from inferd.control.ingest import IngestPipelines
 from inferd.control.security import ApiKeys, ChangeWatcher, ConsoleSessions, Users, ensure_admin_key
 from inferd.control.upload_limits import UploadLimits
+from inferd.runtime.device import probe_gpus
 from inferd.settings import ClusterKind, Settings
 from inferd.store import DataDirLock, DeploymentStore, EndpointStore, ModelStore, PipelineStore, SecurityStore, open_store
 from inferd.store.cluster import ensure_cluster_uuid
@@ -71,7 +72,7 @@ logger = logging.getLogger(__name__)
 
 def local_cluster(settings: Settings) -> LocalCluster:
     memory = parse_byte_size(settings.ml_memory, "ml_memory") if settings.ml_memory else machine_memory_bytes()
-    nodes = split_machine(settings.processors or machine_processors(), memory, settings.nodes)
+    nodes = split_machine(settings.processors or machine_processors(), memory, settings.nodes, probe_gpus())
     return LocalCluster(nodes, settings.data_dir / "logs")
 
 

@@ -1,7 +1,7 @@
 """The embedded backend: worker processes on this machine, optionally split into several virtual nodes.
 
-Virtual nodes divide the advertised processors and memory between them; each runs its own worker
-processes, so routing tables with several nodes behave on one machine as they would on many. A virtual
+Virtual nodes divide the advertised processors and memory between them, and the machine's GPUs (dealt in turn:
+each GPU belongs to one node, which offers it whole); each runs its own worker processes, so routing tables with several nodes behave on one machine as they would on many. A virtual
 node can be marked lost (and back), as a machine of a real cluster can die, so that re-placement is
 testable on one machine. Nothing changes membership on its own here: only `set_available` does.
 """
@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 from inferd.cluster.nodes import Node, NodeChange
+from inferd.runtime.device import GpuDevice
 from inferd.runtime.process_channel import start_worker_process
 from inferd.runtime.protocol import LoadModel
 from inferd.runtime.worker_client import WorkerClient
@@ -28,13 +29,15 @@ def machine_memory_bytes() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def split_machine(processors: int, memory_bytes: int, count: int) -> list[Node]:
-    """`count` nodes sharing the processors (at least one each) and the memory evenly."""
+def split_machine(processors: int, memory_bytes: int, count: int, gpus: Sequence[GpuDevice] = ()) -> list[Node]:
+    """`count` nodes sharing the processors (at least one each) and the memory evenly, the GPUs dealt in turn (node
+    `i` offers the GPUs whose position is `i` modulo `count`, under their own index)."""
     if count < 1:
         raise ValueError("at least one node")
     share, extra = divmod(processors, count)
     return [
-        Node(f"node-{index}", max(1, share + (1 if index < extra else 0)), memory_bytes // count)
+        Node(f"node-{index}", max(1, share + (1 if index < extra else 0)), memory_bytes // count,
+             gpus=tuple(gpus[index::count]))
         for index in range(count)
     ]
 

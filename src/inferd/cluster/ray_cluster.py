@@ -2,7 +2,9 @@
 
 Ray does membership, resource accounting, process placement and failure detection; inferd keeps its own planner,
 routes and queues. An ML node is a live Ray node offering the `inferd_ml` resource: its processors and memory are
-the CPU and memory Ray sees on it, its name and address Ray's. Membership is read from Ray every
+the CPU and memory Ray sees on it, its name and address Ray's. Ray counts a node's GPUs but not their memory, so a
+node whose `GPU` resource is positive is asked once, through its supervisor, what its GPUs are (`probe_gpus` on the
+node: index, name, memory); a node Ray sees no GPU on offers none. Membership is read from Ray every
 `POLL_INTERVAL_S` (Ray's Python API offers no subscription), and a change is yielded by `node_changes`.
 
 A worker starts on its node through that node's supervisor actor (`ray_node.py`, pinned by node affinity), which
@@ -30,6 +32,7 @@ from inferd.clock import Clock
 from inferd.cluster.backend import WorkerStartError
 from inferd.cluster.nodes import Node, NodeChange, NodeEvent
 from inferd.cluster.ray_node import ML_RESOURCE, NodeSupervisor, StartedWorker
+from inferd.runtime.device import GpuDevice
 from inferd.runtime.link_auth import HandshakeFailed
 from inferd.runtime.protocol import LoadModel
 from inferd.runtime.tcp_channel import connect_worker
@@ -43,8 +46,20 @@ START_TIMEOUT_S = 300.0
 NAMESPACE = "inferd"
 
 
-def ml_nodes(ray_nodes: Sequence[Mapping[str, Any]]) -> dict[str, Node]:
-    """The live nodes offering `inferd_ml`, as the planner sees them, from `ray.nodes()`."""
+GPU_PROBE_TIMEOUT_S = 180.0
+
+
+def gpu_nodes(ray_nodes: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The live ML nodes on which Ray counts GPUs: those to ask what their GPUs are."""
+    return [str(entry["NodeID"]) for entry in ray_nodes if entry.get("Alive")
+            and entry.get("Resources", {}).get(ML_RESOURCE, 0) > 0 and entry.get("Resources", {}).get("GPU", 0) > 0]
+
+
+def ml_nodes(ray_nodes: Sequence[Mapping[str, Any]],
+             gpus: Mapping[str, tuple[GpuDevice, ...]] | None = None) -> dict[str, Node]:
+    """The live nodes offering `inferd_ml`, as the planner sees them, from `ray.nodes()` and the GPUs each node
+    said it has."""
+    gpus = gpus or {}
     found = {}
     for entry in ray_nodes:
         resources = entry.get("Resources", {})
@@ -53,7 +68,8 @@ def ml_nodes(ray_nodes: Sequence[Mapping[str, Any]]) -> dict[str, Node]:
         node_id = str(entry["NodeID"])
         found[node_id] = Node(node_id, int(resources.get("CPU", 0)), int(resources.get("memory", 0)),
                               name=str(entry.get("NodeManagerHostname") or entry.get("NodeName") or node_id),
-                              address=f"{entry['NodeManagerAddress']}:{entry['NodeManagerPort']}")
+                              address=f"{entry['NodeManagerAddress']}:{entry['NodeManagerPort']}",
+                              gpus=gpus.get(node_id, ()))
     return found
 
 
@@ -75,11 +91,13 @@ class RayCluster:
         for signum, handler in handlers.items():  # Ray's would exit at once: uvicorn's drain and stop the workers
             signal.signal(signum, handler)
         self._clock = clock
-        self._live: dict[str, Node] = ml_nodes(_ray_nodes())
+        self._supervisors: dict[str, Any] = {}
+        self._gpus: dict[str, tuple[GpuDevice, ...]] = {}
+        """Each GPU node's GPUs, as it said when first seen."""
+        self._live: dict[str, Node] = self._read_nodes()
         self._gone: dict[str, Node] = {}
         """Nodes seen, then lost: shown as unavailable."""
         self._taken_out: set[str] = set()
-        self._supervisors: dict[str, Any] = {}
         self._definitions: dict[str, Any] = {}
         """Each build's definition in the object store, by SHA-256: put once, while the server runs."""
         logger.info("Ray cluster at %s: %d ML nodes offering [%s]", address or "auto", len(self._live), ML_RESOURCE)
@@ -100,7 +118,7 @@ class RayCluster:
         while True:
             await self._clock.sleep(POLL_INTERVAL_S)
             try:
-                now = ml_nodes(await asyncio.to_thread(_ray_nodes))
+                now = await asyncio.to_thread(self._read_nodes)
             except RayError as error:  # the GCS is restarting: the nodes stay as last seen
                 logger.warning("cannot read the Ray cluster's nodes: %s", error)
                 continue
@@ -115,6 +133,23 @@ class RayCluster:
             for change in changes:
                 logger.warning("Ray node [%s] %s", change.node_id, change.event)
                 yield change
+
+    def _read_nodes(self) -> dict[str, Node]:
+        """The ML nodes now; a GPU node seen for the first time is asked what its GPUs are (blocking: a thread's)."""
+        entries = _ray_nodes()
+        for node_id in gpu_nodes(entries):
+            if node_id not in self._gpus:
+                self._gpus[node_id] = self._probe(node_id)
+        return ml_nodes(entries, self._gpus)
+
+    def _probe(self, node_id: str) -> tuple[GpuDevice, ...]:
+        try:
+            found: list[GpuDevice] = ray.get(self._supervisor(node_id).gpus.remote(), timeout=GPU_PROBE_TIMEOUT_S)
+        except (RayError, GetTimeoutError) as error:
+            logger.warning("Ray node [%s] counts GPUs but cannot say what they are; offering its CPU only: %s",
+                           node_id, error)
+            return ()
+        return tuple(found)
 
     async def start_worker(self, node_id: str, name: str, model: LoadModel) -> WorkerClient:
         if model.definition_sha256 is None:

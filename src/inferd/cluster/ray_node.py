@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 import ray
 
 from inferd.cluster.definition_cache import cached_definition
+from inferd.runtime.device import GpuDevice, probe_gpus
 from inferd.runtime.remote_worker import spawn_remote_worker
 
 ML_RESOURCE = "inferd_ml"
@@ -58,6 +59,10 @@ class NodeSupervisor:
     """A Ray actor (threaded: a slow definition fetch does not hold the other starts back)."""
 
     def __init__(self) -> None:
+        # Ray hides every GPU from an actor that reserved none (CUDA_VISIBLE_DEVICES=""); inferd accounts for GPUs
+        # itself, as for processors (the supervisor reserves no CPU either), so its probe and workers see the node's.
+        if os.environ.get("CUDA_VISIBLE_DEVICES") == "":
+            del os.environ["CUDA_VISIBLE_DEVICES"]
         self._directory = node_directory()
         self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spawner")
         self._processes: dict[int, subprocess.Popen[bytes]] = {}
@@ -76,6 +81,10 @@ class NodeSupervisor:
         with self._lock:
             self._processes[started.process.pid] = started.process
         return StartedWorker(started.host, started.port, started.secret, started.process.pid)
+
+    def gpus(self) -> list[GpuDevice]:
+        """The node's CUDA devices, read by a throwaway process (the supervisor itself never touches CUDA)."""
+        return probe_gpus()
 
     def stop(self, pid: int) -> None:
         """End a worker (at once: a graceful stop was the server's to ask) and reap it."""

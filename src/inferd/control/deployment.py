@@ -22,6 +22,7 @@ from inferd.control.lifecycle import (
     assignment_state,
 )
 from inferd.control.registry import Deployable
+from inferd.runtime.device import batch_tokens
 from inferd.runtime.protocol import LoadModel
 from inferd.runtime.revision import Priority, Revision
 from inferd.runtime.route import Route
@@ -145,10 +146,12 @@ def revision_of(deployable: Deployable, settings: DeploymentSettings, *, max_bat
         threads_per_allocation=resources.threads_per_allocation,
         allocations=0,
         max_batch_rows=max(resources.max_batch_documents, 1),
-        max_batch_tokens=max_batch_tokens,
+        max_batch_tokens=batch_tokens(resources.device, max_batch_tokens),
         cache_size_bytes=parse_byte_size(resources.cache_size, "cache_size"),
         low_priority=resources.priority is Priority.LOW,
         max_document_windows=max_document_windows,
+        device=str(resources.device),
+        precision=str(resources.precision),
     )
     return Revision(
         model_id=deployable.model.model_id,

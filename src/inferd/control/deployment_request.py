@@ -20,6 +20,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from inferd.control.request_body import MODEL_ID, POSITIVE_TIME, Checked, Schema, StrictBody, parse_body
 from inferd.errors import IllegalArgument, ParseError, ValidationFailed
+from inferd.runtime.device import CPU, DEVICE_PATTERN, DeviceRequest, Precision, precision_problems
 from inferd.units import parse_byte_size, parse_time_value
 
 START_PARSER = "cluster:admin/xpack/ml/trained_models/deployment/start"
@@ -70,10 +71,26 @@ class AdaptiveAllocationsBody(StrictBody):
     max_number_of_allocations: Annotated[EsInteger | None, Checked(minimum=-1, **{"not": {"enum": [0]}})] = None
 
 
+PrecisionName = Literal["float32", "float16", "bfloat16"]
+PRECISIONS: tuple[str, ...] = get_args(PrecisionName)
+CUDA_ONLY_PRECISION: Schema = {
+    "if": {"properties": {"device": {"const": "cpu"}}, "required": ["device"]},
+    "then": {"properties": {"precision": {"enum": [None, *(str(p) for p in (Precision.FLOAT32, Precision.BFLOAT16))]}}},
+}
+"""`precision_problems`: float16 autocast only on a cuda device."""
+
+
 class InferdOptions(StrictBody):
-    """inferd's own options of a deployment."""
+    """inferd's own options of a deployment: its batch limit (default: the server's, larger on a GPU), the device
+    its workers run on (`cpu`, any `cuda` device, or `cuda:N`), and the precision of its forward passes."""
 
     max_batch_documents: Annotated[EsInteger | None, Checked(minimum=1, maximum=MAX_BATCH_DOCUMENTS)] = None
+    device: Annotated[EsText | None, Checked(nullable=False, pattern=DEVICE_PATTERN)] = None
+    precision: Annotated[PrecisionName | None, Checked(nullable=False)] = None
+
+    @classmethod
+    def describe_rules(cls, schema: Schema) -> None:
+        schema.update(CUDA_ONLY_PRECISION)
 
 
 ADAPTIVE_SETS_THE_COUNT: Schema = {"dependentSchemas": {"number_of_allocations": {
@@ -192,6 +209,8 @@ class StartRequest:
     adaptive_allocations: AdaptiveAllocations | None
     max_batch_documents: int | None
     warnings: tuple[str, ...]
+    device: DeviceRequest = CPU
+    precision: Precision = Precision.FLOAT32
 
 
 @dataclass(frozen=True)
@@ -253,18 +272,46 @@ def parse_adaptive(value: Any, parser: str) -> AdaptiveAllocations | None:
     return AdaptiveAllocations(enabled, **bounds)
 
 
-def parse_batch_limit(value: Any) -> int | None:
+@dataclass(frozen=True)
+class InferdRequest:
+    """The `inferd` section as given: what is absent is None (`_start` takes the defaults, `_redeploy` keeps the
+    deployment's values)."""
+
+    max_batch_documents: int | None = None
+    device: DeviceRequest | None = None
+    precision: Precision | None = None
+
+    def changes(self) -> dict[str, Any]:
+        """The settings given, by setting name (as `DeploymentSettings` names them)."""
+        return {name: value for name, value in vars(self).items() if value is not None}
+
+
+def parse_inferd(value: Any) -> InferdRequest:
+    """The `inferd` section of `_start` and `_redeploy`."""
     if value is None:
-        return None
+        return InferdRequest()
     if not isinstance(value, Mapping) or any(name not in INFERD_FIELDS for name in value):
         raise ParseError(f"[inferd] accepts only [{', '.join(INFERD_FIELDS)}]")
+    problems = []
     limit = value.get("max_batch_documents")
-    if limit is None:
-        return None
-    limit = parse_integer("max_batch_documents", limit)
-    if not 1 <= limit <= MAX_BATCH_DOCUMENTS:
-        raise ValidationFailed([f"[max_batch_documents] must be between 1 and {MAX_BATCH_DOCUMENTS}"])
-    return limit
+    limit = None if limit is None else parse_integer("max_batch_documents", limit)
+    if limit is not None and not 1 <= limit <= MAX_BATCH_DOCUMENTS:
+        problems.append(f"[max_batch_documents] must be between 1 and {MAX_BATCH_DOCUMENTS}")
+    device = None
+    if "device" in value:
+        try:
+            device = DeviceRequest.parse(str(value["device"]))
+        except ValueError as error:
+            problems.append(str(error))
+    precision = None
+    if "precision" in value:
+        if value["precision"] in PRECISIONS:
+            precision = Precision(value["precision"])
+        else:
+            problems.append(f"[precision] must be one of [{', '.join(PRECISIONS)}]; got [{value['precision']}]")
+    if problems:
+        raise ValidationFailed(problems)
+    return InferdRequest(limit, device, precision)
 
 
 def parse_cache_size(value: Any) -> str | None:
@@ -329,6 +376,9 @@ def parse_start_request(model_id: str, query: Mapping[str, str], body: Mapping[s
     if priority not in PRIORITIES:
         raise IllegalArgument(f"[priority] must be one of [{', '.join(PRIORITIES)}]; got [{priority}]")
     cache_size = parse_cache_size(given.get("cache_size"))
+    inferd = parse_inferd(given.get("inferd"))
+    device = inferd.device or CPU
+    precision = inferd.precision or Precision.FLOAT32
     allocations = numbers.get("number_of_allocations")
     threads = numbers.get("threads_per_allocation", 1)
     queue_capacity = numbers.get("queue_capacity", DEFAULT_QUEUE_CAPACITY)
@@ -337,6 +387,7 @@ def parse_start_request(model_id: str, query: Mapping[str, str], body: Mapping[s
     if wait_for not in WAIT_STATES:
         problems.append(f"invalid [wait_for] state [{wait_for}]; must be one of [{', '.join(WAIT_STATES)}]")
     problems += resource_problems(allocations, threads, queue_capacity, priority, adaptive)
+    problems += precision_problems(device, precision)
     if timeout_s <= 0:
         problems.append("[timeout] must be positive")
     if problems:
@@ -357,8 +408,10 @@ def parse_start_request(model_id: str, query: Mapping[str, str], body: Mapping[s
         timeout_s=timeout_s,
         timeout_text=timeout_text,
         adaptive_allocations=adaptive,
-        max_batch_documents=parse_batch_limit(given.get("inferd")),
+        max_batch_documents=inferd.max_batch_documents,
         warnings=tuple(warnings),
+        device=device,
+        precision=precision,
     )
     check_typed(StartBody, body, START_PARSER)
     return request

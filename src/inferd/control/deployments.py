@@ -34,6 +34,7 @@ from inferd.control.ids import id_problems
 from inferd.control.inference import InferenceRouter
 from inferd.control.lifecycle import AllocationState, AssignmentState, WaitFor
 from inferd.control.matching import expand_ids
+from inferd.control.planner import device_problem
 from inferd.control.reconciler import Reconciler
 from inferd.control.registry import Deployable, ModelRegistry
 from inferd.control.restarts import RestartPolicy
@@ -46,6 +47,7 @@ from inferd.control.tasks import BackgroundTasks
 from inferd.control.views import DeploymentView, WorkerReport, view_of, worker_reports
 from inferd.errors import (
     BadRequest,
+    IllegalArgument,
     InferdError,
     RequestTimeout,
     ResourceNotFound,
@@ -209,6 +211,8 @@ class DeploymentManager:
             "cache_size": request.cache_size,
             "priority": request.priority,
             "max_batch_documents": request.max_batch_documents,
+            "device": str(request.device),
+            "precision": str(request.precision),
             "adaptive_allocations": request.adaptive_allocations,
         }, self._limits.max_batch_documents)
         return await self._start_deployment(deployment_id, deployable, settings, "start", actor)
@@ -241,6 +245,8 @@ class DeploymentManager:
     async def _start_deployment(self, deployment_id: str, deployable: Deployable, settings: DeploymentSettings,
                                 action: str, actor: str) -> Deployment:
         """Place a new deployment, store it with its history entry (a crash from then on restarts it), launch it."""
+        if problem := device_problem(self._backend.nodes(), settings.device):
+            raise IllegalArgument(f"Could not start deployment [{deployment_id}]: {problem}")
         deployment = deployment_of(deployment_id, self._revision(deployable, settings), settings, self._clock.now_ms())
         plan = self._reconciler.plan(candidate=deployment)
         if not plan.allocations.get(deployment_id) and deployment.number_of_allocations:

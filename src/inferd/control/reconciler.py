@@ -17,6 +17,7 @@ from inferd.control.deployment import Deployment
 from inferd.control.memory import estimate_memory_bytes
 from inferd.control.planner import Demand, Plan, plan_allocations
 from inferd.control.route_workers import RouteWorkers
+from inferd.runtime.device import DeviceRequest
 from inferd.runtime.revision import Priority, Revision
 from inferd.runtime.states import RouteState
 from inferd.units import parse_byte_size
@@ -59,13 +60,22 @@ class Reconciler:
         if sized is not deployment.routes:
             others += deployment.routes.values()
         held: dict[str, int] = {}
+        held_gpu: dict[str, dict[int, int]] = {}
         for route in others:
             if route.state is not RouteState.STOPPED:
-                held[route.node_id] = held.get(route.node_id, 0) + memory_bytes(route.revision, route.allocations)
+                host, gpu = memory_charges(route.revision, route.allocations)
+                held[route.node_id] = held.get(route.node_id, 0) + host
+                if (index := gpu_index(route.device)) is not None:
+                    on_node = held_gpu.setdefault(route.node_id, {})
+                    on_node[index] = on_node.get(index, 0) + gpu
         target = sum(current.values()) if deployment.stopping else allocations
-        return Demand(deployment.deployment_id, target, revision.resources.threads_per_allocation,
-                      memory_bytes(revision, min(allocations, possible)), current,
-                      low_priority=revision.resources.priority is Priority.LOW, held_memory_bytes=held)
+        host, gpu = memory_charges(revision, min(allocations, possible))
+        current_gpus = {route.node_id: index for route in sized.values()
+                        if route.node_id in current and (index := gpu_index(route.device)) is not None}
+        return Demand(deployment.deployment_id, target, revision.resources.threads_per_allocation, host, current,
+                      low_priority=revision.resources.priority is Priority.LOW, held_memory_bytes=held,
+                      device=revision.resources.device, gpu_memory_bytes=gpu, current_gpus=current_gpus,
+                      held_gpu_memory_bytes=held_gpu)
 
     def apply(self, plan: Plan) -> None:
         for deployment in self._deployments.values():
@@ -73,10 +83,12 @@ class Reconciler:
                 continue
             routes = deployment.target_routes
             wanted = plan.allocations.get(deployment.deployment_id, {})
+            gpus = plan.gpus.get(deployment.deployment_id, {})
             for node_id, count in wanted.items():
                 route = routes.get(node_id)
                 if route is None or route.state in (RouteState.STOPPING, RouteState.STOPPED):
-                    self._workers.launch(deployment, routes, deployment.target_revision, node_id, count)
+                    device = f"cuda:{gpus[node_id]}" if node_id in gpus else "cpu"
+                    self._workers.launch(deployment, routes, deployment.target_revision, node_id, count, device)
                 elif route.state is RouteState.FAILED and not route.recovering:
                     continue  # failed for good: it stays failed until the deployment is stopped
                 elif route.allocations != count:
@@ -90,9 +102,17 @@ class Reconciler:
             deployment.changed()
 
 
-def memory_bytes(revision: Revision, allocations: int) -> int:
-    """What a worker of the revision with these allocations is expected to hold: the weights once, the
-    allocations' working memory, and its cache beyond the model's size."""
+def memory_charges(revision: Revision, allocations: int) -> tuple[int, int]:
+    """What a worker of the revision with these allocations is expected to hold, in host memory and on its GPU: the
+    weights once and the allocations' working memory (on the GPU for a GPU deployment), and its cache beyond the
+    model's size (always in the host's memory, where the worker process keeps it)."""
     cache_bytes = parse_byte_size(revision.resources.cache_size, "cache_size")
-    return estimate_memory_bytes(revision.model_bytes, revision.per_deployment_memory_bytes,
-                                 revision.per_allocation_memory_bytes, allocations) + max(0, cache_bytes - revision.model_bytes)
+    cache = max(0, cache_bytes - revision.model_bytes)
+    model = estimate_memory_bytes(revision.model_bytes, revision.per_deployment_memory_bytes,
+                                  revision.per_allocation_memory_bytes, allocations)
+    return (cache, model) if revision.resources.device.is_gpu else (model + cache, 0)
+
+
+def gpu_index(device: str) -> int | None:
+    """The GPU a route runs on (`cuda:N`), None for the CPU."""
+    return DeviceRequest.parse(device).index

@@ -23,14 +23,15 @@ from inferd.control.deployment_request import (
     check_typed,
     merge_parameters,
     parse_adaptive,
-    parse_batch_limit,
     parse_cache_size,
+    parse_inferd,
     parse_integer,
     parse_timeout,
     resource_problems,
 )
 from inferd.control.request_body import POSITIVE_TIME, Checked, StrictBody
 from inferd.errors import IllegalArgument, ParseError, ValidationFailed
+from inferd.runtime.device import CPU, DeviceRequest, Precision, precision_problems
 
 RolloutWait = Literal["none", "shifted", "done"]
 ROLLOUT_WAITS: tuple[str, ...] = get_args(RolloutWait)
@@ -100,8 +101,7 @@ def parse_rollout_request(action: str, query: Mapping[str, str], body: Mapping[s
             raise IllegalArgument(f"[priority] must be one of [{', '.join(PRIORITIES)}]; got [{changes['priority']}]")
     if "adaptive_allocations" in given:
         changes["adaptive_allocations"] = parse_adaptive(given["adaptive_allocations"], parser)
-    if given.get("inferd") is not None:
-        changes["max_batch_documents"] = parse_batch_limit(given["inferd"])
+    changes |= parse_inferd(given.get("inferd")).changes()
     problems = []
     if wait_for not in ROLLOUT_WAITS:
         problems.append(f"invalid [wait_for] [{wait_for}]; must be one of [{', '.join(ROLLOUT_WAITS)}]")
@@ -137,6 +137,8 @@ def settings_after(current: Mapping[str, Any], changes: Mapping[str, Any]) -> di
     problems = resource_problems(changes.get("number_of_allocations") if enabled else settings["number_of_allocations"],
                                  settings["threads_per_allocation"], settings["queue_capacity"], settings["priority"],
                                  adaptive)
+    problems += precision_problems(DeviceRequest.parse(str(settings.get("device") or CPU)),
+                                   Precision(settings.get("precision") or Precision.FLOAT32))
     if problems:
         raise ValidationFailed(problems)
     if enabled and "number_of_allocations" not in changes:
@@ -146,4 +148,7 @@ def settings_after(current: Mapping[str, Any], changes: Mapping[str, Any]) -> di
         count = max(settings["number_of_allocations"], low)
         settings["number_of_allocations"] = min(count, high) if high is not None else count
     settings["adaptive_allocations"] = adaptive.stored() if adaptive is not None else None
+    for name in ("device", "precision"):
+        if name in settings:
+            settings[name] = str(settings[name])
     return settings

@@ -19,7 +19,7 @@ from inferd.cluster.backend import ClusterBackend
 from inferd.control.deployment import Deployment, RevisionBuilder, task_type_of
 from inferd.control.deployment_settings import DeploymentSettings
 from inferd.control.history import FAILED, IN_PROGRESS, SUCCEEDED, SYSTEM_ACTOR, HistoryRecorder
-from inferd.control.planner import plan_allocations
+from inferd.control.planner import device_problem, plan_allocations
 from inferd.control.reconciler import Reconciler
 from inferd.control.registry import ModelRegistry
 from inferd.control.rollout import (
@@ -35,7 +35,7 @@ from inferd.control.rollout import (
 from inferd.control.rollout_request import RolloutRequest, settings_after
 from inferd.control.route_workers import RouteWorkers
 from inferd.control.tasks import BackgroundTasks
-from inferd.errors import BadRequest, InferdError, RequestTimeout, StatusConflict, TooManyRequests
+from inferd.errors import BadRequest, IllegalArgument, InferdError, RequestTimeout, StatusConflict, TooManyRequests
 from inferd.runtime.revision import Revision
 from inferd.runtime.route import Route
 from inferd.runtime.states import RouteState
@@ -136,10 +136,12 @@ class RolloutRunner:
         c = self._c
         nodes = c.backend.nodes()
         deployment_id = deployment.deployment_id
+        if problem := device_problem(nodes, target.resources.device):
+            raise IllegalArgument(f"Could not roll out deployment [{deployment_id}]: {problem}")
         allocations = after.number_of_allocations
         others = [c.reconciler.demand(other, nodes) for other in c.deployments.values() if other is not deployment]
         beside = c.reconciler.demand(deployment, nodes, trial=target, allocations=allocations)
-        alone = dataclasses.replace(beside, held_memory_bytes={})
+        alone = dataclasses.replace(beside, held_memory_bytes={}, held_gpu_memory_bytes={})
         placed_beside = sum(plan_allocations(nodes, [*others, beside]).allocations.get(deployment_id, {}).values())
         plan_alone = plan_allocations(nodes, [*others, alone])
         placed_alone = sum(plan_alone.allocations.get(deployment_id, {}).values())

@@ -34,10 +34,12 @@ class RouteWorkers:
         self._stop_timeout_s = stop_timeout_s
 
     def launch(self, deployment: Deployment, routes: dict[str, Route], revision: Revision, node_id: str,
-               allocations: int) -> Route:
-        """Put a new route of `revision` in `routes` and start its worker (in the background)."""
+               allocations: int, device: str = "cpu") -> Route:
+        """Put a new route of `revision` in `routes`, on `device` of its node, and start its worker (in the
+        background)."""
         route = Route(deployment.deployment_id, node_id, revision, allocations, self._clock,
-                      on_crash=lambda crashed: self._on_crash(deployment, crashed), on_change=deployment.changed)
+                      on_crash=lambda crashed: self._on_crash(deployment, crashed), on_change=deployment.changed,
+                      device=device)
         routes[node_id] = route
         self._tasks.spawn(self._start_worker(route))
         return route

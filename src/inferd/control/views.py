@@ -65,6 +65,8 @@ class RouteView:
     counts: RouteCounts
     latencies: RequestLatencies
     """Read at render time (the metrics endpoint); the histograms are not copied."""
+    device: str = "cpu"
+    """Where its worker runs on the node (`cuda:N` for a GPU deployment's)."""
 
     @property
     def current_allocations(self) -> int:
@@ -172,4 +174,4 @@ def route_view(route: Route, role: RouteRole) -> RouteView:
         restarts=route.restarts,
     )
     return RouteView(route.node_id, role, route.revision.build_number, route.state, route.reason, route.allocations,
-                     route.threads_per_allocation, route.start_time_ms, counts, route.latencies)
+                     route.threads_per_allocation, route.start_time_ms, counts, route.latencies, route.device)

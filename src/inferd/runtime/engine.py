@@ -8,7 +8,7 @@ in the batch are answered.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,9 +33,9 @@ from inferd.runtime.protocol import Failure, InferRequest, RequestOutcome
 MODEL_INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids", "position_ids")
 
 
-def load_torchscript(path: Path) -> torch.jit.ScriptModule:
+def load_torchscript(path: Path, map_location: str | torch.device = "cpu") -> torch.jit.ScriptModule:
     """TorchScript only: `torch.jit.load` runs no pickled Python."""
-    module: torch.jit.ScriptModule = torch.jit.load(str(path), map_location="cpu")  # type: ignore[no-untyped-call]
+    module: torch.jit.ScriptModule = torch.jit.load(str(path), map_location=map_location)  # type: ignore[no-untyped-call]
     module.eval()
     return module
 
@@ -55,11 +55,14 @@ class _Pending:
 
 
 class ModelRunner:
-    """A loaded model with its tokenizer; `run` is safe to call from several allocation threads at once."""
+    """A loaded model with its tokenizer; `run` is safe to call from several allocation threads at once.
+
+    `forward` runs a pass on the model's device (`torch_device.Placement.forward`); the module itself by default."""
 
     def __init__(self, module: torch.jit.ScriptModule, task_type: str, tokenizer: NlpTokenizer,
-                 vocabulary: Sequence[str], max_batch_rows: int, max_batch_tokens: int | None = None) -> None:
-        self._module = module
+                 vocabulary: Sequence[str], max_batch_rows: int, max_batch_tokens: int | None = None,
+                 forward: Callable[..., Any] | None = None) -> None:
+        self._module = forward or module
         self._task_type = task_type
         self._tokenizer = tokenizer
         self._vocabulary = vocabulary

@@ -14,7 +14,7 @@ from typing import Any, BinaryIO
 
 import msgspec
 
-PROTOCOL_VERSION = 4
+PROTOCOL_VERSION = 5
 MAX_FRAME_BYTES = 512 * 1024 * 1024
 _LENGTH = struct.Struct(">I")
 
@@ -43,6 +43,10 @@ class LoadModel(msgspec.Struct, frozen=True, tag=True):
     """The most windows spanning may cut one document into; beyond, the request is refused (400)."""
     definition_sha256: str | None = None
     """The definition's SHA-256: a worker on another machine finds the file by it (the path is the server's)."""
+    device: str = "cpu"
+    """Where the model runs: `cpu`, or the CUDA device the planner chose on the worker's node (`cuda:N`)."""
+    precision: str = "float32"
+    """What forward passes compute in (`runtime/device.py`'s `Precision`): float32, or autocast to a half."""
 
 
 class InferRequest(msgspec.Struct, frozen=True):

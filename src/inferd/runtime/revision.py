@@ -1,7 +1,7 @@
 """What a route's worker runs: a build of a model with the resources its workers were started with.
 
 A route carries the revision it serves for its whole life. Changing any part of it (the build, threads,
-queue, cache, priority, batch limit) needs new workers, so a rollout adds routes of the new revision and
+queue, cache, priority, batch limit, device, precision) needs new workers, so a rollout adds routes of the new revision and
 retires the old ones; only the number of allocations changes inside a running worker.
 """
 
@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from inferd.nlp.tasks import apply_update
+from inferd.runtime.device import CPU, DeviceRequest, Precision
 from inferd.runtime.protocol import LoadModel
 
 
@@ -31,6 +32,9 @@ class WorkerResources:
     """The inference cache's bound as the user gave it, or the model's size (`123b`) when they gave none."""
     priority: Priority
     max_batch_documents: int
+    device: DeviceRequest = CPU
+    """What the deployment asked for; each route runs on one device of its node that answers it (`Route.device`)."""
+    precision: Precision = Precision.FLOAT32
 
 
 @dataclass(frozen=True)

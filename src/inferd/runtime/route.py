@@ -106,9 +106,12 @@ class _WorkerFacts:
 
 class Route:
     def __init__(self, deployment_id: str, node_id: str, revision: Revision, allocations: int, clock: Clock,
-                 on_crash: Callable[[Route], bool] | None = None, on_change: Callable[[], None] | None = None) -> None:
+                 on_crash: Callable[[Route], bool] | None = None, on_change: Callable[[], None] | None = None,
+                 device: str = "cpu") -> None:
         self.deployment_id = deployment_id
         self.node_id = node_id
+        self.device = device
+        """Where its worker runs on the node: `cpu`, or the CUDA device the planner gave it (`cuda:N`)."""
         self.revision = revision
         self.state = RouteState.STARTING
         self.reason: str | None = None
@@ -156,7 +159,7 @@ class Route:
         worker.load(self._load())
 
     def _load(self) -> LoadModel:
-        return msgspec.structs.replace(self.revision.load, allocations=self.allocations)
+        return msgspec.structs.replace(self.revision.load, allocations=self.allocations, device=self.device)
 
     def restart(self, worker: WorkerClient) -> None:
         """Start serving again on a new worker after a crash; queued requests go to it once it has loaded."""

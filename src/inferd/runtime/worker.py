@@ -33,6 +33,7 @@ from inferd.runtime import protocol
 from inferd.runtime.cache import LfuCache
 from inferd.runtime.cached_runner import CachedRunner
 from inferd.runtime.engine import ModelRunner, load_torchscript, tokenizer_from
+from inferd.runtime.torch_device import Placement
 from inferd.runtime.protocol import (
     AllocationsSet,
     BatchDone,
@@ -199,12 +200,13 @@ def _load(message: LoadModel, definition: Path) -> CachedRunner:
     # team more than the processors, OpenMP stops spinning between the parallel regions of every team, and each
     # region of a forward pass waits for its threads to wake (1 allocation x 2 threads: 6.8 -> 7.9 ms a pass).
     torch.set_num_threads(1)
-    module = load_torchscript(definition)
+    placement = Placement.of(message.device, message.precision)
+    module = load_torchscript(definition, placement.map_location)
     torch.set_num_threads(message.threads_per_allocation)  # each allocation's intra-op threads
     tokenizer = tokenizer_from(message.tokenization, message.vocabulary, message.merges, message.scores)
     tokenizer = tokenizer.with_options(max_windows=message.max_document_windows)
     runner = ModelRunner(module, message.task_type, tokenizer, message.vocabulary, message.max_batch_rows,
-                         message.max_batch_tokens)
+                         message.max_batch_tokens, placement.forward(module))
     return CachedRunner(runner, LfuCache(message.cache_size_bytes))
 
 

@@ -35,3 +35,21 @@ def test_membership_changes_name_who_left_joined_and_changed() -> None:
     assert membership_changes(before, after) == [
         NodeChange("c", NodeEvent.LEFT), NodeChange("b", NodeEvent.CHANGED), NodeChange("d", NodeEvent.JOINED)]
     assert membership_changes(after, after) == []
+
+
+def test_a_node_ray_counts_gpus_on_is_asked_for_them_and_offers_what_it_said() -> None:
+    from inferd.cluster.ray_cluster import gpu_nodes
+    from inferd.runtime.device import GpuDevice
+
+    gpu = ray_node("g")
+    gpu["Resources"]["GPU"] = 2.0
+    dead_gpu = ray_node("dead", alive=False)
+    dead_gpu["Resources"]["GPU"] = 1.0
+    head_gpu = ray_node("head", ml=None)
+    head_gpu["Resources"]["GPU"] = 1.0
+    entries = [ray_node("a"), gpu, dead_gpu, head_gpu]
+    assert gpu_nodes(entries) == ["g"]
+    said = (GpuDevice(0, "NVIDIA L4", 24 * 1024**3), GpuDevice(1, "NVIDIA L4", 24 * 1024**3))
+    found = ml_nodes(entries, {"g": said})
+    assert found["g"].gpus == said and found["a"].gpus == ()
+    assert ml_nodes(entries)["g"].gpus == ()  # not asked (or could not say): its CPU only

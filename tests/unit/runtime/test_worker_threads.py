@@ -24,9 +24,9 @@ from inferd.runtime.protocol import LoadModel
 threads_at_load = []
 real_load = worker.load_torchscript
 
-def recording_load(path):
+def recording_load(path, *placement):
     threads_at_load.append(torch.get_num_threads())
-    return real_load(path)
+    return real_load(path, *placement)
 
 worker.load_torchscript = recording_load
 message = LoadModel(definition_path=sys.argv[1], task_type="pass_through",

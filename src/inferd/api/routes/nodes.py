@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from inferd.api.privileges import Privilege, require_privilege
+from inferd.api.schemas.deployment import render_gpus
 from inferd.api.state import Deployments
 
 router = APIRouter(prefix="/_inferd/nodes")
@@ -14,14 +15,14 @@ router = APIRouter(prefix="/_inferd/nodes")
 
 @router.get("", dependencies=[Depends(require_privilege(Privilege.MONITOR_ML, "cluster:monitor/inferd/nodes/get"))])
 async def get_nodes(deployments: Deployments) -> dict[str, Any]:
-    """Each node's processors and memory for inference, whether it is available, and the allocations it runs."""
+    """Each node's processors, memory and GPUs for inference, whether it is available, and the allocations it runs."""
     running: dict[str, dict[str, int]] = {}
     for deployment in deployments.views():
         for route in deployment.routes:
             running.setdefault(route.node_id, {})[deployment.deployment_id] = route.allocations
     return {"nodes": [
         {"node_id": node.node_id, "name": node.display_name, "address": node.address, "processors": node.processors, "memory_bytes": node.memory_bytes,
-         "available": available, "allocations": running.get(node.node_id, {})}
+         "gpus": render_gpus(node), "available": available, "allocations": running.get(node.node_id, {})}
         for node, available in deployments.all_nodes()
     ]}
 

@@ -75,6 +75,12 @@ def _node_info(node: Node | None, node_id: str) -> dict[str, Any]:
                       "external_id": node_id, "attributes": attributes, "roles": ["ml"]}}
 
 
+def render_gpus(node: Node | None) -> list[dict[str, Any]]:
+    """A node's GPUs as inferd's API shows them (none on a CPU node)."""
+    return [{"device": gpu.device, "name": gpu.name, "memory_bytes": gpu.memory_bytes}
+            for gpu in (node.gpus if node is not None else ())]
+
+
 def _render_node(route: RouteView, node: Node | None, human: bool) -> dict[str, Any]:
     stats = route.counts
     routing_state: dict[str, Any] = {"routing_state": str(route.routing_state)}
@@ -106,6 +112,7 @@ def _render_node(route: RouteView, node: Node | None, human: bool) -> dict[str, 
     if last_minute is not None:
         entry["average_inference_time_ms_last_minute"] = last_minute
     entry["inference_cache_hit_count_last_minute"] = stats.inference_cache_hit_count_last_minute
+    entry["inferd"] = {"device": route.device, "gpus": render_gpus(node)}
     return entry
 
 
@@ -144,7 +151,8 @@ def render_deployment_stats(deployment: DeploymentView, nodes: Mapping[str, Node
     _if_positive(stats, "inference_count", sum(route.counts.inference_count for route in routes))
     stats["peak_throughput_per_minute"] = sum(route.counts.peak_throughput_per_minute for route in routes)
     stats["nodes"] = [_render_node(route, nodes.get(route.node_id), human) for route in routes]
-    stats["inferd"] = {"build": deployment.build_number, "max_batch_documents": resources.max_batch_documents}
+    stats["inferd"] = {"build": deployment.build_number, "max_batch_documents": resources.max_batch_documents,
+                       "device": str(resources.device), "precision": str(resources.precision)}
     if deployment.adaptive_allocations is not None and deployment.adaptive_allocations.enabled:
         stats["inferd"]["adaptive_allocations"] = render_scaler_status(scaler_status, waiting_requests)
     return stats

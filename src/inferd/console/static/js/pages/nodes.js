@@ -25,6 +25,7 @@ export function nodesPage() {
         const used = placed.reduce((sum, entry) => sum + entry.processors, 0);
         return {
           id: node.node_id, name: node.name, address: node.address, processors: node.processors, memory: format.bytes(node.memory_bytes),
+          gpus: node.gpus.map((gpu) => `${gpu.device} ${gpu.name} (${format.bytes(gpu.memory_bytes)})`).join(", "),
           available: node.available, placed, used, left: Math.max(0, node.processors - used),
           usedWidth: { width: `${Math.min(100, Math.round((used / Math.max(1, node.processors)) * 100))}%` },
         };
