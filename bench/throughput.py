@@ -44,6 +44,8 @@ def main() -> None:
                         "baseline stays on the CPU, so with a GPU `of best raw` compares the GPU's served rate with "
                         "the CPU's best raw rate; give --max-batch-documents 128, a GPU deployment's default)")
     parser.add_argument("--precision", default="float32", help="the deployment's inferd.precision")
+    parser.add_argument("--max-batch-tokens", type=int, help="the server's padded-token budget of one forward pass "
+                        "(`inferd serve --max-batch-tokens`) [default: the server's]")
     parser.add_argument("--raw-sizes", default="1,2,4,8,16,32,64", help="raw batch sizes")
     parser.add_argument("--raw-seconds", type=float, default=1.5, help="seconds per raw measurement")
     args = parser.parse_args()
@@ -66,7 +68,9 @@ def main() -> None:
         plans.append((ids.shape[1], max_rate, SentenceSupply(sentences[RAW_SENTENCES:]), layouts))
 
     measured = []
-    with Server(processors=args.processors, data_dir=args.data_dir, security=not args.no_security) as server:
+    options = ["--max-batch-tokens", str(args.max_batch_tokens)] if args.max_batch_tokens else []
+    with Server(processors=args.processors, data_dir=args.data_dir, security=not args.no_security,
+                options=options) as server:
         server.upload(traced)
         server.start_deployment(allocations, args.threads, max_batch_documents=args.max_batch_documents,
                                 device=args.device, precision=args.precision)
@@ -89,7 +93,7 @@ def main() -> None:
     results = {
         "processors": args.processors, "allocations": allocations, "threads_per_allocation": args.threads,
         "connections": args.connections, "duration_s": args.duration, "max_batch_documents": args.max_batch_documents,
-        "device": args.device, "precision": args.precision, "ratio": worst, "lengths": measured,
+        "max_batch_tokens": args.max_batch_tokens, "device": args.device, "precision": args.precision, "ratio": worst, "lengths": measured,
         "failed": sum(length["failed"] for length in measured),
         "cache_hits": sum(length["cache_hits"] for length in measured),
         "repeated_requests": sum(length["repeated_requests"] for length in measured),
