@@ -1,5 +1,6 @@
 """Routes and their workers: a new route gets a worker on its node, a retired route drains and stops, and a
-route whose worker crashed while serving gets a new one after a back-off (`restarts.py`), or stays failed.
+route whose worker crashed while serving gets a new one after a back-off (`restarts.py`), or stays failed. At
+start-up, a route may instead take over a worker that outlived the last server (`adopt`).
 
 A rollout's new worker is not restarted: the rollout fails instead, and the old workers keep serving.
 """
@@ -36,10 +37,20 @@ class RouteWorkers:
     def launch(self, deployment: Deployment, routes: dict[str, Route], revision: Revision, node_id: str,
                allocations: int) -> Route:
         """Put a new route of `revision` in `routes` and start its worker (in the background)."""
+        route = self._add(deployment, routes, revision, node_id, allocations)
+        self._tasks.spawn(self._start_worker(route))
+        return route
+
+    def adopt(self, deployment: Deployment, node_id: str) -> Route:
+        """Put a serving route on `node_id` for a worker that outlived the last server; the caller attaches the
+        worker once the plan has sized the route (one allocation until then)."""
+        return self._add(deployment, deployment.routes, deployment.serving, node_id, 1)
+
+    def _add(self, deployment: Deployment, routes: dict[str, Route], revision: Revision, node_id: str,
+             allocations: int) -> Route:
         route = Route(deployment.deployment_id, node_id, revision, allocations, self._clock,
                       on_crash=lambda crashed: self._on_crash(deployment, crashed), on_change=deployment.changed)
         routes[node_id] = route
-        self._tasks.spawn(self._start_worker(route))
         return route
 
     async def _start_worker(self, route: Route) -> None:
@@ -60,9 +71,10 @@ class RouteWorkers:
             del routes[node_id]
             deployment.changed()
 
-    async def drain(self, deployment: Deployment, routes: Sequence[Route]) -> None:
-        """Stop these routes once they have answered what they hold; they no longer hold memory after."""
-        await asyncio.gather(*(route.stop(self._stop_timeout_s) for route in routes))
+    async def drain(self, deployment: Deployment, routes: Sequence[Route], *, server_exiting: bool = False) -> None:
+        """Stop these routes once they have answered what they hold; they no longer hold memory after. When the
+        server is exiting, workers that can outlive it are let go for the next server to adopt."""
+        await asyncio.gather(*(route.stop(self._stop_timeout_s, server_exiting=server_exiting) for route in routes))
         deployment.draining = [route for route in deployment.draining if route not in routes]
         deployment.changed()
 

@@ -9,6 +9,7 @@ The same frames travel over a local worker's pipes and over a remote worker's TC
 
 from __future__ import annotations
 
+import hashlib
 import struct
 from typing import Any, BinaryIO
 
@@ -43,6 +44,15 @@ class LoadModel(msgspec.Struct, frozen=True, tag=True):
     """The most windows spanning may cut one document into; beyond, the request is refused (400)."""
     definition_sha256: str | None = None
     """The definition's SHA-256: a worker on another machine finds the file by it (the path is the server's)."""
+
+
+def model_fingerprint(message: LoadModel) -> str:
+    """What a worker told `message` loads and how it runs it, as a SHA-256: the definition (by its digest),
+    tokenizer, task and worker resources, not its allocations (a running worker resizes) nor the server's path to
+    the definition. Two messages with one fingerprint may be served by the same worker: how a worker that outlived
+    its server is matched to what the next server wants."""
+    unplaced = msgspec.structs.replace(message, allocations=0, definition_path="")
+    return hashlib.sha256(msgspec.msgpack.encode(unplaced)).hexdigest()
 
 
 class InferRequest(msgspec.Struct, frozen=True):
