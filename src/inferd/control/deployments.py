@@ -24,8 +24,8 @@ from typing import Any
 from inferd.clock import Clock
 from inferd.cluster.backend import ClusterBackend
 from inferd.cluster.nodes import Node, NodeEvent
-from inferd.control.adoption import survivors_to_adopt
 from inferd.control.adaptive import AllocationWaits, RouteCounters, ScalerSettings, allocations_after_update
+from inferd.control.adoption import survivors_to_adopt
 from inferd.control.alias_moves import Assignments
 from inferd.control.deployment import Deployment, RevisionBuilder, deployment_of
 from inferd.control.deployment_request import AdaptiveAllocations, StartRequest, UpdateRequest
