@@ -202,6 +202,10 @@ def test_a_worker_whose_server_went_away_is_adopted_by_the_next_without_loading_
         second.client.send_batch(InferBatch(1, [InferRequest(1, ["a a"], {})]))  # ids start again: a new server's
         done = await second.next(BatchDone)
         assert done.batch_id == 1 and done.outcomes[0].request_id == 1 and done.outcomes[0].results is not None
+        with pytest.raises(link_auth.HandshakeFailed):  # a peer without the secret takes nothing over
+            await connect(orphanable, b"y" * link_auth.SECRET_BYTES)
+        second.client.send_batch(InferBatch(2, [InferRequest(2, ["a"], {})]))
+        assert (await second.next(BatchDone)).batch_id == 2
 
         # A third server takes the link over from one that still holds it (its machine died, say): the second's
         # connection is closed. It asks for another model, which this worker does not run.
