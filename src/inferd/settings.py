@@ -106,6 +106,10 @@ class Settings(BaseSettings):
         None, description="The Ray cluster with `--cluster ray`: `auto`, its GCS address `host:6379`, or "
         "`ray://host:10001`; default: auto (the cluster `ray start` started on this machine, or RAY_ADDRESS)."
     )
+    worker_orphan_timeout_s: float = Field(
+        60.0, gt=0, le=86400, description="With `--cluster ray`: how long a worker outlives its server (a crash, or a "
+        "stop) waiting for the next server of this data dir to adopt it before it ends by itself (seconds)."
+    )
     max_deployments: int = Field(100, ge=1, description="Deployments that may exist at once (Elasticsearch: 100).")
     max_batch_documents: int = Field(
         16, ge=1, le=1024, description="Default batch limit: the most documents a free allocation takes at once."

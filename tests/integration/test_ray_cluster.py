@@ -3,7 +3,9 @@
 One Ray cluster for the module (`ray.cluster_utils.Cluster`, all on 127.0.0.1: a head that offers no `inferd_ml`
 and three ML nodes of one CPU each), one server, one deployment moved through the tests in order: spread over the
 three nodes, resized under load, rolled out under load, a worker killed under load, the server killed and started
-again, then a node removed under load and one added back. About a minute in all, most of it Ray noticing the removed node (its heartbeat timeout).
+again (its workers adopted), stopped and started again (adopted again), killed and started with other worker
+settings (its workers replaced), then a node removed under load and one added back. About a minute and a half
+in all, most of it Ray noticing the removed node (its heartbeat timeout) and the servers starting.
 Skipped where Ray is not installed (it is an optional extra); CI installs the dev lock, which has it.
 """
 
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,7 @@ from elasticsearch import Elasticsearch
 from tests.support.api import deployment_stats, echo_rows, eventually, workers
 from tests.support.load import Load, kill_worker, serving_again
 from tests.support.models import TestModel, upload_test_model
-from tests.support.server import ServerProcess, client_for, http_for
+from tests.support.server import ServerProcess, auth_headers, client_for, http_for
 
 ray_cluster_utils = pytest.importorskip("ray.cluster_utils")
 
@@ -174,17 +176,60 @@ def test_a_crashed_worker_restarts_on_its_node_and_its_requests_are_retried_else
     assert {worker["node"] for worker in workers(http, DEPLOYMENT)} == set(routed_nodes(es))  # still on its node
 
 
-def test_a_killed_server_comes_back_on_new_workers_and_leaves_none_of_the_old(
+def worker_pids(http: httpx.Client) -> set[int]:
+    return {worker["pid"] for worker in workers(http, DEPLOYMENT)}
+
+
+def answers(server: ServerProcess) -> bool:
+    try:
+        return httpx.get(f"{server.url}/", headers=auth_headers(server.url), timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def restart_under_load(server: ServerProcess, es: Elasticsearch, http: httpx.Client, end: Callable[[], None]) -> None:
+    """End the server (`end`) and start another on its data dir while clients send requests; the new server adopts
+    the running workers: its first inference, and every one after, is served by the old server's worker processes."""
+    before = worker_pids(http)
+    assert len(before) == 3
+    with Load(es, DEPLOYMENT, clients=4) as load:
+        time.sleep(0.5)
+        end()
+        server.launch()
+        eventually(lambda: answers(server), timeout_s=120, what="the new server answering", period_s=0.02)
+        response = es.ml.infer_trained_model(model_id=DEPLOYMENT, docs=[{"text_field": "the cat"}])
+        assert response["inference_results"][0]["predicted_value"] == echo_rows("the cat")
+        assert worker_pids(http) == before  # adopted: no worker process was started
+        served = load.ok
+        eventually(lambda: load.ok > served + 20, timeout_s=30, what="traffic after the restart")
+    server.wait_ready(120)
+    # The only failures are calls no server answered (while none ran): every answer, the old server's and the new
+    # one's from the moment it listens, is a correct result.
+    assert [failure for failure in load.failures if failure[0] != -1] == [], load.failures[:5]
+    assert load.wrong == []
+    assert allocation_status(es)["state"] == "fully_allocated" and worker_pids(http) == before
+
+
+def test_a_killed_server_s_successor_adopts_its_running_workers_and_serves_at_once(
         server: ServerProcess, es: Elasticsearch, http: httpx.Client) -> None:
-    before = {worker["pid"] for worker in workers(http, DEPLOYMENT)}
-    server.kill()  # SIGKILL, as after a crash: nothing tells the nodes
+    restart_under_load(server, es, http, server.kill)  # SIGKILL, as after a crash: nothing tells the nodes
+
+
+def test_a_stopped_server_lets_its_workers_go_and_its_successor_adopts_them(
+        server: ServerProcess, es: Elasticsearch, http: httpx.Client) -> None:
+    restart_under_load(server, es, http, server.stop)  # SIGTERM: the server drains, then leaves the workers running
+
+
+def test_a_successor_with_other_worker_settings_stops_the_old_workers_and_starts_its_own(
+        server: ServerProcess, es: Elasticsearch, http: httpx.Client) -> None:
+    before = worker_pids(http)
+    server.kill()
+    server.extra_env["INFERD_MAX_BATCH_TOKENS"] = "256"  # what the workers run with: the old ones do not fit it
     server.start(timeout_s=120)
-    # Ready once the stored deployment serves again (on one node at least), on workers of its own.
-    assert allocation_status(es)["state"] in ("started", "fully_allocated")
     eventually(lambda: allocation_status(es)["state"] == "fully_allocated", timeout_s=120, what="all three again")
-    assert len(after := {worker["pid"] for worker in workers(http, DEPLOYMENT)}) == 3 and not after & before
-    # Each old worker ended with its server's connection (and its supervisor with the server's Ray job).
-    eventually(lambda: not any(psutil.pid_exists(pid) for pid in before), timeout_s=30, what="the old workers gone")
+    assert len(after := worker_pids(http)) == 3 and not after & before
+    # Stopped by the new server, not left to end by themselves after the orphan timeout (60 s).
+    eventually(lambda: not any(psutil.pid_exists(pid) for pid in before), timeout_s=20, what="the old workers gone")
     response = es.ml.infer_trained_model(model_id=DEPLOYMENT, docs=[{"text_field": "the cat"}])
     assert response["inference_results"][0]["predicted_value"] == echo_rows("the cat")
 

@@ -103,6 +103,12 @@ class ServerProcess:
         return (self.data_dir / ADMIN_KEY_FILE).read_text().strip()
 
     def start(self, timeout_s: float = 60) -> ServerProcess:
+        self.launch()
+        self.wait_ready(timeout_s)
+        return self
+
+    def launch(self) -> None:
+        """Start the process, without waiting for it to be ready."""
         register_server(self.url, self.data_dir)
         env = {**os.environ, **self.extra_env}
         log = self.log_path.open("ab")
@@ -115,8 +121,6 @@ class ServerProcess:
             preexec_fn=_ends_with_the_test_run,
         )
         log.close()
-        self.wait_ready(timeout_s)
-        return self
 
     def wait_ready(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from inferd.clock import Clock, SystemClock
+from inferd.cluster.backend import AdoptedWorker, ChooseSurvivors, SurvivingWorker
 from inferd.cluster.local import LocalCluster
 from inferd.cluster.nodes import Node, NodeChange
 from inferd.control.changes import ChangeSignal
@@ -213,6 +214,9 @@ class FakeBackend:
         self.start_failure: OSError | None = None
         """Set to make every worker start fail, as a process that cannot be spawned."""
         self.changes = ChangeSignal()
+        self.survivors: list[tuple[SurvivingWorker, ScriptedChannel]] = []
+        """Workers that outlived an earlier server, for a restore to adopt (the test plays them)."""
+        self.stopped_survivors: list[SurvivingWorker] = []
 
     def nodes(self) -> list[Node]:
         return self._nodes.nodes()
@@ -235,6 +239,12 @@ class FakeBackend:
         self.started.append(StartedWorker(node_id, name, self._clock.monotonic(), client, script))
         self.changes.notify()
         return client
+
+    async def adopt_workers(self, choose: ChooseSurvivors) -> list[AdoptedWorker]:
+        chosen = choose([survivor for survivor, _ in self.survivors])
+        self.stopped_survivors += [survivor for survivor, _ in self.survivors if survivor not in chosen]
+        return [AdoptedWorker(survivor, WorkerClient(script)) for survivor, script in self.survivors
+                if survivor in chosen]
 
     def scripts(self, node_id: str | None = None) -> list[ScriptedChannel]:
         """The scripted workers started (on the node), oldest first."""

@@ -57,6 +57,7 @@ from inferd.clock import Clock, SystemClock
 from inferd.cluster.backend import ClusterBackend
 from inferd.cluster.local import LocalCluster, machine_memory_bytes, machine_processors, split_machine
 from inferd.control import DeploymentManager, ModelRegistry, RuntimeLimits, ScalerSettings
+from inferd.control.deployment import Deployment
 from inferd.control.inference_endpoints import InferenceEndpoints
 from inferd.control.ingest import IngestPipelines
 from inferd.control.security import ApiKeys, ChangeWatcher, ConsoleSessions, Users, ensure_admin_key
@@ -76,20 +77,20 @@ def local_cluster(settings: Settings) -> LocalCluster:
     return LocalCluster(nodes, settings.data_dir / "logs")
 
 
-def cluster_backend(settings: Settings, clock: Clock) -> ClusterBackend:
-    """The backend `settings.cluster` names; Ray's is imported only when asked for (it is an optional extra)."""
+def cluster_backend(settings: Settings, clock: Clock, cluster_uuid: str) -> ClusterBackend:
+    """The backend `settings.cluster` names; Ray's is imported only when asked for (it is an optional extra). Its
+    workers carry `cluster_uuid`, so that only a server of this data dir adopts them."""
     if settings.cluster is ClusterKind.LOCAL:
         return local_cluster(settings)
     try:
         from inferd.cluster.ray_cluster import RayCluster
     except ImportError as error:
         raise RuntimeError(f"--cluster ray needs Ray: pip install 'inferd[ray]' ({error})") from None
-    return RayCluster(settings.ray_address, clock)
+    return RayCluster(settings.ray_address, clock, cluster_uuid, settings.worker_orphan_timeout_s)
 
 
-async def _restore(state: ServerState, timeout_s: float) -> None:
-    """Start the stored deployments again; the server is ready once they serve (or cannot, or time is up)."""
-    restored = await state.deployments.restore()
+async def _settle(state: ServerState, restored: list[Deployment], timeout_s: float) -> None:
+    """The server is ready once the restored deployments serve (or cannot, or time is up)."""
     state.deployments.start_scaler()
     state.deployments.follow_nodes()
     if not await state.deployments.wait_settled(restored, timeout_s):
@@ -116,7 +117,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             engine = open_store(settings.resolved_store_url)
             shutil.rmtree(settings.data_dir / "tmp", ignore_errors=True)  # leftovers of a process that was killed
             registry = ModelRegistry(ModelStore(engine), clock, settings.data_dir, UploadLimits.of(settings))
-            backend = cluster_backend(settings, clock)
+            cluster_uuid = ensure_cluster_uuid(engine)
+            backend = cluster_backend(settings, clock, cluster_uuid)
             deployments = DeploymentManager(registry, DeploymentStore(engine), backend, clock, RuntimeLimits(
                 settings.max_deployments, settings.max_batch_documents, settings.max_batch_tokens, settings.stop_timeout_s,
                 settings.max_document_windows,
@@ -144,7 +146,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             state = ServerState(
                 settings=settings,
                 clock=clock,
-                cluster_uuid=ensure_cluster_uuid(engine),
+                cluster_uuid=cluster_uuid,
                 node_name=settings.node_name or socket.gethostname(),
                 registry=registry,
                 deployments=deployments,
@@ -156,11 +158,16 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 pipelines=pipelines,
             )
             app.state.inferd = state
-            restoring = asyncio.create_task(_restore(state, settings.restore_timeout_s))
+            restoring: asyncio.Task[None] | None = None
             try:
+                # Before the server listens: a deployment whose workers survived the last server serves on them
+                # from its first request; the others start in the background.
+                restored = await deployments.restore()
+                restoring = asyncio.create_task(_settle(state, restored, settings.restore_timeout_s))
                 yield
             finally:
-                restoring.cancel()
+                if restoring is not None:
+                    restoring.cancel()
                 await deployments.shutdown()
         finally:
             if backend is not None:

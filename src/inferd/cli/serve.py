@@ -32,6 +32,8 @@ def serve(
     nodes: Annotated[int | None, _setting("nodes")] = None,
     cluster: Annotated[str | None, _setting("cluster")] = None,
     ray_address: Annotated[str | None, _setting("ray_address", absent="auto")] = None,
+    worker_orphan_timeout: Annotated[float | None, _setting(
+        "worker_orphan_timeout_s", flag="--worker-orphan-timeout")] = None,
     adaptive_interval: Annotated[float | None, _setting(
         "adaptive_allocations_interval_s", flag="--adaptive-interval")] = None,
     scale_up_cooldown: Annotated[float | None, _setting("scale_up_cooldown_s", flag="--scale-up-cooldown")] = None,
@@ -56,7 +58,7 @@ def serve(
 
     overrides: dict[str, Any] = {
         "host": host, "port": port, "data_dir": data_dir, "processors": processors, "ml_memory": ml_memory, "nodes": nodes,
-        "cluster": cluster, "ray_address": ray_address,
+        "cluster": cluster, "ray_address": ray_address, "worker_orphan_timeout_s": worker_orphan_timeout,
         "adaptive_allocations_interval_s": adaptive_interval, "scale_up_cooldown_s": scale_up_cooldown,
         "scale_to_zero_after_s": scale_to_zero_after, "tls_cert": tls_cert, "tls_key": tls_key,
         "security_enabled": False if no_security else None,

@@ -14,6 +14,7 @@ import sys
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
+from inferd.cluster.backend import AdoptedWorker, ChooseSurvivors
 from inferd.cluster.nodes import Node, NodeChange
 from inferd.runtime.device import GpuDevice
 from inferd.runtime.process_channel import start_worker_process
@@ -68,6 +69,9 @@ class LocalCluster:
         self._log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self._log_dir / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}-{node_id}.log"
         return await start_worker_process([sys.executable, "-m", "inferd.runtime.worker"], log_path)
+
+    async def adopt_workers(self, choose: ChooseSurvivors) -> list[AdoptedWorker]:
+        return []  # a local worker dies with its server: none survives one
 
     def close(self) -> None:
         pass

@@ -13,6 +13,11 @@ and a node fetches them only when it lacks the file. Batches never go through Ra
 worker's own TCP listener and speaks the pipe's msgspec frames over it (`runtime/tcp_channel.py`), authenticated
 both ways with a secret only the supervisor and the server know (`runtime/link_auth.py`); bench/remote_path.py
 measures that path against a Ray actor call.
+
+Supervisors and their workers outlive the server (`ray_node.py`): a server that crashed, or stopped and let its
+workers go, is followed by one that asks each live node's supervisor for the workers its data dir started
+(`adopt_workers`), reconnects to those the control plane wants with the secrets the supervisors kept, and stops the
+others. A worker no server adopts ends by itself after `orphan_timeout_s`.
 """
 
 from __future__ import annotations
@@ -28,13 +33,14 @@ import ray
 from ray.exceptions import GetTimeoutError, RayError
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+from inferd import __version__
 from inferd.clock import Clock
-from inferd.cluster.backend import WorkerStartError
+from inferd.cluster.backend import AdoptedWorker, ChooseSurvivors, SurvivingWorker, WorkerStartError
 from inferd.cluster.nodes import Node, NodeChange, NodeEvent
-from inferd.cluster.ray_node import ML_RESOURCE, NodeSupervisor, StartedWorker
+from inferd.cluster.ray_node import ML_RESOURCE, NodeSupervisor, NodeWorker, supervisor_name
 from inferd.runtime.device import GpuDevice
 from inferd.runtime.link_auth import HandshakeFailed
-from inferd.runtime.protocol import LoadModel
+from inferd.runtime.protocol import LoadModel, model_fingerprint
 from inferd.runtime.tcp_channel import connect_worker
 from inferd.runtime.worker_client import WorkerClient
 
@@ -43,6 +49,9 @@ logger = logging.getLogger(__name__)
 POLL_INTERVAL_S = 1.0
 START_TIMEOUT_S = 300.0
 """How long a node may take to start a worker's process (a first start there fetches the definition)."""
+LIST_TIMEOUT_S = 30.0
+"""How long a node's supervisor may take to list its workers at start-up (a node that does not answer keeps its
+workers, which end by themselves unadopted)."""
 NAMESPACE = "inferd"
 
 
@@ -85,12 +94,16 @@ def membership_changes(before: Mapping[str, Node], after: Mapping[str, Node]) ->
 
 
 class RayCluster:
-    def __init__(self, address: str | None, clock: Clock) -> None:
+    def __init__(self, address: str | None, clock: Clock, owner: str, orphan_timeout_s: float) -> None:
+        """`owner`: the server's cluster UUID (its data dir's), which its workers carry so that a later server of the
+        same data dir, and no other, adopts them."""
         handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
         ray.init(address=address or "auto", namespace=NAMESPACE, log_to_driver=False, logging_level=logging.WARNING)
         for signum, handler in handlers.items():  # Ray's would exit at once: uvicorn's drain and stop the workers
             signal.signal(signum, handler)
         self._clock = clock
+        self._owner = owner
+        self._orphan_timeout_s = orphan_timeout_s
         self._supervisors: dict[str, Any] = {}
         self._gpus: dict[str, tuple[GpuDevice, ...]] = {}
         """Each GPU node's GPUs, as it said when first seen."""
@@ -156,21 +169,73 @@ class RayCluster:
             raise WorkerStartError("a remote worker needs the definition's SHA-256")
         definition = await self._definition(model.definition_sha256, Path(model.definition_path))
         supervisor = self._supervisor(node_id)
+        call = supervisor.start.remote(self._owner, name, model.definition_sha256, model_fingerprint(model),
+                                       self._orphan_timeout_s, [definition])
         try:
-            started = await asyncio.to_thread(_started, supervisor.start.remote(name, model.definition_sha256, [definition]))
+            started = await asyncio.to_thread(_answer, call, START_TIMEOUT_S)
         except (RayError, GetTimeoutError) as error:
             self._supervisors.pop(node_id, None)  # a supervisor that failed once is not asked again
             raise WorkerStartError(f"node [{node_id}] could not start the worker: {error}") from None
+        return await self._connect(node_id, supervisor, started)
+
+    async def _connect(self, node_id: str, supervisor: Any, worker: NodeWorker) -> WorkerClient:
+        """Connect to a worker of the node's supervisor; one that cannot be reached is stopped."""
 
         def release() -> None:
-            supervisor.stop.remote(started.pid)
+            supervisor.stop.remote(worker.pid)
 
         try:
-            return await connect_worker(started.host, started.port, started.secret, name=f"{name}@{node_id[:8]}",
-                                        pid=started.pid, release=release)
+            return await connect_worker(worker.host, worker.port, worker.secret, name=f"{worker.name}@{node_id[:8]}",
+                                        pid=worker.pid, release=release)
         except (OSError, HandshakeFailed) as error:
             release()
-            raise WorkerStartError(f"cannot reach the worker at [{started.host}:{started.port}]: {error}") from None
+            raise WorkerStartError(f"cannot reach the worker at [{worker.host}:{worker.port}]: {error}") from None
+
+    async def adopt_workers(self, choose: ChooseSurvivors) -> list[AdoptedWorker]:
+        found = {SurvivingWorker(node_id, worker.name, worker.pid, worker.model_fingerprint): (supervisor, worker)
+                 for node_id, supervisor, worker in await asyncio.to_thread(self._surviving_workers)}
+        chosen = set(choose(list(found)))
+        for survivor, (supervisor, worker) in found.items():
+            if survivor not in chosen:
+                logger.warning("stopping worker %s (pid %d) on node [%s]: no stored deployment serves what it runs",
+                               worker.name, worker.pid, survivor.node_id)
+                supervisor.stop.remote(worker.pid)
+
+        async def adopt(survivor: SurvivingWorker) -> AdoptedWorker | None:
+            supervisor, worker = found[survivor]
+            try:
+                client = await self._connect(survivor.node_id, supervisor, worker)
+            except WorkerStartError as error:
+                logger.warning("cannot adopt worker %s (pid %d): %s", worker.name, worker.pid, error)
+                return None
+            logger.info("adopted worker %s (pid %d) on node [%s]", worker.name, worker.pid, survivor.node_id)
+            return AdoptedWorker(survivor, client)
+
+        adopted = await asyncio.gather(*(adopt(survivor) for survivor in found if survivor in chosen))
+        return [worker for worker in adopted if worker is not None]
+
+    def _surviving_workers(self) -> list[tuple[str, Any, NodeWorker]]:
+        """This data dir's workers on each live node that has a supervisor (a blocking call: Ray's API is)."""
+        calls: list[tuple[str, Any, Any]] = []
+        for node_id in self._live:
+            try:
+                supervisor = ray.get_actor(supervisor_name(node_id, __version__), namespace=NAMESPACE)
+            except ValueError:  # no supervisor there: no worker either
+                continue
+            except RayError as error:  # its workers are left to end by themselves, and new ones started
+                logger.warning("cannot reach node [%s]'s supervisor: %s", node_id, error)
+                continue
+            self._supervisors[node_id] = supervisor
+            calls.append((node_id, supervisor, supervisor.workers.remote(self._owner)))
+        found: list[tuple[str, Any, NodeWorker]] = []
+        for node_id, supervisor, call in calls:
+            try:
+                workers: list[NodeWorker] = _answer(call, LIST_TIMEOUT_S)
+            except (RayError, GetTimeoutError) as error:
+                logger.warning("node [%s] did not list its workers: %s", node_id, error)
+                continue
+            found += [(node_id, supervisor, worker) for worker in workers]
+        return found
 
     async def _definition(self, sha256: str, path: Path) -> Any:
         if sha256 not in self._definitions:
@@ -181,7 +246,8 @@ class RayCluster:
     def _supervisor(self, node_id: str) -> Any:
         if node_id not in self._supervisors:
             actor = ray.remote(NodeSupervisor).options(
-                num_cpus=0, max_concurrency=8, max_restarts=0,
+                name=supervisor_name(node_id, __version__), namespace=NAMESPACE, lifetime="detached",
+                get_if_exists=True, num_cpus=0, max_concurrency=8, max_restarts=0,
                 scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False))
             self._supervisors[node_id] = actor.remote()
         return self._supervisors[node_id]
@@ -190,9 +256,8 @@ class RayCluster:
         ray.shutdown()
 
 
-def _started(reference: Any) -> StartedWorker:
-    started: StartedWorker = ray.get(reference, timeout=START_TIMEOUT_S)
-    return started
+def _answer(reference: Any, timeout_s: float) -> Any:
+    return ray.get(reference, timeout=timeout_s)
 
 
 def _ray_nodes() -> list[dict[str, Any]]:

@@ -4,7 +4,13 @@ The supervisor puts a build's definition in the node's cache (`definition_cache.
 that build starts there, makes the worker's listening socket and secret, and starts the worker as a process of
 its own (`runtime/remote_worker.py`), so a model that crashes or hangs ends that process, not the supervisor. Every
 worker process is started from one long-lived thread, so the kernel's parent-death signal (set by the worker) fires
-only when the supervisor's process ends: the node dying, the server's Ray job ending, or Ray killing the actor.
+only when the supervisor's process ends: the node dying, or Ray killing the actor.
+
+The supervisor is a named, detached actor (`supervisor_name`): it outlives the server's Ray job, and so do its
+workers, each until no server has held it for its orphan timeout. It keeps a table of the workers it runs, with
+what a later server needs to adopt one (where it listens, its secret) and to judge it (the server that started it,
+the deployment, what it was started to load); the table lives in the actor's memory only, and Ray carries it to the
+server as it carried each worker's start.
 """
 
 from __future__ import annotations
@@ -14,8 +20,9 @@ import subprocess
 import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import ray
 
@@ -33,13 +40,28 @@ PORTS_VARIABLE = "INFERD_WORKER_PORTS"
 port."""
 
 
-class StartedWorker(NamedTuple):
-    """Where the server reaches a worker just started, the secret it proves itself with, and its process."""
+def supervisor_name(node_id: str, version: str) -> str:
+    """The supervisor actor's name on a node (in inferd's Ray namespace): how any server of inferd `version` finds
+    it. A server of another version does not use it (its calls may differ), nor adopt its workers."""
+    return f"inferd-supervisor-{version}-{node_id}"
 
+
+@dataclass(frozen=True)
+class NodeWorker:
+    """A worker a supervisor runs: where a server reaches it, the secret it proves itself with, and what it was
+    started for."""
+
+    owner: str
+    """The cluster UUID of the server that started it: servers of other data dirs sharing the Ray cluster leave it be."""
+    name: str
+    """The deployment it serves."""
+    pid: int
     host: str
     port: int
-    secret: bytes
-    pid: int
+    definition_sha256: str
+    model_fingerprint: str
+    """`protocol.model_fingerprint` of what it was started to load."""
+    secret: bytes = field(repr=False)
 
 
 def node_directory() -> Path:
@@ -65,10 +87,11 @@ class NodeSupervisor:
             del os.environ["CUDA_VISIBLE_DEVICES"]
         self._directory = node_directory()
         self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spawner")
-        self._processes: dict[int, subprocess.Popen[bytes]] = {}
+        self._processes: dict[int, tuple[subprocess.Popen[bytes], NodeWorker]] = {}
         self._lock = threading.Lock()
 
-    def start(self, name: str, sha256: str, definition: list[Any]) -> StartedWorker:
+    def start(self, owner: str, name: str, sha256: str, model_fingerprint: str, orphan_timeout_s: float,
+              definition: list[Any]) -> NodeWorker:
         """Start a worker for the build with this definition (`definition`: its object reference, in a list so
         that Ray does not fetch it unless the node lacks the file)."""
         definitions = self._directory / "definitions"
@@ -77,10 +100,25 @@ class NodeSupervisor:
         logs.mkdir(parents=True, exist_ok=True)
         host: str = ray.util.get_node_ip_address()  # type: ignore[no-untyped-call]
         started = self._spawner.submit(spawn_remote_worker, definitions, logs / f"{name}.log", host,
-                                       worker_ports()).result()
+                                       worker_ports(), orphan_timeout_s).result()
+        worker = NodeWorker(owner, name, started.process.pid, started.host, started.port, sha256, model_fingerprint,
+                            started.secret)
         with self._lock:
-            self._processes[started.process.pid] = started.process
-        return StartedWorker(started.host, started.port, started.secret, started.process.pid)
+            self._reap()
+            self._processes[worker.pid] = (started.process, worker)
+        return worker
+
+    def workers(self, owner: str) -> list[NodeWorker]:
+        """The running workers the server `owner` started, oldest first."""
+        with self._lock:
+            self._reap()
+            return [worker for _, worker in self._processes.values() if worker.owner == owner]
+
+    def _reap(self) -> None:
+        """Forget the workers that ended on their own (a crash, or no server adopted them in time)."""
+        for pid, (process, _) in list(self._processes.items()):
+            if process.poll() is not None:
+                del self._processes[pid]
 
     def gpus(self) -> list[GpuDevice]:
         """The node's CUDA devices, read by a throwaway process (the supervisor itself never touches CUDA)."""
@@ -89,7 +127,7 @@ class NodeSupervisor:
     def stop(self, pid: int) -> None:
         """End a worker (at once: a graceful stop was the server's to ask) and reap it."""
         with self._lock:
-            process = self._processes.pop(pid, None)
+            process, _ = self._processes.pop(pid, (None, None))
         if process is not None:
             process.kill()
             process.wait()

@@ -25,6 +25,7 @@ from inferd.clock import Clock
 from inferd.cluster.backend import ClusterBackend
 from inferd.cluster.nodes import Node, NodeEvent
 from inferd.control.adaptive import AllocationWaits, RouteCounters, ScalerSettings, allocations_after_update
+from inferd.control.adoption import survivors_to_adopt
 from inferd.control.alias_moves import Assignments
 from inferd.control.deployment import Deployment, RevisionBuilder, deployment_of
 from inferd.control.deployment_request import AdaptiveAllocations, StartRequest, UpdateRequest
@@ -57,9 +58,15 @@ from inferd.errors import (
     ValidationFailed,
 )
 from inferd.runtime.revision import Revision
+from inferd.runtime.route import Route
+from inferd.runtime.states import RouteState
 from inferd.store import DeploymentRecord, DeploymentStore, HistoryEntry
 
 logger = logging.getLogger(__name__)
+
+ADOPTION_TIMEOUT_S = 30.0
+"""How long start-up waits for the workers it adopted to answer that they serve what their routes want (a worker
+still answering the last server's batches first)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -265,7 +272,10 @@ class DeploymentManager:
 
         A change in progress when the server stopped did not happen (the store holds what ran before it),
         and its history says so. One whose model can no longer be deployed is logged and left stored; one
-        that does not fit waits, `starting`, with its reason, for capacity.
+        that does not fit waits, `starting`, with its reason, for capacity. Workers that outlived the last server
+        (a Ray node's) and run what a deployment serves are adopted first, as its routes on their nodes, and this
+        returns once they serve (or `ADOPTION_TIMEOUT_S` passed), so the deployment answers from the server's
+        first request; the plan places the rest as usual, and the backend stops the survivors nobody wants.
         """
         await asyncio.to_thread(self._store.interrupt_unfinished, self._clock.now_ms(),
                                 "the server stopped before it finished; the deployment kept its earlier build and "
@@ -288,8 +298,18 @@ class DeploymentManager:
                     logger.exception("cannot restore deployment [%s]; it stays stored", record.deployment_id)
                     continue
                 self._deployments[deployment.deployment_id] = deployment
-                self._reconciler.step()
                 restored.append(deployment)
+            serving = {deployment.deployment_id: deployment.serving for deployment in restored}
+            adopted = await self._backend.adopt_workers(lambda survivors: survivors_to_adopt(survivors, serving))
+            routes = [(self._workers.adopt(self._deployments[found.worker.deployment_id], found.worker.node_id),
+                       found.client) for found in adopted]
+            self._reconciler.step()  # sizes the adopted routes, and places what they do not hold
+            for route, worker in routes:
+                route.attach(worker)
+        deadline = self._clock.monotonic() + ADOPTION_TIMEOUT_S
+        for route, _ in routes:
+            await self._deployments[route.deployment_id].changes.wait_until(_loaded_check(route), self._clock,
+                                                                            deadline)
         return restored
 
     async def _wait_for(self, deployment: Deployment, wait_for: WaitFor, timeout_s: float, timeout_text: str,
@@ -444,8 +464,8 @@ class DeploymentManager:
             raise ResourceNotFound(f"No known model deployment with id [{','.join(expansion.unmatched)}]")
         return [self._deployments[deployment_id] for deployment_id in expansion.matched]
 
-    async def _drain(self, deployment: Deployment) -> None:
-        await self._workers.drain(deployment, deployment.all_routes)
+    async def _drain(self, deployment: Deployment, *, server_exiting: bool = False) -> None:
+        await self._workers.drain(deployment, deployment.all_routes, server_exiting=server_exiting)
 
     async def _remove(self, deployment: Deployment, actor: str, reason: str) -> None:
         """A deployment that failed to start is forgotten, as in Elasticsearch; its history says why."""
@@ -459,13 +479,15 @@ class DeploymentManager:
         self._deployments.pop(deployment.deployment_id, None)
 
     async def shutdown(self) -> None:
-        """Stop every worker (the server is exiting); pending restarts, worker starts and rollouts are abandoned."""
+        """The server is exiting: drain every route, then stop its worker, or let it go for the next server to adopt
+        where it can outlive this one (a Ray node's); pending restarts, worker starts and rollouts are abandoned."""
         self._tasks.cancel_all()
         async with self._lock:
             for deployment in self._deployments.values():
                 deployment.stopping = True
                 deployment.changed()
-            await asyncio.gather(*(self._drain(deployment) for deployment in self._deployments.values()))
+            await asyncio.gather(*(self._drain(deployment, server_exiting=True)
+                                   for deployment in self._deployments.values()))
             self._deployments.clear()
 
     # --- cache ---------------------------------------------------------------------------------
@@ -485,6 +507,10 @@ class DeploymentManager:
         """What serves the id now (a deployment id, or a model id or alias): its task, input field and vocabulary,
         for the APIs that speak in texts (`control/task_inference.py`)."""
         return (await self._inference.resolve(model_or_deployment_id)).serving
+
+
+def _loaded_check(route: Route) -> Callable[[], bool]:
+    return lambda: route.state is not RouteState.STARTING
 
 
 def _settled_check(deployment: Deployment) -> Callable[[], bool]:

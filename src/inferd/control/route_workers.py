@@ -1,5 +1,6 @@
 """Routes and their workers: a new route gets a worker on its node, a retired route drains and stops, and a
-route whose worker crashed while serving gets a new one after a back-off (`restarts.py`), or stays failed.
+route whose worker crashed while serving gets a new one after a back-off (`restarts.py`), or stays failed. At
+start-up, a route may instead take over a worker that outlived the last server (`adopt`).
 
 A rollout's new worker is not restarted: the rollout fails instead, and the old workers keep serving.
 """
@@ -37,11 +38,23 @@ class RouteWorkers:
                allocations: int, device: str = "cpu") -> Route:
         """Put a new route of `revision` in `routes`, on `device` of its node, and start its worker (in the
         background)."""
+        route = self._add(deployment, routes, revision, node_id, allocations, device)
+        self._tasks.spawn(self._start_worker(route))
+        return route
+
+    def adopt(self, deployment: Deployment, node_id: str) -> Route:
+        """Put a serving route on `node_id` for a worker that outlived the last server; the caller attaches the
+        worker once the plan has sized the route (one allocation until then). The route runs on the revision's device:
+        a survivor is adopted only when its load, device included, is the revision's (so a GPU worker, started on
+        the `cuda:N` the plan chose rather than the `cuda` asked for, is replaced, not adopted)."""
+        return self._add(deployment, deployment.routes, deployment.serving, node_id, 1, deployment.serving.load.device)
+
+    def _add(self, deployment: Deployment, routes: dict[str, Route], revision: Revision, node_id: str,
+             allocations: int, device: str) -> Route:
         route = Route(deployment.deployment_id, node_id, revision, allocations, self._clock,
                       on_crash=lambda crashed: self._on_crash(deployment, crashed), on_change=deployment.changed,
                       device=device)
         routes[node_id] = route
-        self._tasks.spawn(self._start_worker(route))
         return route
 
     async def _start_worker(self, route: Route) -> None:
@@ -62,9 +75,10 @@ class RouteWorkers:
             del routes[node_id]
             deployment.changed()
 
-    async def drain(self, deployment: Deployment, routes: Sequence[Route]) -> None:
-        """Stop these routes once they have answered what they hold; they no longer hold memory after."""
-        await asyncio.gather(*(route.stop(self._stop_timeout_s) for route in routes))
+    async def drain(self, deployment: Deployment, routes: Sequence[Route], *, server_exiting: bool = False) -> None:
+        """Stop these routes once they have answered what they hold; they no longer hold memory after. When the
+        server is exiting, workers that can outlive it are let go for the next server to adopt."""
+        await asyncio.gather(*(route.stop(self._stop_timeout_s, server_exiting=server_exiting) for route in routes))
         deployment.draining = [route for route in deployment.draining if route not in routes]
         deployment.changed()
 

@@ -9,6 +9,7 @@ The same frames travel over a local worker's pipes and over a remote worker's TC
 
 from __future__ import annotations
 
+import hashlib
 import struct
 from typing import Any, BinaryIO
 
@@ -47,6 +48,15 @@ class LoadModel(msgspec.Struct, frozen=True, tag=True):
     """Where the model runs: `cpu`, or the CUDA device the planner chose on the worker's node (`cuda:N`)."""
     precision: str = "float32"
     """What forward passes compute in (`runtime/device.py`'s `Precision`): float32, or autocast to a half."""
+
+
+def model_fingerprint(message: LoadModel) -> str:
+    """What a worker told `message` loads and how it runs it, as a SHA-256: the definition (by its digest),
+    tokenizer, task and worker resources, not its allocations (a running worker resizes) nor the server's path to
+    the definition. Two messages with one fingerprint may be served by the same worker: how a worker that outlived
+    its server is matched to what the next server wants."""
+    unplaced = msgspec.structs.replace(message, allocations=0, definition_path="")
+    return hashlib.sha256(msgspec.msgpack.encode(unplaced)).hexdigest()
 
 
 class InferRequest(msgspec.Struct, frozen=True):

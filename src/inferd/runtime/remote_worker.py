@@ -4,7 +4,8 @@ Its node's supervisor (`cluster/ray_node.py`) starts it with `spawn_remote_worke
 first (so the port is known before the worker runs) and handed down, and the link's secret is written on the
 worker's stdin, never on its command line, which anyone on the machine can read. The definition is the file named
 by its SHA-256 in the definitions directory, where the supervisor put it (the path in `LoadModel` is the server's).
-The worker dies with the process that started it.
+The worker dies with the process that started it (the node's supervisor), and outlives its server's connection
+by up to its orphan timeout, for the next server to adopt it (`tcp_link.py`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from inferd.runtime.tcp_link import TcpLink, listen
 
 CONNECT_TIMEOUT_S = 60.0
 """How long the worker waits for its server to connect before it gives up and exits."""
+ORPHAN_TIMEOUT_S = 60.0
+"""How long a worker whose server's connection ended waits for a server to adopt it before it exits (default)."""
 
 
 def definition_file(definitions: Path, sha256: str) -> Path:
@@ -42,15 +45,17 @@ class RemoteWorkerProcess(NamedTuple):
     secret: bytes
 
 
-def spawn_remote_worker(definitions: Path, log_path: Path, host: str, ports: range | None) -> RemoteWorkerProcess:
-    """Start a worker listening on `host` (the first free port of `ports`), logging to `log_path`."""
+def spawn_remote_worker(definitions: Path, log_path: Path, host: str, ports: range | None,
+                        orphan_timeout_s: float = ORPHAN_TIMEOUT_S) -> RemoteWorkerProcess:
+    """Start a worker listening on `host` (the first free port of `ports`), logging to `log_path`, that ends
+    `orphan_timeout_s` after its last server's connection if no server adopts it."""
     listener = listen(host, ports)
     secret = link_auth.new_secret()
     try:
         with log_path.open("ab") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "inferd.runtime.remote_worker", "--listen-fd", str(listener.fileno()),
-                 "--definitions", str(definitions)],
+                 "--definitions", str(definitions), "--orphan-timeout", str(orphan_timeout_s)],
                 stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, pass_fds=(listener.fileno(),),
                 env=worker_environment())
         port = int(listener.getsockname()[1])
@@ -70,6 +75,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m inferd.runtime.remote_worker")
     parser.add_argument("--listen-fd", type=int, required=True)
     parser.add_argument("--definitions", type=Path, required=True)
+    parser.add_argument("--orphan-timeout", type=float, default=ORPHAN_TIMEOUT_S)
     arguments = parser.parse_args()
     secret = sys.stdin.buffer.read(link_auth.SECRET_BYTES)
     if len(secret) != link_auth.SECRET_BYTES:
@@ -82,7 +88,7 @@ def main() -> None:
             raise ValueError("a remote worker finds its definition by SHA-256, and the server sent none")
         return definition_file(arguments.definitions, message.definition_sha256)
 
-    code = worker.serve(TcpLink(listener, secret, CONNECT_TIMEOUT_S), prepare=prepare)
+    code = worker.serve(TcpLink(listener, secret, CONNECT_TIMEOUT_S, arguments.orphan_timeout), prepare=prepare)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)  # the reader thread may be blocked on the socket; interpreter shutdown would wait on it

@@ -188,8 +188,9 @@ class Route:
         self._on_change()
         self._dispatch()
 
-    async def stop(self, timeout_s: float) -> None:
-        """Refuse new requests, let every queued and in-flight document finish, then end the worker."""
+    async def stop(self, timeout_s: float, *, server_exiting: bool = False) -> None:
+        """Refuse new requests, let every queued and in-flight document finish, then end the worker (or, when the
+        server is exiting, let it go if it can outlive the server: `WorkerClient.leave`)."""
         if self.stopped:
             return
         crashed = self.state is RouteState.FAILED
@@ -202,7 +203,10 @@ class Route:
         except TimeoutError:
             logger.warning("route %s did not drain within %.0fs; stopping it anyway", self, timeout_s)
         if self._worker is not None:
-            self._worker.shutdown()
+            if server_exiting:
+                self._worker.leave()
+            else:
+                self._worker.shutdown()
             await self._worker.wait_closed(timeout_s)
         if not self.stopped:
             self._move(RouteEvent.DRAINED)

@@ -6,6 +6,7 @@ connects, runs the handshake (`link_auth.py`) and hands back the usual `WorkerCl
 is the backend's (`release`, called once, when the worker is killed or its connection ends); a kill also drops the
 connection at once, so the route hears the worker has gone without waiting for the node. A connection that ends is
 a worker that ended: the process, its node, or the network between them; the route treats all three as a crash.
+A server that exits `detach`es instead: the connection closes, and the worker waits for the next server.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ async def connect_worker(host: str, port: int, secret: bytes, *, name: str, pid:
         sock.close()
         raise
     channel.connected(transport)
-    return WorkerClient(channel)
+    return WorkerClient(channel, detach=channel.detach)
 
 
 def _open(host: str, port: int, secret: bytes) -> socket.socket:
@@ -97,6 +98,13 @@ class TcpChannel:
         if self._killed:
             return f"the inference process at [{self._address}] was killed"
         return f"the connection to the inference process at [{self._address}] closed (the process or its node ended)"
+
+    def detach(self) -> None:
+        """Close the connection and leave the worker running: the server is exiting, and the next one adopts it
+        (its node's supervisor keeps it until then, for the worker's orphan timeout)."""
+        self._released = True  # the worker goes on: nothing to release
+        if self._transport is not None:
+            self._transport.close()
 
     def kill(self) -> None:
         if self._killed:

@@ -7,7 +7,9 @@ the allocation threads' queue and hands control messages (allocations, stats, ca
 forward pass. The allocations share one inference cache (`runtime/cached_runner.py`), bounded by `cache_size`. Each
 allocation is a thread with `threads_per_allocation` intra-op threads; PyTorch releases the GIL in the
 forward pass, so allocations run in parallel over the same weights. Resizing starts or retires allocation
-threads: same process, no reload, and a retiring allocation finishes its batch first.
+threads: same process, no reload, and a retiring allocation finishes its batch first. A remote worker whose server
+went away may be adopted by the next one, which sends `LoadModel` again: the worker answers `Ready` without loading
+when it names what the worker runs (`protocol.model_fingerprint`), `LoadFailed` when not.
 """
 
 from __future__ import annotations
@@ -112,6 +114,8 @@ class Allocations:
         self._threads: list[threading.Thread] = []
         self._target = 0
         self.batches_done = 0
+        self._unanswered = 0
+        self._answered = threading.Condition()
 
     @property
     def count(self) -> int:
@@ -129,7 +133,14 @@ class Allocations:
         self._target = count
 
     def submit(self, batch: InferBatch) -> None:
+        with self._answered:
+            self._unanswered += 1
         self._batches.put(batch)
+
+    def wait_answered(self) -> None:
+        """Wait until every batch submitted so far has been answered (or its answer dropped)."""
+        with self._answered:
+            self._answered.wait_for(lambda: self._unanswered == 0)
 
     def stop(self) -> None:
         """Finish queued batches, then stop every allocation."""
@@ -152,6 +163,9 @@ class Allocations:
             elapsed_ms = (time.perf_counter() - started) * 1000
             self.batches_done += 1
             self._outbox.send(BatchDone(batch.batch_id, outcomes, elapsed_ms))
+            with self._answered:
+                self._unanswered -= 1
+                self._answered.notify_all()
 
 
 class Inbox:
@@ -248,8 +262,15 @@ def serve(link: WorkerLink, prepare: Prepare = prepare_process) -> int:
             case Shutdown():
                 allocations.stop()
                 return 0
-            case LoadModel():
-                print("ignoring a second LoadModel: a worker loads its model once", file=sys.stderr)
+            case LoadModel() as again:  # a new server took the worker over (a remote worker's link only)
+                if protocol.model_fingerprint(again) != protocol.model_fingerprint(first):
+                    link.send(LoadFailed("the worker runs another model or other resources than the server asks for"))
+                    continue
+                # What an earlier server sent is answered first, so no answer of its reaches the new server once
+                # it sends batches (whose ids may be the same).
+                allocations.wait_answered()
+                allocations.resize(again.allocations)
+                link.send(Ready(protocol.PROTOCOL_VERSION, os.getpid(), load_count, allocations.count, load_ms))
 
 
 def main() -> None:

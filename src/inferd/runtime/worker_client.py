@@ -65,8 +65,10 @@ class WorkerChannel(Protocol):
 class WorkerClient:
     """A route's worker: typed requests over whichever channel reaches it."""
 
-    def __init__(self, channel: WorkerChannel) -> None:
+    def __init__(self, channel: WorkerChannel, detach: Callable[[], None] | None = None) -> None:
+        """`detach`: for a worker that can outlive the server (a remote one), how to let it go still running."""
         self._channel = channel
+        self._detach = detach
 
     @property
     def pid(self) -> int | None:
@@ -99,6 +101,14 @@ class WorkerClient:
     def shutdown(self) -> None:
         """Finish what it holds, then end."""
         self._channel.send(Shutdown())
+
+    def leave(self) -> None:
+        """The server is exiting: a worker that can outlive it is let go, still running, for the next server to
+        adopt; one that cannot is told to shut down."""
+        if self._detach is not None:
+            self._detach()
+        else:
+            self.shutdown()
 
     def kill(self) -> None:
         self._channel.kill()

@@ -16,7 +16,7 @@ from tests.support.clock import FakeClock
 
 def test_the_local_backend_is_the_default_and_splits_the_machine(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, processors=4, ml_memory="4gb", nodes=2)
-    backend = cluster_backend(settings, FakeClock())
+    backend = cluster_backend(settings, FakeClock(), "a-cluster-uuid")
     assert settings.cluster is ClusterKind.LOCAL and isinstance(backend, LocalCluster)
     assert [(node.node_id, node.processors) for node in backend.nodes()] == [("node-0", 2), ("node-1", 2)]
 
@@ -26,7 +26,7 @@ def test_the_ray_backend_without_ray_says_which_extra_to_install(tmp_path: Path,
     monkeypatch.setitem(sys.modules, "inferd.cluster.ray_cluster", None)  # as if Ray were not installed
     monkeypatch.setenv("INFERD_CLUSTER", "ray")
     with pytest.raises(RuntimeError, match=r"--cluster ray needs Ray: pip install 'inferd\[ray\]'"):
-        cluster_backend(Settings(data_dir=tmp_path), FakeClock())
+        cluster_backend(Settings(data_dir=tmp_path), FakeClock(), "a-cluster-uuid")
 
 
 def test_options_that_divide_this_machine_are_refused_with_ray(tmp_path: Path) -> None:

@@ -14,12 +14,13 @@ from inferd.control import RuntimeLimits
 from inferd.control.deployment_request import UpdateRequest
 from inferd.control.lifecycle import AllocationState, AssignmentState
 from inferd.errors import InferdError, RequestTimeout, StatusConflict, TooManyRequests
-from inferd.runtime.protocol import InferBatch, LoadFailed, LoadModel, Shutdown
+from inferd.cluster.backend import SurvivingWorker
+from inferd.runtime.protocol import InferBatch, LoadFailed, LoadModel, Shutdown, model_fingerprint
 from inferd.runtime.states import RouteState
 from tests.support.api import echo_rows
 from tests.support.core import GIB, CoreModels, add_model, core_on, documents, run, start_request, until
 from tests.support.models import TestModel
-from tests.support.workers import WorkerKind
+from tests.support.workers import ScriptedChannel, WorkerKind
 
 SMALL_NODES = tuple(Node(f"node-{index}", 1, 8 * GIB) for index in range(4))
 """One processor each: two allocations of one thread take two nodes, a route on each."""
@@ -263,5 +264,48 @@ def test_a_worker_that_fails_to_load_on_restore_leaves_the_deployment_failed_wit
             assert await manager.wait_settled([deployment], 30)
             assert deployment.state is AssignmentState.FAILED
             assert deployment.failure_reasons == "Could not load the model: OSError: the definition file is unreadable"
+
+        run(core, after)
+
+
+def test_restore_adopts_the_surviving_worker_of_a_stored_deployment_and_stops_the_ones_nobody_wants(
+    tmp_path: Path, core_models: CoreModels
+) -> None:
+    with core_on(tmp_path, WorkerKind.SCRIPTED, nodes=SMALL_NODES) as core:
+        add_model(core, "m", core_models.echo)
+
+        async def before() -> None:
+            starting = asyncio.create_task(core.manager.start(start_request("m", number_of_allocations="2")))
+            await core.backend.ready(2)
+            await starting
+
+        run(core, before)  # as after a crash, the store holds the deployment and its build
+        served = model_fingerprint(core.backend.scripts()[0].load)
+
+    with core_on(tmp_path, WorkerKind.SCRIPTED, nodes=SMALL_NODES) as core:
+        manager, backend = core.manager, core.backend
+        survivor = ScriptedChannel("survivor")
+        wanted = SurvivingWorker("node-2", "m", survivor.pid, served)
+        other_build = SurvivingWorker("node-1", "m", 901, "the fingerprint of another build")
+        stopped_meanwhile = SurvivingWorker("node-3", "stopped-meanwhile", 902, served)
+        backend.survivors = [(other_build, ScriptedChannel("old-build")), (wanted, survivor),
+                             (stopped_meanwhile, ScriptedChannel("unwanted"))]
+
+        async def after() -> None:
+            restoring = asyncio.create_task(manager.restore())
+            await survivor.wait_sent(LoadModel)
+            assert not restoring.done()  # restore returns once the adopted worker serves
+            assert survivor.load.allocations == 1 and model_fingerprint(survivor.load) == served
+            survivor.ready()
+            (deployment,) = await restoring
+            assert deployment.routes["node-2"].state is RouteState.STARTED
+            assert backend.stopped_survivors == [other_build, stopped_meanwhile]
+            # The second allocation is placed as usual, on a new worker elsewhere; none was started on node-2.
+            (fresh,) = await backend.wait_started(1)
+            assert fresh.node_id != "node-2"
+            inference = asyncio.create_task(manager.infer("m", documents("the cat"), None, 30, "30s"))
+            (batch,) = await survivor.wait_sent(InferBatch)
+            survivor.answer(batch)
+            assert await inference == [{"echo": "the cat"}]
 
         run(core, after)

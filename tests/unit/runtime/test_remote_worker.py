@@ -1,8 +1,8 @@
 """A worker on another machine, here on loopback: the same frames over an authenticated TCP link.
 
 The worker is a real process (`python -m inferd.runtime.remote_worker`) running a real TorchScript model; the server
-end is the real `connect_worker`. A peer without the worker's secret is refused before any frame, and the worker
-ends when its server's connection does.
+end is the real `connect_worker`. A peer without the worker's secret is refused before any frame; a worker told to
+shut down ends, and one whose server went away waits for the next to adopt it, or ends after its orphan timeout.
 """
 
 from __future__ import annotations
@@ -12,16 +12,23 @@ import hashlib
 import shutil
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypeVar
 
+import msgspec
 import pytest
 import torch
 
 from inferd.runtime import link_auth, protocol
-from inferd.runtime.protocol import BatchDone, FromWorker, InferBatch, InferRequest, LoadModel, Ready
+from inferd.runtime.protocol import BatchDone, FromWorker, InferBatch, InferRequest, LoadFailed, LoadModel, Ready
 from inferd.runtime.remote_worker import RemoteWorkerProcess, definition_file, spawn_remote_worker
 from inferd.runtime.tcp_channel import connect_worker
+from inferd.runtime.worker_client import WorkerClient
+
+ORPHAN_TIMEOUT_S = 2.0
+_M = TypeVar("_M", Ready, LoadFailed, BatchDone)
 
 
 class Identity(torch.nn.Module):
@@ -52,7 +59,7 @@ def started(tmp_path: Path, model: LoadModel) -> Iterator[RemoteWorkerProcess]:
     worker.process.wait()
 
 
-def test_a_remote_worker_serves_over_its_link_and_ends_with_it(started: RemoteWorkerProcess, model: LoadModel,
+def test_a_remote_worker_serves_over_its_link_and_ends_when_told_to(started: RemoteWorkerProcess, model: LoadModel,
                                                                tmp_path: Path) -> None:
     async def scenario() -> list[FromWorker | None]:
         released: list[bool] = []
@@ -134,3 +141,83 @@ def test_each_side_refuses_a_peer_with_another_secret() -> None:
     assert isinstance(worker_raised, link_auth.HandshakeFailed)  # the worker checks the server's proof first
     assert "does not hold the worker's secret" in str(worker_raised)
     assert isinstance(server_raised, link_auth.HandshakeFailed)
+
+
+@pytest.fixture
+def orphanable(tmp_path: Path, model: LoadModel) -> Iterator[RemoteWorkerProcess]:
+    worker = spawn_remote_worker(tmp_path / "node", tmp_path / "worker.log", "127.0.0.1", None, ORPHAN_TIMEOUT_S)
+    yield worker
+    worker.process.kill()
+    worker.process.wait()
+
+
+class Server:
+    """One server's connection to the worker, and what the worker sent it."""
+
+    def __init__(self, client: WorkerClient) -> None:
+        self.client = client
+        self.received: list[FromWorker | None] = []
+        self._arrived = asyncio.Event()
+        client.listen(self._handle)
+
+    def _handle(self, message: FromWorker | None) -> None:
+        self.received.append(message)
+        self._arrived.set()
+
+    async def next(self, kind: type[_M]) -> _M:
+        while not (found := [message for message in self.received if isinstance(message, kind)]):
+            await asyncio.wait_for(self._arrived.wait(), 60)
+            self._arrived.clear()
+        self.received.remove(found[0])
+        return found[0]
+
+    async def ended(self) -> None:
+        while None not in self.received:
+            await asyncio.wait_for(self._arrived.wait(), 60)
+            self._arrived.clear()
+
+
+async def connect(worker: RemoteWorkerProcess, secret: bytes | None = None) -> Server:
+    return Server(await connect_worker(worker.host, worker.port, secret or worker.secret, name="remote",
+                                       pid=worker.process.pid, release=lambda: None))
+
+
+def test_a_worker_whose_server_went_away_is_adopted_by_the_next_without_loading_again(
+        orphanable: RemoteWorkerProcess, model: LoadModel) -> None:
+    async def scenario() -> None:
+        first = await connect(orphanable)
+        first.client.load(model)
+        loaded = await first.next(Ready)
+        first.client.send_batch(InferBatch(1, [InferRequest(1, ["a"], {})]))
+        await first.next(BatchDone)
+        first.client.leave()  # the server exits, letting its worker go
+        await first.client.wait_closed(10)
+
+        with pytest.raises(link_auth.HandshakeFailed):  # the next server must prove the secret, as the first did
+            await connect(orphanable, b"x" * link_auth.SECRET_BYTES)
+        second = await connect(orphanable)
+        second.client.load(msgspec.structs.replace(model, allocations=2, definition_path="/the/next/server.pt"))
+        adopted = await second.next(Ready)
+        assert (adopted.pid, adopted.load_count, adopted.allocations) == (loaded.pid, 1, 2)  # no second load
+        second.client.send_batch(InferBatch(1, [InferRequest(1, ["a a"], {})]))  # ids start again: a new server's
+        done = await second.next(BatchDone)
+        assert done.batch_id == 1 and done.outcomes[0].request_id == 1 and done.outcomes[0].results is not None
+        with pytest.raises(link_auth.HandshakeFailed):  # a peer without the secret takes nothing over
+            await connect(orphanable, b"y" * link_auth.SECRET_BYTES)
+        second.client.send_batch(InferBatch(2, [InferRequest(2, ["a"], {})]))
+        assert (await second.next(BatchDone)).batch_id == 2
+
+        # A third server takes the link over from one that still holds it (its machine died, say): the second's
+        # connection is closed. It asks for another model, which this worker does not run.
+        third = await connect(orphanable)
+        await second.ended()
+        third.client.load(msgspec.structs.replace(model, task_type="text_embedding"))
+        refused = await third.next(LoadFailed)
+        assert "runs another model" in refused.reason
+        third.client.kill()
+
+    asyncio.run(scenario())
+    # No server holds the worker any more: it ends by itself once its orphan timeout has passed.
+    orphaned = time.monotonic()
+    assert orphanable.process.wait(30) == 0
+    assert time.monotonic() - orphaned < ORPHAN_TIMEOUT_S + 10
