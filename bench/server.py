@@ -182,6 +182,12 @@ class Server:
         return self._call("POST", f"/_ml/trained_models/{MODEL_ID}/_infer", params=params,
                           json={"docs": [{"text_field": text}]})
 
+    def infer_documents(self, texts: Sequence[str]) -> list[dict[str, Any]]:
+        """Several documents in one `_infer`: their results, in order."""
+        body = self._call("POST", f"/_ml/trained_models/{MODEL_ID}/_infer",
+                          json={"docs": [{"text_field": text} for text in texts]})
+        return body["inference_results"]  # type: ignore[no-any-return]
+
     # --- what the server says of it --------------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:

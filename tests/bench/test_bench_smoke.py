@@ -181,3 +181,20 @@ def test_enrich_benchmark_smoke(tmp_path: Path, kept: list[str]) -> None:
     assert len(measured["runs_infer"]) == len(measured["runs_enrich"]) == 3
     assert all(run["inferred_documents"] == 48 for run in measured["runs_infer"] + measured["runs_enrich"])
     assert measured["ratio"] == measured["enrich_docs_per_s"] / measured["infer_docs_per_s"] > 0
+
+
+def test_quantized_benchmark_smoke(tmp_path: Path, kept: list[str]) -> None:
+    """all-MiniLM-L6-v2 float32 and int8 (traced with quantize=True), each served by its own server."""
+    measured = run_serving("quantized", tmp_path, kept, "--duration", "1", "--warmup", "0", "--raw-sizes", "1,8",
+                           "--raw-seconds", "0.2", "--max-rate", "2000", "--sentences", "48")
+    sides = {"float32", "int8"}
+    assert set(measured["served_per_s"]) == set(measured["best_raw_per_s"]) == sides
+    assert all(len(measured["runs"][side]) == 3 and len(measured["raw"][side]) == (3 if measured["processors"] > 1
+                                                                                   else 1) for side in sides)
+    assert all(measured["served_to_raw"][side] == measured["served_per_s"][side] / measured["best_raw_per_s"][side]
+               for side in sides)
+    assert measured["int8_over_float32"] == measured["served_per_s"]["int8"] / measured["served_per_s"]["float32"] > 0
+    assert measured["compared_sentences"] == 48 and measured["embeddings_compared"] == "served"
+    assert 0.5 < measured["cosine_min"] <= measured["cosine_mean"] < 1  # int8 changes every embedding, a little
+    assert measured["definition_bytes"]["int8"] < 0.8 * measured["definition_bytes"]["float32"]
+    assert measured["weights_bytes"]["int8"] < 0.8 * measured["weights_bytes"]["float32"]

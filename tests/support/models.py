@@ -2,6 +2,7 @@
 
     make_test_model("echo", directory)         pass_through; outputs its inputs, [batch, seq, 4]
     make_test_model("text_embedding", ...)     a tiny BERT per task type, traced by `inferd.importer`
+    make_test_model("text_embedding", ..., quantize=True)   the same weights with int8 linear layers
     make_minilm_model(directory)               the real all-MiniLM-L6-v2, traced as text_embedding
 
 Everything uses the same small WordPiece vocabulary (`VOCABULARY`). Builds are cached under the
@@ -105,16 +106,20 @@ class TestModel:
         return TaskType(next(iter(self.config["inference_config"])))
 
 
-def make_test_model(kind: str, directory: Path, *, extra_bytes: int = 0) -> TestModel:
+def make_test_model(kind: str, directory: Path, *, extra_bytes: int = 0, quantize: bool = False) -> TestModel:
     """Build (or reuse from `directory`) the test model of `kind`, one of `KINDS`.
 
-    `extra_bytes` (echo only) pads the definition with incompressible bytes, for multi-part uploads.
+    `extra_bytes` (echo only) pads the definition with incompressible bytes, for multi-part uploads. `quantize`
+    (the tiny BERTs only) makes their linear layers int8 as `inferd import --quantize` does; the weights are the
+    same as the float32 model's of that kind.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown test model kind {kind!r}; expected one of {KINDS}")
     if extra_bytes and kind != ECHO:
         raise ValueError("extra_bytes applies to the echo model only")
-    name = f"{kind}-{extra_bytes}" if extra_bytes else kind
+    if quantize and kind in SCRIPTED_KINDS:
+        raise ValueError("quantize applies to the tiny BERTs only")
+    name = f"{kind}-{extra_bytes}" if extra_bytes else f"{kind}-int8" if quantize else kind
     root = Path(directory) / name
     hf_dir = None if kind in SCRIPTED_KINDS else root / "hf"
 
@@ -125,7 +130,8 @@ def make_test_model(kind: str, directory: Path, *, extra_bytes: int = 0) -> Test
             return _build_slow(traced_dir)
         assert hf_dir is not None
         write_tiny_bert(TaskType(kind), hf_dir)
-        return trace_model(hf_dir, kind, traced_dir, description=f"Tiny random BERT for {kind} tests")
+        description = f"Tiny random BERT for {kind} tests{' (int8 linear layers)' if quantize else ''}"
+        return trace_model(hf_dir, kind, traced_dir, description=description, quantize=quantize)
 
     return _cached(kind, root, build, hf_dir)
 

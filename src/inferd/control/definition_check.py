@@ -11,7 +11,10 @@ The API process never loads uploaded bytes. The check has three steps:
    file system or the network: `torch.save` (truncates and writes any file), `torch.from_file` (creates a file and
    maps it writable), `debugprims::load_tensor`, and the distributed `c10d` operators and classes (`FileStore`,
    `TCPStore`). The code is read as text, string literals joined and escapes decoded, and any mention of these
-   names refuses the archive. Without them a TorchScript program computes on tensors and nothing else.
+   names refuses the archive, as does any custom class (`torch.classes.NAMESPACE.Class`) outside the namespaces of
+   torch's own kernels that keep packed weights in one (`ALLOWED_CLASS_NAMESPACES`: an int8 model from `inferd import
+   --quantize` holds `torch.classes.quantized.LinearPackedParamsBase`). Without them a TorchScript program computes
+   on tensors and nothing else.
 3. The load (a throwaway child process with a timeout, limited address space and CPU time, and `RLIMIT_FSIZE` 0):
    `torch.jit.load`, then every compiled method of every module, inlined, is searched again for those operators
    and classes, so code that slipped past the textual check still never reaches a worker.

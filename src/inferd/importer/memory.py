@@ -1,6 +1,7 @@
 """The memory figures eland puts in a model's metadata, which the planner adds up per node.
 
-`per_deployment_memory_bytes` is what one copy of the weights takes (parameters and buffers);
+`per_deployment_memory_bytes` is what one copy of the weights takes (parameters and buffers, and the int8 weights of
+dynamically quantized linear layers, which are neither);
 `per_allocation_memory_bytes` is what one forward pass at the longest input allocates, measured with
 the torch profiler as eland does (batch of one), but under `no_grad` because inference runs so.
 """
@@ -13,14 +14,26 @@ import sys
 from collections.abc import Iterator
 
 import torch
-from torch import nn
+from torch import Tensor, nn
+from torch.ao.nn.quantized.modules.linear import LinearPackedParams
 from torch.profiler import ProfilerActivity, profile
 
 
 def per_deployment_memory_bytes(model: nn.Module) -> int:
     """Bytes of the weights and buffers: one copy, shared by every allocation of a deployment."""
-    tensors = [*model.parameters(), *model.buffers()]
+    tensors = [*model.parameters(), *model.buffers(), *_packed_weights(model)]
     return sum(tensor.nelement() * tensor.element_size() for tensor in tensors)
+
+
+def _packed_weights(model: nn.Module) -> Iterator[Tensor]:
+    """The weights and biases a quantized linear layer keeps packed in a TorchScript object, out of sight of
+    `parameters()`: left out, a quantized model's figure would drop its linear layers altogether."""
+    for module in model.modules():
+        if isinstance(module, LinearPackedParams):
+            weight, bias = module._weight_bias()
+            yield weight
+            if bias is not None:
+                yield bias
 
 
 def per_allocation_memory_bytes(

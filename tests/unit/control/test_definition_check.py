@@ -27,6 +27,7 @@ from inferd.control.definition_check import (
     forbidden_in_graphs,
     forbidden_reference,
 )
+from inferd.importer.tracing import quantize_linear_layers
 
 
 
@@ -129,6 +130,16 @@ def test_hiding_a_forbidden_name_in_the_source_does_not_work(source: str) -> Non
 )
 def test_ordinary_model_code_is_not_refused(source: str) -> None:
     assert forbidden_reference(source) is None
+
+
+def test_an_int8_model_passes_the_check(tmp_path: Path) -> None:
+    """`inferd import --quantize`: the int8 linear layers keep their weights in `torch.classes.quantized` objects."""
+    quantized = quantize_linear_layers(torch.nn.Sequential(torch.nn.Linear(8, 4)).eval())
+    traced = torch.jit.freeze(torch.jit.trace(quantized, torch.ones(1, 8)))
+    torch.jit.save(traced, str(tmp_path / "int8.pt"))
+    assert "quantized::linear_dynamic" in str(traced.inlined_graph)
+    assert forbidden_in_graphs(traced) is None
+    check_definition(tmp_path / "int8.pt", timeout_s=60)
 
 
 def _torchscript_names(archive: zipfile.ZipFile) -> None:
