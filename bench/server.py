@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +38,11 @@ class Server:
     """
 
     def __init__(self, *, processors: int | None = None, nodes: int | None = None, ml_memory: str = "8gb",
-                 data_dir: Path | None = None, options: Sequence[str] = (), security: bool = True) -> None:
+                 data_dir: Path | None = None, options: Sequence[str] = (), security: bool = True,
+                 environment: Mapping[str, str] | None = None) -> None:
         self._options = ["--ml-memory", ml_memory, *options]
+        self._environment = {**os.environ, "HF_HUB_OFFLINE": "1", **(environment or {})}
+        """Settings without a command-line option go here (`INFERD_...`)."""
         if not security:
             self._options.append("--no-security")
         if processors is not None:
@@ -62,7 +65,7 @@ class Server:
             self._process = subprocess.Popen(
                 [sys.executable, "-m", "inferd", "serve", "--port", str(self.port),
                  "--data-dir", str(self._data_dir), "--log-level", "warning", *self._options],
-                stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+                stdout=log, stderr=subprocess.STDOUT, env=self._environment,
             )
         try:
             self._wait_ready(timeout_s=120)

@@ -45,7 +45,7 @@ def main() -> None:
                         "the CPU's best raw rate; give --max-batch-documents 128, a GPU deployment's default)")
     parser.add_argument("--precision", default="float32", help="the deployment's inferd.precision")
     parser.add_argument("--max-batch-tokens", type=int, help="the server's padded-token budget of one forward pass "
-                        "(`inferd serve --max-batch-tokens`) [default: the server's]")
+                        "(`INFERD_MAX_BATCH_TOKENS`) [default: the server's, 384]")
     parser.add_argument("--raw-sizes", default="1,2,4,8,16,32,64", help="raw batch sizes")
     parser.add_argument("--raw-seconds", type=float, default=1.5, help="seconds per raw measurement")
     args = parser.parse_args()
@@ -68,9 +68,9 @@ def main() -> None:
         plans.append((ids.shape[1], max_rate, SentenceSupply(sentences[RAW_SENTENCES:]), layouts))
 
     measured = []
-    options = ["--max-batch-tokens", str(args.max_batch_tokens)] if args.max_batch_tokens else []
+    environment = {"INFERD_MAX_BATCH_TOKENS": str(args.max_batch_tokens)} if args.max_batch_tokens else {}
     with Server(processors=args.processors, data_dir=args.data_dir, security=not args.no_security,
-                options=options) as server:
+                environment=environment) as server:
         server.upload(traced)
         server.start_deployment(allocations, args.threads, max_batch_documents=args.max_batch_documents,
                                 device=args.device, precision=args.precision)
