@@ -3,10 +3,10 @@
 all-MiniLM-L6-v2, one ~12-token sentence per `_infer` request, one connection (each request waits for
 the previous answer), one allocation of `--threads` threads (default: every processor). The raw
 baseline is the traced model's batch-1 forward pass with as many intra-op threads (`raw.py`), back to back,
-in one process that keeps the model loaded. This machine's speed drifts by more than the 2 ms at stake
+in one process that keeps the model loaded. This machine's speed drifts by more than the millisecond at stake
 within a minute, so raw and served alternate in short phases: each of `--rounds` rounds times the raw
 forward, then the served latency right after, and the figure is the median over rounds of served p50 minus
-that round's raw p50. Target: within 2 ms.
+that round's raw p50. Target: within 1 ms (performance round 2; it was 2 ms).
 
     .venv/bin/python bench/latency.py [--threads T] [--rounds 24] [--duration 1] [--json bench-latency.json]
 """
@@ -26,7 +26,7 @@ from report import finish, load_generator_summary, machine_state, median, parser
 from server import Server  # noqa: E402
 from serving import SentenceSupply, measured_run  # noqa: E402
 
-TARGET_MS = 2.0
+TARGET_MS = 1.0
 RAW_SENTENCES = 1024
 
 
