@@ -58,10 +58,14 @@ NAMESPACE = "inferd"
 GPU_PROBE_TIMEOUT_S = 180.0
 
 
+def _live_ml_entries(ray_nodes: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The `ray.nodes()` entries of live nodes offering `inferd_ml`."""
+    return [entry for entry in ray_nodes if entry.get("Alive") and entry.get("Resources", {}).get(ML_RESOURCE, 0) > 0]
+
+
 def gpu_nodes(ray_nodes: Sequence[Mapping[str, Any]]) -> list[str]:
     """The live ML nodes on which Ray counts GPUs: those to ask what their GPUs are."""
-    return [str(entry["NodeID"]) for entry in ray_nodes if entry.get("Alive")
-            and entry.get("Resources", {}).get(ML_RESOURCE, 0) > 0 and entry.get("Resources", {}).get("GPU", 0) > 0]
+    return [str(entry["NodeID"]) for entry in _live_ml_entries(ray_nodes) if entry["Resources"].get("GPU", 0) > 0]
 
 
 def ml_nodes(ray_nodes: Sequence[Mapping[str, Any]],
@@ -70,10 +74,8 @@ def ml_nodes(ray_nodes: Sequence[Mapping[str, Any]],
     said it has."""
     gpus = gpus or {}
     found = {}
-    for entry in ray_nodes:
-        resources = entry.get("Resources", {})
-        if not entry.get("Alive") or resources.get(ML_RESOURCE, 0) <= 0:
-            continue
+    for entry in _live_ml_entries(ray_nodes):
+        resources = entry["Resources"]
         node_id = str(entry["NodeID"])
         found[node_id] = Node(node_id, int(resources.get("CPU", 0)), int(resources.get("memory", 0)),
                               name=str(entry.get("NodeManagerHostname") or entry.get("NodeName") or node_id),

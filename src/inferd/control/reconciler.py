@@ -17,7 +17,7 @@ from inferd.control.deployment import Deployment
 from inferd.control.memory import estimate_memory_bytes
 from inferd.control.planner import Demand, Plan, plan_allocations
 from inferd.control.route_workers import RouteWorkers
-from inferd.runtime.device import DeviceRequest
+from inferd.runtime.device import CPU, DeviceRequest, cuda_device
 from inferd.runtime.revision import Priority, Revision
 from inferd.runtime.states import RouteState
 from inferd.units import parse_byte_size
@@ -87,7 +87,7 @@ class Reconciler:
             for node_id, count in wanted.items():
                 route = routes.get(node_id)
                 if route is None or route.state in (RouteState.STOPPING, RouteState.STOPPED):
-                    device = f"cuda:{gpus[node_id]}" if node_id in gpus else "cpu"
+                    device = cuda_device(gpus[node_id]) if node_id in gpus else str(CPU)
                     self._workers.launch(deployment, routes, deployment.target_revision, node_id, count, device)
                 elif route.state is RouteState.FAILED and not route.recovering:
                     continue  # failed for good: it stays failed until the deployment is stopped

@@ -74,6 +74,11 @@ class DeviceRequest:
 CPU = DeviceRequest(DeviceKind.CPU)
 
 
+def cuda_device(index: int) -> str:
+    """The device a route's worker runs on, as torch names it: `cuda:N`."""
+    return str(DeviceRequest(DeviceKind.CUDA, index))
+
+
 @dataclass(frozen=True)
 class GpuDevice:
     """One CUDA device of a node: its index there, its name, and its memory."""
@@ -85,7 +90,7 @@ class GpuDevice:
     @property
     def device(self) -> str:
         """As torch names it, and as a route runs on it."""
-        return f"cuda:{self.index}"
+        return cuda_device(self.index)
 
     def describe(self) -> str:
         return f"{self.device} ({self.name}, {self.memory_bytes} bytes)"

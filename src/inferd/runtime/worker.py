@@ -35,7 +35,6 @@ from inferd.runtime import protocol
 from inferd.runtime.cache import LfuCache
 from inferd.runtime.cached_runner import CachedRunner
 from inferd.runtime.engine import ModelRunner, load_torchscript, tokenizer_from
-from inferd.runtime.torch_device import Placement
 from inferd.runtime.protocol import (
     AllocationsSet,
     BatchDone,
@@ -52,6 +51,7 @@ from inferd.runtime.protocol import (
     Shutdown,
     WorkerStats,
 )
+from inferd.runtime.torch_device import Placement
 
 _RETIRE = None  # put on the batch queue: the allocation that takes it stops
 
